@@ -1,0 +1,307 @@
+"""Scalar reverse-mode autograd: `Value` nodes, the derivative rule of each op, `backward`.
+
+Every op computes its result and, in the same step, the local derivative of the result with
+respect to each parent. Backward is then one generic loop, ``parent.grad += local * node.grad``,
+visiting nodes in reverse creation order, which is always a topological order because a node's
+parents exist before it does. Nothing here recurses, so graphs millions of nodes deep work.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from itertools import count
+from operator import attrgetter, mul
+from typing import TypeAlias
+
+Number: TypeAlias = int | float
+Operand: TypeAlias = "Value | int | float"
+
+_serial = count()
+_by_creation = attrgetter("_serial")
+
+
+def _check_number(data: object, what: str) -> float:
+    """Return ``data`` as a finite float, or raise the error a bad ``what`` deserves."""
+    if type(data) is float and data - data == 0.0:  # the common case, without the ABC check
+        return data
+    if isinstance(data, bool) or not isinstance(data, numbers.Real):
+        raise TypeError(
+            f"{what} must be a real number (int or float), got {type(data).__name__} {data!r}"
+        )
+    try:
+        number = float(data)
+    except OverflowError:
+        raise OverflowError(f"{what} {data!r} is too large for a float") from None
+    if not math.isfinite(number):
+        raise ValueError(
+            f"{what} must be finite, got {number!r}; NaN and ±inf cannot enter a graph"
+        )
+    return number
+
+
+def _not_finite(op: str, operands: Iterable[object]) -> OverflowError:
+    shown = ", ".join(repr(o) for o in operands)
+    return OverflowError(
+        f"{op} of ({shown}) overflows a float (result or derivative is not finite); "
+        "scale the inputs down"
+    )
+
+
+def _result(
+    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+) -> Value:
+    """Make the node ``op(parents)`` = ``data`` with ∂node/∂parent_i = ``local_grads[i]``."""
+    if data - data != 0.0:  # true exactly for ±inf and NaN
+        raise _not_finite(op, [p.data for p in parents])
+    node = object.__new__(Value)
+    node.data = data
+    node.grad = 0.0
+    node.name = None
+    node.op = op
+    node.parents = parents
+    node.local_grads = local_grads
+    node._serial = next(_serial)
+    node._pass_grad = None
+    return node
+
+
+def _as_value(x: Operand, op: str) -> Value:
+    if isinstance(x, Value):
+        return x
+    return Value(_check_number(x, f"the other operand of {op}"))
+
+
+def _finite(op: str, operands: Sequence[float], *derivatives: float) -> tuple[float, ...]:
+    """The local derivatives, refused when one is not finite (e.g. 1/x² for a tiny x)."""
+    for d in derivatives:
+        if d - d != 0.0:
+            raise _not_finite(op, operands)
+    return derivatives
+
+
+class Value:
+    """One scalar of a computation graph: its data, its grad, and how it was made."""
+
+    __slots__ = ("data", "grad", "name", "op", "parents", "local_grads", "_serial", "_pass_grad")
+
+    data: float
+    grad: float
+    name: str | None
+    op: str
+    parents: tuple[Value, ...]
+    local_grads: tuple[float, ...]
+    _serial: int
+    _pass_grad: float | None
+
+    def __init__(self, data: Number, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
+        self.data = _check_number(data, "a Value's data")
+        self.grad = 0.0
+        self.name = name
+        self.op = ""
+        self.parents = ()
+        self.local_grads = ()
+        self._serial = next(_serial)
+        self._pass_grad = None
+
+    # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
+
+    def __add__(self, other: Operand) -> Value:
+        o = _as_value(other, "+")
+        return _result(self.data + o.data, "+", (self, o), (1.0, 1.0))
+
+    def __sub__(self, other: Operand) -> Value:
+        o = _as_value(other, "-")
+        return _result(self.data - o.data, "-", (self, o), (1.0, -1.0))
+
+    def __mul__(self, other: Operand) -> Value:
+        o = _as_value(other, "*")
+        return _result(self.data * o.data, "*", (self, o), (o.data, self.data))
+
+    def __truediv__(self, other: Operand) -> Value:
+        o = _as_value(other, "/")
+        x, y = self.data, o.data
+        if y == 0.0:
+            raise ZeroDivisionError(f"division by zero: {x!r} / {y!r} (the divisor is zero)")
+        return _result(x / y, "/", (self, o), _finite("/", (x, y), 1.0 / y, -x / (y * y)))
+
+    def __neg__(self) -> Value:
+        return _result(-self.data, "neg", (self,), (-1.0,))
+
+    def __pow__(self, exponent: Operand) -> Value:
+        if isinstance(exponent, Value):
+            return self._pow_value(exponent)
+        n = _check_number(exponent, "the exponent of **")
+        x = self.data
+        _check_power_domain(x, n)
+        op = f"**{exponent!r}"
+        try:
+            data = x**n
+            local = n * x ** (n - 1.0) if n != 0.0 else 0.0
+        except (OverflowError, ZeroDivisionError):
+            raise _not_finite(op, (x,)) from None
+        return _result(data, op, (self,), _finite(op, (x,), local))
+
+    def _pow_value(self, exponent: Value) -> Value:
+        """x ** y with y a Value: ∂/∂x = y·x^(y−1), ∂/∂y = x^y·log x (needs x > 0, or x = 0 < y)."""
+        x, y = self.data, exponent.data
+        if x < 0.0:
+            raise ValueError(
+                f"** with a Value exponent needs a base ≥ 0, got base {x!r}: the derivative with "
+                "respect to the exponent, x**y·log(x), is not real; use a plain number exponent"
+            )
+        _check_power_domain(x, y)
+        try:
+            data = x**y
+            d_base = y * x ** (y - 1.0) if y != 0.0 else 0.0
+        except (OverflowError, ZeroDivisionError):
+            raise _not_finite("**", (x, y)) from None
+        d_exponent = data * math.log(x) if x > 0.0 else 0.0
+        return _result(data, "**", (self, exponent), _finite("**", (x, y), d_base, d_exponent))
+
+    def exp(self) -> Value:
+        x = self.data
+        try:
+            e = math.exp(x)
+        except OverflowError:
+            raise _not_finite("exp", (x,)) from None
+        return _result(e, "exp", (self,), (e,))
+
+    def log(self) -> Value:
+        x = self.data
+        if x <= 0.0:
+            raise ValueError(f"log needs a positive operand, got {x!r}")
+        return _result(math.log(x), "log", (self,), _finite("log", (x,), 1.0 / x))
+
+    def tanh(self) -> Value:
+        # 1 − tanh² loses every digit once tanh rounds to ±1; 4e/(1+e)², e = exp(−2|x|), does not.
+        x = self.data
+        e = math.exp(-2.0 * abs(x))
+        return _result(math.tanh(x), "tanh", (self,), (4.0 * e / (1.0 + e) ** 2,))
+
+    def sigmoid(self) -> Value:
+        # e = exp(−|x|) never overflows; σ(x) and σ'(x) = e/(1+e)² are exact for any x.
+        x = self.data
+        e = math.exp(-abs(x))
+        s = 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
+        return _result(s, "sigmoid", (self,), (e / (1.0 + e) ** 2,))
+
+    def relu(self) -> Value:
+        # At exactly 0 the derivative is taken as 0, as PyTorch and JAX do.
+        x = self.data
+        return _result(x if x > 0.0 else 0.0, "relu", (self,), (1.0 if x > 0.0 else 0.0,))
+
+    # ---- reflected forms: the number becomes a constant leaf, then the rule above applies ----
+
+    def __radd__(self, other: Number) -> Value:
+        return _as_value(other, "+") + self
+
+    def __rsub__(self, other: Number) -> Value:
+        return _as_value(other, "-") - self
+
+    def __rmul__(self, other: Number) -> Value:
+        return _as_value(other, "*") * self
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _as_value(other, "/") / self
+
+    def __rpow__(self, base: Number) -> Value:
+        return _as_value(base, "**") ** self
+
+    # ---- backward ----
+
+    def backward(self) -> None:
+        """Add dself/dnode to ``node.grad`` for every node of this graph, interior ones included.
+
+        Each call computes its derivatives afresh (seeded with dself/dself = 1) and adds them,
+        so calling it twice doubles every grad exactly.
+        """
+        nodes = topological_order(self)
+        for node in nodes:
+            node._pass_grad = 0.0
+        self._pass_grad = 1.0
+        for node in reversed(nodes):
+            g = node._pass_grad
+            node.grad += g
+            if g:
+                for parent, local in zip(node.parents, node.local_grads):
+                    parent._pass_grad += local * g
+
+    @property
+    def grad_computed(self) -> bool:
+        """True once a backward pass has reached this node (before that, ``grad`` means nothing)."""
+        return self._pass_grad is not None
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to 0 on every node of the graph that ends at this node."""
+        zero_grad(topological_order(self))
+
+    def __repr__(self) -> str:
+        named = f", name={self.name!r}" if self.name is not None else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{named})"
+
+    def __str__(self) -> str:
+        label = self.name or (self.op and f"({self.op})") or "Value"
+        return f"{label}={self.data:.6g} (grad {self.grad:.6g})"
+
+
+def _check_power_domain(x: float, n: float) -> None:
+    if x < 0.0 and not n.is_integer():
+        raise ValueError(f"** of a negative base {x!r} to the non-integer power {n!r} is not real")
+    if x == 0.0 and n < 0.0:
+        raise ValueError(f"** of 0 to the negative power {n!r} is undefined (division by zero)")
+    if x == 0.0 and 0.0 < n < 1.0:
+        raise ValueError(f"** of 0 to the power {n!r} has an infinite derivative at 0")
+
+
+def sum_values(terms: Iterable[Operand]) -> Value:
+    """One node Σ_i t_i with every edge carrying ∂sum/∂t_i = 1 (however many terms)."""
+    parents = tuple(_as_value(t, "sum_values") for t in terms)
+    if not parents:
+        raise ValueError("sum_values needs at least one term, got none")
+    return _result(sum(p.data for p in parents), "sum", parents, (1.0,) * len(parents))
+
+
+def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
+    """One node a = b + Σ_j w_j h_j; its edges carry the notes' local derivatives.
+
+    ∂a/∂b = 1, ∂a/∂w_j = h_j and ∂a/∂h_j = w_j: a layer builds each a_ki as one such node.
+    """
+    if len(w) != len(h):
+        raise ValueError(
+            f"affine needs as many weights as inputs, got {len(w)} weights and {len(h)} inputs"
+        )
+    bias = _as_value(b, "affine")
+    weights = tuple(_as_value(x, "affine") for x in w)
+    inputs = tuple(_as_value(x, "affine") for x in h)
+    w_data = [x.data for x in weights]
+    h_data = [x.data for x in inputs]
+    return _result(
+        bias.data + sum(map(mul, w_data, h_data)),
+        "affine",
+        (bias, *weights, *inputs),
+        (1.0, *h_data, *w_data),
+    )
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node ``root`` depends on, itself included, parents before children; no recursion."""
+    if not isinstance(root, Value):
+        raise TypeError(f"expected a Value, got {type(root).__name__}")
+    seen = {root}
+    stack = [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return sorted(seen, key=_by_creation)
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Set ``grad`` to 0 on each of ``values`` (a list of parameters, or a whole graph)."""
+    for v in values:
+        v.grad = 0.0
