@@ -1,0 +1,272 @@
+"""Feed-forward networks in the notes' notation, built from `Value`s only.
+
+Layer k computes a_ki = b_ki + Σ_j W_kij h_{k-1,j} as ONE `affine` node named ``ak[i]`` and
+h_ki = g(a_ki) named ``hk[i]``; indices in names count from 1 as the notes do, Python lists
+from 0 (``net.layers[1].W[0][2]`` is ``W2[1,3]``). Losses and the SGD update rule live here too.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+
+from microbp.engine import Value, _check_number, affine, sum_values, zero_grad
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+OUTPUT_ACTIVATIONS = ("softmax", "linear")
+ACTIVATIONS = (*HIDDEN_ACTIVATIONS, "softmax")
+
+
+def _check_choice(value: object, choices: Sequence[str], what: str) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+    return value  # type: ignore[return-value]
+
+
+def _check_count(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return n
+
+
+def _initial_weight_bound(n_in: int, n_out: int, activation: str) -> float:
+    """Half-width of the uniform initialisation: He for relu, Xavier/Glorot otherwise.
+
+    He uniform, U(±√(6/n_in)), keeps the variance of relu layers' outputs steady; Glorot
+    uniform, U(±√(6/(n_in+n_out))), does the same for sigmoid, tanh, linear and softmax.
+    """
+    if activation == "relu":
+        return math.sqrt(6.0 / n_in)
+    return math.sqrt(6.0 / (n_in + n_out))
+
+
+def softmax(a: Sequence[Value]) -> list[Value]:
+    """ŷ_i = exp(a_i − m) / Σ_j exp(a_j − m), with m = max_j a_j taken as a constant.
+
+    Subtracting m changes nothing mathematically (the softmax is shift-invariant) but keeps
+    every exp ≤ 1, so large pre-activations do not overflow.
+    """
+    m = max(v.data for v in a)
+    e = [(v - m).exp() for v in a]
+    total = sum_values(e)
+    return [ei / total for ei in e]
+
+
+def _activate(a: list[Value], activation: str) -> list[Value]:
+    if activation == "softmax":
+        return softmax(a)
+    if activation == "linear":
+        return [sum_values([v]) for v in a]  # h = a as its own node, ∂h/∂a = 1
+    return [getattr(v, activation)() for v in a]
+
+
+class Layer:
+    """Layer k: weights W (n_out rows of n_in Values), biases b, activation g.
+
+    After a forward pass it keeps ``h_prev`` (its inputs), ``a`` (pre-activations) and ``h``.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        activation: str = "sigmoid",
+        *,
+        k: int = 1,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.n_in = _check_count(n_in, "a layer's number of inputs n_in")
+        self.n_out = _check_count(n_out, "a layer's number of outputs n_out")
+        self.k = _check_count(k, "a layer's index k (counting from 1)")
+        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
+        rng = rng or random.Random()
+        bound = _initial_weight_bound(n_in, n_out, activation)
+        self.W = [
+            [Value(rng.uniform(-bound, bound), f"W{k}[{i + 1},{j + 1}]") for j in range(n_in)]
+            for i in range(n_out)
+        ]
+        self.b = [Value(0.0, f"b{k}[{i + 1}]") for i in range(n_out)]
+        self.h_prev: list[Value] = []
+        self.a: list[Value] = []
+        self.h: list[Value] = []
+
+    def __call__(self, h_prev: Sequence[Value]) -> list[Value]:
+        """Forward: a_ki = b_ki + Σ_j W_kij h_{k-1,j} (one affine node each), h_ki = g(a_ki)."""
+        if len(h_prev) != self.n_in:
+            raise ValueError(
+                f"layer {self.k} expects {self.n_in} inputs h{self.k - 1}, got {len(h_prev)}"
+            )
+        h_prev = list(h_prev)
+        a = []
+        for i, (b_i, w_i) in enumerate(zip(self.b, self.W), start=1):
+            a_i = affine(b_i, w_i, h_prev)
+            a_i.name = f"a{self.k}[{i}]"
+            a.append(a_i)
+        h = _activate(a, self.activation)
+        for i, h_i in enumerate(h, start=1):
+            h_i.name = f"h{self.k}[{i}]"
+        self.h_prev, self.a, self.h = h_prev, a, h
+        return h
+
+    def parameters(self) -> list[Value]:
+        """W row by row, then b."""
+        return [w for row in self.W for w in row] + list(self.b)
+
+    def __repr__(self) -> str:
+        return f"Layer(k={self.k}, {self.n_in} → {self.n_out}, {self.activation})"
+
+
+class MLP:
+    """A multilayer perceptron with layer sizes ``sizes`` = [n_0 (inputs), n_1, …, n_L].
+
+    Hidden layers use ``hidden`` (sigmoid, tanh, relu, linear), the output layer ``output``
+    (softmax or linear). Weights start He-uniform for relu layers and Glorot-uniform otherwise,
+    drawn from ``random.Random(seed)`` (same seed, same weights); biases start at 0.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        hidden: str = "sigmoid",
+        output: str = "softmax",
+        seed: int | None = None,
+    ) -> None:
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ValueError(
+                f"sizes needs at least two entries (inputs and outputs), got {sizes!r}; "
+                "e.g. MLP([2, 3, 2]) has 2 inputs, 3 hidden units and 2 outputs"
+            )
+        for n in sizes:
+            _check_count(n, f"every layer size (in sizes={sizes!r})")
+        _check_choice(hidden, HIDDEN_ACTIVATIONS, "hidden activation")
+        _check_choice(output, OUTPUT_ACTIVATIONS, "output activation")
+        rng = random.Random(seed)
+        n_layers = len(sizes) - 1
+        self.sizes = sizes
+        self.hidden = hidden
+        self.output = output
+        self.layers = [
+            Layer(n_in, n_out, hidden if k < n_layers else output, k=k, rng=rng)
+            for k, (n_in, n_out) in enumerate(pairwise(sizes), start=1)
+        ]
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Sequence[Sequence[Sequence[float]]],
+        biases: Sequence[Sequence[float]],
+        hidden: str = "sigmoid",
+        output: str = "softmax",
+    ) -> MLP:
+        """The network with W_k = ``weights[k-1]`` (n_k × n_{k-1}) and b_k = ``biases[k-1]``."""
+        if len(weights) != len(biases) or not weights:
+            raise ValueError(
+                f"need one weight matrix and one bias vector per layer, at least one layer; "
+                f"got {len(weights)} weight matrices and {len(biases)} bias vectors"
+            )
+        sizes = [len(weights[0][0]) if len(weights[0]) else 0]  # n_0, from W_1's first row
+        for k, (W, b) in enumerate(zip(weights, biases), start=1):
+            rows = [list(row) for row in W]
+            if not rows or any(len(row) != sizes[-1] for row in rows) or len(b) != len(rows):
+                raise ValueError(
+                    f"W{k} must have n_{k} rows of n_{k - 1} = {sizes[-1]} entries and b{k} "
+                    f"n_{k} entries; got rows of lengths {[len(r) for r in rows]} and "
+                    f"{len(b)} biases"
+                )
+            sizes.append(len(rows))
+        net = cls(sizes, hidden, output)
+        for layer, W, b in zip(net.layers, weights, biases):
+            k = layer.k
+            for i, row in enumerate(W):
+                for j, w in enumerate(row):
+                    layer.W[i][j].data = _check_number(w, f"W{k}[{i + 1},{j + 1}]")
+            for i, b_i in enumerate(b):
+                layer.b[i].data = _check_number(b_i, f"b{k}[{i + 1}]")
+        return net
+
+    def __call__(self, x: Sequence[float | Value]) -> list[Value]:
+        """Forward pass; returns the output layer's h (ŷ for softmax). Numbers become ``x[j]``.
+
+        Values in ``x`` are used as they are, so derivatives with respect to inputs can be read.
+        """
+        if len(x) != self.sizes[0]:
+            raise ValueError(f"the network takes {self.sizes[0]} inputs, got {len(x)}: {x!r}")
+        h = [
+            x_j if isinstance(x_j, Value) else Value(_check_number(x_j, f"x[{j}]"), f"x[{j}]")
+            for j, x_j in enumerate(x, start=1)
+        ]
+        for layer in self.layers:
+            h = layer(h)
+        return h
+
+    def parameters(self) -> list[Value]:
+        """Every weight and bias, layer by layer (W row by row, then b)."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self) -> str:
+        return f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r})"
+
+
+def cross_entropy(y_hat: Sequence[Value], label: int) -> Value:
+    """L = −log ŷ_label, ``label`` counting from 0 (class ℓ = label + 1 in the notes)."""
+    if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+        raise TypeError(f"label must be an int class index, got {type(label).__name__} {label!r}")
+    label = int(label)
+    if not 0 <= label < len(y_hat):
+        raise ValueError(
+            f"label {label} is out of range for {len(y_hat)} outputs; use 0 to {len(y_hat) - 1}"
+        )
+    p = y_hat[label]
+    if p.data <= 0.0:
+        raise ValueError(
+            f"cross_entropy needs ŷ[{label}] > 0 (a probability), got {p.data!r}; "
+            "use a softmax output, and keep pre-activations small enough not to underflow"
+        )
+    loss = -p.log()
+    loss.name = "L"
+    return loss
+
+
+def squared_error(y_hat: Sequence[Value], target: Sequence[float]) -> Value:
+    """L = Σ_i (ŷ_i − y_i)²."""
+    if len(target) != len(y_hat):
+        raise ValueError(
+            f"target has {len(target)} entries but the network has {len(y_hat)} outputs"
+        )
+    y = [_check_number(t, f"target[{i}]") for i, t in enumerate(target)]
+    loss = sum_values([(p - t) ** 2 for p, t in zip(y_hat, y)])
+    loss.name = "L"
+    return loss
+
+
+class SGD:
+    """Plain gradient descent: θ ← θ − η ∇θ L for every parameter θ (W_k and b_k alike)."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        self.params = list(params)
+        for p in self.params:
+            if not isinstance(p, Value):
+                raise TypeError(f"SGD optimises Values, got {type(p).__name__} {p!r}")
+        self.lr = _check_number(lr, "the learning rate lr")
+        if self.lr <= 0.0:
+            raise ValueError(f"the learning rate lr must be positive, got {lr!r}")
+
+    def step(self) -> None:
+        """W ← W − η ∇W, b ← b − η ∇b; refuses (changing nothing) if a result is not finite."""
+        updated = [p.data - self.lr * p.grad for p in self.params]
+        for p, new in zip(self.params, updated):
+            if not math.isfinite(new):
+                raise OverflowError(
+                    f"the SGD step makes {p.name or 'a parameter'} non-finite "
+                    f"({p.data!r} − {self.lr!r}·{p.grad!r}); lower the learning rate"
+                )
+        for p, new in zip(self.params, updated):
+            p.data = new
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0, ready for the next backward pass."""
+        zero_grad(self.params)
