@@ -126,7 +126,7 @@ class Value:
         x, y = self.data, o.data
         if y == 0.0:
             raise ZeroDivisionError(f"division by zero: {x!r} / {y!r} (the divisor is zero)")
-        return _result(x / y, "/", (self, o), _finite("/", (x, y), 1.0 / y, -x / (y * y)))
+        return _result(x / y, "/", (self, o), _finite("/", (x, y), 1.0 / y, -(x / y) / y))
 
     def __neg__(self) -> Value:
         return _result(-self.data, "neg", (self,), (-1.0,))

@@ -1,0 +1,314 @@
+"""The engine's rules, op by op, against independent references (math, mpmath, HIPS autograd)."""
+
+from __future__ import annotations
+
+import math
+
+import autograd.numpy as anp
+import mpmath
+import pytest
+from autograd import grad
+from hypothesis import given
+from hypothesis import strategies as st
+
+from microbp import Value, affine, sum_values, topological_order, zero_grad
+
+reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+positives = st.floats(1e-3, 50)
+
+
+def derivative_of(f, x: float) -> tuple[float, float]:
+    """f(Value(x)).data and d f/dx as the engine computes them."""
+    v = Value(x)
+    out = f(v)
+    out.backward()
+    return out.data, v.grad
+
+
+# One row per unary op: the engine's op, the autograd-numpy function it must agree with.
+UNARY = {
+    "neg": (lambda v: -v, lambda x: -x),
+    "exp": (Value.exp, anp.exp),
+    "tanh": (Value.tanh, anp.tanh),
+    "sigmoid": (Value.sigmoid, lambda x: 1 / (1 + anp.exp(-x))),
+    "square": (lambda v: v**2, lambda x: x**2),
+    "cube": (lambda v: v**3, lambda x: x**3),
+}
+
+
+@pytest.mark.parametrize("op", sorted(UNARY))
+@given(x=st.floats(-20, 20))
+def test_unary_op_value_and_derivative_match_autograd(op, x):
+    engine_op, reference = UNARY[op]
+    data, d = derivative_of(engine_op, x)
+    assert data == pytest.approx(float(reference(x)), rel=1e-12, abs=1e-300)
+    assert d == pytest.approx(float(grad(reference)(x)), rel=1e-9, abs=1e-12)
+
+
+@given(x=positives)
+def test_log_is_log_with_derivative_one_over_x(x):
+    data, d = derivative_of(Value.log, x)
+    assert data == math.log(x)
+    assert d == pytest.approx(1 / x, rel=1e-15)
+
+
+@given(x=positives, n=st.floats(-3, 3))
+def test_power_with_number_exponent_has_derivative_n_x_to_n_minus_1(x, n):
+    data, d = derivative_of(lambda v: v**n, x)
+    assert data == pytest.approx(x**n, rel=1e-12)
+    assert d == pytest.approx(float(grad(lambda t: t**n)(x)), rel=1e-9, abs=1e-300)
+
+
+@given(x=reals, y=reals)
+def test_binary_ops_carry_the_textbook_local_derivatives(x, y):
+    a, b = Value(x), Value(y)
+    assert (a + b).local_grads == (1.0, 1.0)
+    assert (a - b).local_grads == (1.0, -1.0)
+    assert (a * b).local_grads == (y, x)
+    if abs(y) > 1e-100:
+        assert (a / b).local_grads == pytest.approx((1 / y, -x / y**2), rel=1e-15)
+
+
+@given(x=positives, y=st.floats(-3, 3))
+def test_power_with_value_exponent_matches_autograd_in_both_operands(x, y):
+    a, b = Value(x), Value(y)
+    out = a**b
+    out.backward()
+    assert out.data == pytest.approx(x**y, rel=1e-12)
+    f = lambda p, q: p**q  # noqa: E731
+    assert a.grad == pytest.approx(float(grad(f, 0)(x, y)), rel=1e-9, abs=1e-300)
+    assert b.grad == pytest.approx(float(grad(f, 1)(x, y)), rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize(
+    ("expression", "data", "grad_of_v"),
+    [
+        (lambda v: 2 + v, 5.0, 1.0),
+        (lambda v: 2 - v, -1.0, -1.0),
+        (lambda v: 2 * v, 6.0, 2.0),
+        (lambda v: 3 / v, 1.0, -1 / 3),
+        (lambda v: 2**v, 8.0, 8 * math.log(2)),
+        (lambda v: v**2, 9.0, 6.0),
+        (lambda v: -v, -3.0, -1.0),
+    ],
+    ids=["2+v", "2-v", "2*v", "3/v", "2**v", "v**2", "-v"],
+)
+def test_reflected_and_unary_forms_with_plain_numbers(expression, data, grad_of_v):
+    v = Value(3.0)
+    out = expression(v)
+    out.backward()
+    assert out.data == pytest.approx(data, rel=1e-15)
+    assert v.grad == pytest.approx(grad_of_v, rel=1e-15)
+
+
+@pytest.mark.parametrize("x", [-1000.0, -100.0, -30.0, 30.0, 100.0, 710.0, 1000.0])
+@pytest.mark.parametrize("op", ["tanh", "sigmoid"])
+def test_tanh_and_sigmoid_stay_finite_and_exact_for_large_inputs(op, x):
+    exact_f = mpmath.tanh if op == "tanh" else lambda t: 1 / (1 + mpmath.exp(-t))
+    with mpmath.workdps(1000):  # enough digits that 1 − σ(1000) ≈ e^−1000 survives
+        exact, exact_d = exact_f(mpmath.mpf(x)), mpmath.diff(exact_f, mpmath.mpf(x))
+    data, d = derivative_of(getattr(Value, op), x)
+    assert data == pytest.approx(float(exact), rel=1e-15, abs=0)
+    assert d == pytest.approx(float(exact_d), rel=1e-12, abs=0)  # 1 − tanh² would give 0 here
+
+
+@given(x=reals)
+def test_relu_passes_positive_inputs_and_blocks_the_rest(x):
+    data, d = derivative_of(Value.relu, x)
+    assert data == max(x, 0.0)
+    assert d == (1.0 if x > 0 else 0.0)
+
+
+def test_relu_derivative_at_exactly_zero_is_zero():
+    assert derivative_of(Value.relu, 0.0) == (0.0, 0.0)
+
+
+@given(st.lists(reals, min_size=1, max_size=30))
+def test_sum_values_is_one_node_whose_edges_all_carry_one(xs):
+    terms = [Value(x) for x in xs]
+    total = sum_values(terms)
+    total.backward()
+    assert total.parents == tuple(terms)
+    assert total.data == pytest.approx(math.fsum(xs), abs=1e-12)
+    assert all(t.grad == 1.0 for t in terms if sum(u is t for u in terms) == 1)
+
+
+@given(st.lists(st.tuples(reals, reals), min_size=0, max_size=8), reals)
+def test_affine_node_edges_carry_one_h_j_and_w_j(pairs, bias):
+    w = [Value(p[0]) for p in pairs]
+    h = [Value(p[1]) for p in pairs]
+    b = Value(bias)
+    a = affine(b, w, h)
+    a.backward()
+    assert a.op == "affine"
+    assert a.parents == (b, *w, *h)
+    assert a.local_grads == (1.0, *(p[1] for p in pairs), *(p[0] for p in pairs))
+    assert a.data == pytest.approx(bias + math.fsum(x * y for x, y in pairs), abs=1e-9)
+    assert b.grad == 1.0
+    assert [v.grad for v in w] == [p[1] for p in pairs]
+    assert [v.grad for v in h] == [p[0] for p in pairs]
+
+
+def test_affine_refuses_mismatched_lengths():
+    with pytest.raises(ValueError, match="2 weights and 1 inputs"):
+        affine(0.0, [Value(1.0), Value(2.0)], [Value(1.0)])
+
+
+def test_a_node_used_twice_collects_both_contributions():
+    x = Value(3.0)
+    y = x * x + x  # dy/dx = 2x + 1
+    y.backward()
+    assert x.grad == 7.0
+
+
+def test_backward_twice_exactly_doubles_every_grad_interior_nodes_included():
+    x, w = Value(0.7, "x"), Value(-1.3, "w")
+    h = (x * w).tanh()
+    loss = h * h + h.exp()
+    loss.backward()
+    first = {id(v): v.grad for v in topological_order(loss)}
+    loss.backward()
+    for v in topological_order(loss):
+        assert v.grad == 2 * first[id(v)]
+    assert loss.grad == 2.0 and h.grad == 2 * first[id(h)]
+
+
+def test_grad_is_marked_not_computed_until_a_backward_pass_reaches_the_node():
+    x = Value(1.0)
+    y = x.exp()
+    unrelated = Value(2.0)
+    assert not x.grad_computed and not y.grad_computed
+    y.backward()
+    assert x.grad_computed and y.grad_computed and not unrelated.grad_computed
+
+
+def test_zero_grad_clears_a_whole_graph_or_a_list_of_parameters():
+    a, b = Value(2.0), Value(5.0)
+    out = a * b + a
+    out.backward()
+    zero_grad([a])
+    assert a.grad == 0.0 and b.grad == 2.0
+    out.zero_grad()
+    assert all(v.grad == 0.0 for v in topological_order(out))
+
+
+def test_topological_order_puts_every_parent_before_its_children():
+    x = Value(1.0)
+    y = x * 2 + x.exp()
+    z = y * x - y
+    order = topological_order(z)
+    position = {id(v): i for i, v in enumerate(order)}
+    assert order[-1] is z and len(order) == len(position)
+    assert all(position[id(p)] < position[id(v)] for v in order for p in v.parents)
+
+
+def test_a_million_node_chain_runs_backward_without_recursion():
+    depth = 10**6
+    x = Value(0.3)
+    y = x
+    for _ in range(depth):
+        y = y.sigmoid()
+    y.backward()
+    # The same chain rule product, computed with plain floats.
+    s, expected = 0.3, 1.0
+    for _ in range(depth):
+        s = 1 / (1 + math.exp(-s))
+        expected *= s * (1 - s)
+    assert y.data == pytest.approx(s, rel=1e-12)
+    assert x.grad == pytest.approx(expected, rel=1e-9)
+
+
+def test_repr_and_str_are_short_and_show_data_grad_and_name():
+    v = Value(0.5, "W2[1,3]")
+    assert repr(v) == "Value(data=0.5, grad=0.0, name='W2[1,3]')"
+    assert repr(Value(2)) == "Value(data=2.0, grad=0.0)"
+    assert str(v) == "W2[1,3]=0.5 (grad 0)"
+    assert str(v.exp()).startswith("(exp)=1.64872")
+
+
+# ---- bad input is refused at the door ----
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, [1.0], 1 + 2j, True])
+def test_a_value_of_a_non_number_is_a_type_error_naming_the_type(bad):
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        Value(bad)
+
+
+@pytest.mark.parametrize("bad", ["1.0", None, [1.0], 1 + 2j])
+def test_an_op_with_a_non_number_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="real number"):
+        Value(1.0) + bad
+    with pytest.raises(TypeError, match="real number"):
+        bad * Value(1.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_or_infinite_data_is_a_value_error(bad):
+    with pytest.raises(ValueError, match="finite"):
+        Value(bad)
+    with pytest.raises(ValueError, match="finite"):
+        Value(1.0) * bad
+
+
+def test_a_name_that_is_not_a_string_is_a_type_error():
+    with pytest.raises(TypeError, match="name"):
+        Value(1.0, name=3)
+
+
+@pytest.mark.parametrize("x", [0.0, -1.0])
+def test_log_of_a_non_positive_number_names_the_op_and_operand(x):
+    with pytest.raises(ValueError, match=rf"log needs a positive operand, got {x!r}"):
+        Value(x).log()
+
+
+@pytest.mark.parametrize(
+    ("base", "exponent", "message"),
+    [
+        (-8.0, 1 / 3, "negative base -8.0 to the non-integer power"),
+        (0.0, -1, "0 to the negative power -1"),
+        (0.0, 0.5, "infinite derivative"),
+    ],
+)
+def test_power_domain_errors_name_the_operands(base, exponent, message):
+    with pytest.raises(ValueError, match=message):
+        Value(base) ** exponent
+
+
+def test_negative_base_with_a_value_exponent_is_refused_with_advice():
+    with pytest.raises(ValueError, match="plain number exponent"):
+        Value(-2.0) ** Value(2.0)
+
+
+def test_division_by_zero_is_a_zero_division_error_naming_the_operands():
+    with pytest.raises(ZeroDivisionError, match=r"1\.0 / 0\.0"):
+        Value(1.0) / 0
+    with pytest.raises(ZeroDivisionError):
+        1 / Value(0.0)
+
+
+@pytest.mark.parametrize(
+    "overflowing",
+    [
+        lambda: Value(1000.0).exp(),
+        lambda: Value(1e200) * Value(1e200),
+        lambda: Value(1e300) + 1e308 + 1e308,
+        lambda: Value(1e200) ** 2,
+        lambda: Value(1e-200) ** -2,
+        lambda: Value(1.0) / 1e-310,
+    ],
+    ids=["exp", "mul", "add", "pow", "pow-negative", "div"],
+)
+def test_overflow_is_an_overflow_error(overflowing):
+    with pytest.raises(OverflowError, match="overflows a float"):
+        overflowing()
+
+
+def test_a_refused_op_leaves_the_graph_as_it_was():
+    x = Value(0.0, "x")
+    y = x * 3
+    with pytest.raises(ValueError):
+        y.log()
+    assert topological_order(y) == [x, y.parents[1], y]
+    y.backward()
+    assert x.grad == 3.0
