@@ -211,15 +211,29 @@ class MLP:
         return f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r})"
 
 
-def cross_entropy(y_hat: Sequence[Value], label: int) -> Value:
-    """L = −log ŷ_label, ``label`` counting from 0 (class ℓ = label + 1 in the notes)."""
+def check_label(label: object, n_outputs: int) -> int:
+    """``label`` as an int class index in 0..n_outputs−1, or a clear error."""
     if isinstance(label, bool) or not isinstance(label, numbers.Integral):
         raise TypeError(f"label must be an int class index, got {type(label).__name__} {label!r}")
-    label = int(label)
-    if not 0 <= label < len(y_hat):
+    if not 0 <= label < n_outputs:
         raise ValueError(
-            f"label {label} is out of range for {len(y_hat)} outputs; use 0 to {len(y_hat) - 1}"
+            f"label {label} is out of range for {n_outputs} outputs; use 0 to {n_outputs - 1}"
         )
+    return int(label)
+
+
+def check_target(target: Sequence[float], n_outputs: int) -> list[float]:
+    """``target`` as a list of n_outputs finite floats, or a clear error."""
+    if len(target) != n_outputs:
+        raise ValueError(
+            f"target has {len(target)} entries but the network has {n_outputs} outputs"
+        )
+    return [_check_number(t, f"target[{i}]") for i, t in enumerate(target)]
+
+
+def cross_entropy(y_hat: Sequence[Value], label: int) -> Value:
+    """L = −log ŷ_label, ``label`` counting from 0 (class ℓ = label + 1 in the notes)."""
+    label = check_label(label, len(y_hat))
     p = y_hat[label]
     if p.data <= 0.0:
         raise ValueError(
@@ -233,11 +247,7 @@ def cross_entropy(y_hat: Sequence[Value], label: int) -> Value:
 
 def squared_error(y_hat: Sequence[Value], target: Sequence[float]) -> Value:
     """L = Σ_i (ŷ_i − y_i)²."""
-    if len(target) != len(y_hat):
-        raise ValueError(
-            f"target has {len(target)} entries but the network has {len(y_hat)} outputs"
-        )
-    y = [_check_number(t, f"target[{i}]") for i, t in enumerate(target)]
+    y = check_target(target, len(y_hat))
     loss = sum_values([(p - t) ** 2 for p, t in zip(y_hat, y)])
     loss.name = "L"
     return loss
