@@ -1,36 +1,596 @@
-"""The `microbp` command."""
+"""The `microbp` command: explain one backward pass, verify the notes' formulas, train a network.
+
+Every bad argument ends with one line on stderr and exit status 2; a disagreement between the
+engine and the formulas ends with exit status 1.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import json
+import math
+import os
+import random
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from microbp.engine import Value, affine
+if TYPE_CHECKING:
+    import numpy as np
+    from rich.console import Console, RenderableType
+
+    from microbp.engine import Value
+    from microbp.nn import MLP, SGD
+
+EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+LOSSES = {"cross-entropy": "cross_entropy", "squared-error": "squared_error"}
+HIDDEN = ("sigmoid", "tanh", "relu", "linear")
+OUTPUTS = ("softmax", "linear")
+DATASETS = ("moons", "xor", "circles")
 
 
-def demo() -> int:
-    """Build one neuron a = b + Σ_j w_j h_j, h = σ(a), run backward, print each derivative."""
-    x = [Value(0.5, "x[1]"), Value(-1.5, "x[2]")]
-    w = [Value(0.3, "W1[1,1]"), Value(-0.8, "W1[1,2]")]
-    b = Value(0.1, "b1[1]")
-    a = affine(b, w, x)
-    a.name = "a1[1]"
-    h = a.sigmoid()
-    h.name = "h1[1]"
-    h.backward()
-    print(f"a1[1] = b1[1] + Σ_j W1[1,j] x[j] = {a.data:.6f},  h1[1] = σ(a1[1]) = {h.data:.6f}")
-    for v in (*w, b, *x):
-        print(f"∂h1[1]/∂{v.name:8} = {v.grad: .6f}")
-    print(f"∂h1[1]/∂W1[1,j] = ∂h1[1]/∂a1[1] · x[j]: {a.grad:.6f} · x[j]")
-    return 0
+class UsageError(Exception):
+    """A bad argument found after parsing, e.g. a label out of range for the chosen sizes."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+# ---- argument types: each turns the text into a value or raises one clear line ----
+
+
+def _positive_ints(text: str) -> list[int]:
+    example = "e.g. 3,3,3,2"
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of positive integers separated by commas, {example}"
+        ) from None
+    if any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"every size must be at least 1, got {text!r}, {example}")
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError(
+            f"need at least two sizes (inputs and outputs), got {text!r}, {example}"
+        )
+    return sizes
+
+
+def _finite_float(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return number
+
+
+def _finite_floats(text: str) -> list[float]:
+    return [_finite_float(part) for part in text.split(",")]
+
+
+def _positive_float(text: str) -> float:
+    number = _finite_float(text)
+    if number <= 0.0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return number
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        return n
+
+    parse.__name__ = "count"  # argparse names the type in its messages
+    return parse
+
+
+def _output_path(text: str) -> Path:
+    """A path a file can be written to: its folder exists and is writable, it is not a folder."""
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"the directory {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: permission denied")
+    return path
+
+
+# ---- output helpers ----
+
+
+def _console() -> Console:
+    """Rich console on stdout: colour on a terminal, plain text when piped."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _numbers(values: np.ndarray, style: str) -> RenderableType:
+    """A vector or matrix as aligned columns of numbers (a vector is shown as a column)."""
+    from rich.text import Text
+
+    rows = values.reshape(values.shape[0], -1)
+    lines = ["  ".join(f"{v: .6f}" for v in row) for row in rows]
+    return Text("\n".join(lines), style=style)
+
+
+# ---- explain ----
+
+
+@dataclass
+class Pass:
+    """One forward and backward pass of ``net`` on ``x``, with the loss ``L`` it ends in."""
+
+    net: MLP
+    x: list[float]
+    target: int | list[float]
+    loss: str
+    L: Value
+
+
+def _explain_target(args: argparse.Namespace) -> int | list[float]:
+    """The label (cross-entropy) or target vector (squared error), checked against the sizes."""
+    n_out = args.sizes[-1]
+    if args.loss == "cross-entropy":
+        if args.output != "softmax":
+            raise UsageError(
+                "--loss cross-entropy needs --output softmax (ŷ must be probabilities)"
+            )
+        if args.target is not None:
+            raise UsageError("--target goes with --loss squared-error; use --label ℓ here")
+        label = 0 if args.label is None else args.label
+        if not 0 <= label < n_out:
+            raise UsageError(
+                f"--label {label} is out of range: the network has {n_out} outputs, "
+                f"so use 0 to {n_out - 1}"
+            )
+        return label
+    if args.label is not None:
+        raise UsageError("--label goes with --loss cross-entropy; use --target t1,… here")
+    target = [1.0] + [0.0] * (n_out - 1) if args.target is None else args.target
+    if len(target) != n_out:
+        raise UsageError(
+            f"--target has {len(target)} values but the network has {n_out} outputs "
+            f"(the last of --sizes)"
+        )
+    return target
+
+
+def _explain_input(args: argparse.Namespace) -> list[float]:
+    n_in = args.sizes[0]
+    if args.x is None:
+        rng = random.Random(args.seed)
+        return [round(rng.uniform(-1.0, 1.0), 2) for _ in range(n_in)]
+    if len(args.x) != n_in:
+        raise UsageError(
+            f"--x has {len(args.x)} values but the network has {n_in} inputs (the first of --sizes)"
+        )
+    return args.x
+
+
+def run_pass(args: argparse.Namespace) -> Pass:
+    """Build the network ``args`` describe, run forward and backward, return everything."""
+    from microbp import nn
+
+    target = _explain_target(args)
+    x = _explain_input(args)
+    net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
+    try:
+        y_hat = net(x)
+        L = getattr(nn, LOSSES[args.loss])(y_hat, target)
+        L.backward()
+    except (ValueError, ArithmeticError) as error:
+        raise UsageError(f"the forward pass failed on --x {x}: {error}") from None
+    return Pass(net, x, target, LOSSES[args.loss], L)
+
+
+def _explain_json(report: Any) -> str:
+    def pair(grads: Any) -> dict[str, list]:
+        return {"engine": grads.engine.tolist(), "formula": grads.formula.tolist()}
+
+    document = {
+        "max_abs_diff": float(report.max_abs_diff),
+        "ok": bool(report.ok),
+        "layers": [
+            {
+                "k": layer.k,
+                "grad_W": pair(layer.grad_W),
+                "grad_b": pair(layer.grad_b),
+                "grad_a": pair(layer.grad_a),
+            }
+            for layer in report.layers
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _explain_layer(layer: Any, h_prev: list[float]) -> RenderableType:
+    """Layer k: ∇W_k from the engine beside ∇a_k·h_{k-1}ᵀ, ∇b_k beside ∇a_k, the largest gap."""
+    from rich.columns import Columns
+    from rich.console import Group
+    from rich.table import Table
+
+    k = layer.k
+    h = "x" if k == 1 else f"h{k - 1}"
+
+    def side_by_side(engine_title: str, formula_title: str, grads: Any) -> Table:
+        table = Table(box=None, padding=(0, 2, 0, 0))
+        table.add_column(f"{engine_title} [dim](engine)[/]")
+        table.add_column(f"{formula_title} [dim](formula)[/]")
+        table.add_row(_numbers(grads.engine, "cyan"), _numbers(grads.formula, "green"))
+        return table
+
+    shown = (layer.grad_W, layer.grad_b)
+    diff = max(q.max_abs_diff for q in shown)
+    mark = "[green]✓[/]" if all(q.ok for q in shown) else "[bold red]✗ DIFFERENT[/]"
+    h_values = ", ".join(f"{v:.6f}" for v in h_prev)
+    return Group(
+        f"[bold]Layer {k}[/]: a{k} = b{k} + W{k}·{h}, with {h} = ({h_values})",
+        Columns(
+            [
+                side_by_side(f"∇W{k} L", f"∇a{k} L · {h}ᵀ", layer.grad_W),
+                side_by_side(f"∇b{k} L", f"∇a{k} L", layer.grad_b),
+            ],
+            padding=(0, 4),
+        ),
+        f"largest |engine − formula| in layer {k}: {diff:.3g} {mark}",
+        "",
+    )
+
+
+def explain(args: argparse.Namespace) -> int:
+    """One forward and backward pass; every layer's gradients from the engine and the formulas."""
+    from microbp import formulas
+
+    run = run_pass(args)
+    report = formulas.compare(run.net, run.x, run.target, loss=run.loss)
+    if args.svg is not None:
+        _write_svg(run.L, args.svg)
+    if args.json:
+        print(_explain_json(report))
+        return EXIT_OK if report.ok else EXIT_DISAGREE
+
+    console = _console()
+    arrows = " → ".join(map(str, args.sizes))
+    target = f"label ℓ = {run.target}" if run.loss == "cross_entropy" else f"target {run.target}"
+    console.print(
+        f"[bold]MLP {arrows}[/], hidden {args.hidden}, output {args.output}, "
+        f"loss {args.loss}, seed {args.seed}"
+    )
+    y_hat = ", ".join(f"{h.data:.6f}" for h in run.net.layers[-1].h)
+    console.print(f"x = {run.x}, {target}: ŷ = ({y_hat}), L = {run.L.data:.6f}")
+    console.print()
+    for layer, net_layer in zip(report.layers, run.net.layers):
+        h_prev = [v.data for v in net_layer.h_prev]
+        console.print(_explain_layer(layer, h_prev))
+    verdict = "every entry agrees" if report.ok else "the engine and the formulas DISAGREE"
+    style = "green" if report.ok else "bold red"
+    console.print(
+        f"[{style}]{verdict}[/] (∇W_k, ∇b_k, ∇a_k, ∇h_k of every layer and ∇x): "
+        f"largest |engine − formula| = {report.max_abs_diff:.3g}"
+    )
+    if args.svg is not None:
+        console.print(f"wrote the graph of L to {args.svg}")
+    return EXIT_OK if report.ok else EXIT_DISAGREE
+
+
+def _write_svg(L: Value, path: Path) -> None:
+    import graphviz
+
+    from microbp import graph
+
+    try:
+        graph.render_svg(L, path)
+    except graphviz.ExecutableNotFound:
+        raise UsageError(
+            "--svg needs Graphviz's `dot` program; install it (e.g. apt-get install graphviz)"
+        ) from None
+    except OSError as error:
+        raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+
+
+# ---- train ----
+
+
+@dataclass
+class TrainResult:
+    """What a training run leaves: the network, its data, the mean loss of each epoch."""
+
+    net: MLP
+    X: list[list[float]]
+    y: list[int]
+    epoch_losses: list[float]
+
+
+def _train_epoch(
+    net: MLP, optimizer: SGD, X: list[list[float]], y: list[int], rng: random.Random
+) -> float:
+    """One pass over the data in a shuffled order, one SGD step per point; the mean loss."""
+    from microbp.nn import cross_entropy
+
+    order = list(range(len(X)))
+    rng.shuffle(order)
+    total = 0.0
+    for i in order:
+        L = cross_entropy(net(X[i]), y[i])
+        L.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        total += L.data
+    return total / len(order)
+
+
+def _evaluate(net: MLP, X: list[list[float]], y: list[int]) -> tuple[float, int]:
+    """Mean cross-entropy over the data, and how many points the network classifies right."""
+    from microbp.nn import cross_entropy
+
+    total, correct = 0.0, 0
+    for x, label in zip(X, y):
+        y_hat = net(x)
+        total += cross_entropy(y_hat, label).data
+        correct += max(range(len(y_hat)), key=lambda i: y_hat[i].data) == label
+    return total / len(X), correct
+
+
+def _epochs(
+    args: argparse.Namespace, net: MLP, X: list[list[float]], y: list[int]
+) -> Iterator[float]:
+    """Train for ``args.epochs`` epochs, yielding each epoch's mean loss as it ends."""
+    from microbp.nn import SGD
+
+    optimizer = SGD(net.parameters(), args.lr)
+    rng = random.Random(args.seed)
+    for epoch in range(1, args.epochs + 1):
+        try:
+            yield _train_epoch(net, optimizer, X, y, rng)
+        except ArithmeticError as error:
+            raise UsageError(
+                f"training diverged in epoch {epoch} ({error}); try a smaller --lr than {args.lr}"
+            ) from None
+
+
+def _check_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--plot needs matplotlib, an optional extra: pip install 'microbp[plot]'"
+        ) from None
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train an MLP with SGD on a generated toy data set; print the final loss and accuracy."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from microbp import datasets
+    from microbp.nn import MLP
+
+    if args.sizes[0] != 2 or args.sizes[-1] != 2:
+        raise UsageError(
+            f"--sizes must start with 2 (the points have two coordinates) and end with 2 "
+            f"(two classes, one softmax output each), got {','.join(map(str, args.sizes))}"
+        )
+    if args.plot is not None:
+        _check_matplotlib()
+    make = getattr(datasets, f"make_{args.data}")
+    X, y = make(args.samples, seed=args.seed)
+    net = MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
+
+    console = _console()
+    losses: list[float] = []
+    progress = Progress(
+        TextColumn(f"training on {args.data}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs  loss {task.fields[loss]}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("train", total=args.epochs, loss="…")
+        for loss in _epochs(args, net, X, y):
+            losses.append(loss)
+            progress.update(task, advance=1, loss=f"{loss:.4f}")
+
+    final_loss, correct = _evaluate(net, X, y)
+    arrows = " → ".join(map(str, args.sizes))
+    console.print(
+        f"trained MLP {arrows} ({args.hidden}, softmax) on {args.data}, {len(X)} points, "
+        f"{args.epochs} epochs of SGD, lr {args.lr}, seed {args.seed}"
+    )
+    console.print(
+        f"final loss {final_loss:.4f} (mean cross-entropy), "
+        f"accuracy {correct / len(X):.1%} ({correct}/{len(X)})"
+    )
+    if args.plot is not None:
+        _plot(TrainResult(net, X, y, losses), args.plot)
+        console.print(f"wrote the loss curve and the decision boundary to {args.plot}")
+    return EXIT_OK
+
+
+def _plot(result: TrainResult, path: Path, grid: int = 60) -> None:
+    """The loss per epoch, and the network's decision boundary over the data, in one figure."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 4.5), layout="constrained")
+    curve, boundary = figure.subplots(1, 2)
+    epochs = range(1, len(result.epoch_losses) + 1)
+    curve.plot(epochs, result.epoch_losses)
+    curve.set(xlabel="epoch", ylabel="mean cross-entropy", title="loss", yscale="log")
+
+    xs = [p[0] for p in result.X]
+    ys = [p[1] for p in result.X]
+    x_lo, x_hi = min(xs) - 0.5, max(xs) + 0.5
+    y_lo, y_hi = min(ys) - 0.5, max(ys) + 0.5
+    gx = [x_lo + (x_hi - x_lo) * i / (grid - 1) for i in range(grid)]
+    gy = [y_lo + (y_hi - y_lo) * i / (grid - 1) for i in range(grid)]
+    p1 = [[result.net([u, v])[1].data for u in gx] for v in gy]
+    filled = boundary.contourf(gx, gy, p1, levels=20, cmap="RdBu_r", vmin=0.0, vmax=1.0, alpha=0.6)
+    boundary.contour(gx, gy, p1, levels=[0.5], colors="black", linewidths=1.0)
+    for label, colour in ((0, "tab:blue"), (1, "tab:red")):
+        points = [p for p, c in zip(result.X, result.y) if c == label]
+        boundary.scatter(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            c=colour,
+            edgecolors="black",
+            linewidths=0.6,
+            s=18,
+            label=f"class {label}",
+        )
+    boundary.legend(loc="upper right")
+    boundary.set(xlabel="x1", ylabel="x2", title="decision boundary (ŷ₂ = P(class 1))")
+    figure.colorbar(filled, ax=boundary)
+    try:
+        figure.savefig(path)
+    except ValueError as error:  # matplotlib's word for an unknown file extension
+        raise UsageError(f"cannot write the plot to {str(path)!r}: {error}") from None
+    except OSError as error:
+        raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+
+
+# ---- the parser ----
+
+
+def _add_explain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="one forward and backward pass: the engine's gradients beside the notes' formulas",
+        description="Build an MLP, run one forward and backward pass, and print for every layer "
+        "k the engine's ∇W_k L beside ∇a_k L · h_{k-1}ᵀ and ∇b_k L beside ∇a_k L. "
+        "Exit status 0 when every entry agrees, 1 when not.",
+    )
+    p.add_argument(
+        "--sizes",
+        type=_positive_ints,
+        default=[3, 3, 3, 2],
+        metavar="N0,N1,…",
+        help="layer sizes, inputs first (default 3,3,3,2)",
+    )
+    p.add_argument(
+        "--hidden", choices=HIDDEN, default="sigmoid", help="hidden activation (default sigmoid)"
+    )
+    p.add_argument(
+        "--output", choices=OUTPUTS, default="softmax", help="output activation (default softmax)"
+    )
+    p.add_argument(
+        "--loss",
+        choices=tuple(LOSSES),
+        default="cross-entropy",
+        help="loss (default cross-entropy)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_count(0),
+        default=0,
+        help="seed for the weights and the default input (default 0)",
+    )
+    p.add_argument(
+        "--x",
+        type=_finite_floats,
+        metavar="V1,V2,…",
+        help="the input, one value per input unit (default: drawn from the seed)",
+    )
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--label",
+        type=_count(0),
+        metavar="ℓ",
+        help="true class for cross-entropy, counting from 0 (default 0)",
+    )
+    target.add_argument(
+        "--target",
+        type=_finite_floats,
+        metavar="T1,T2,…",
+        help="target vector for squared error (default 1,0,…,0)",
+    )
+    p.add_argument(
+        "--svg", type=_output_path, metavar="PATH", help="also write the graph of L as an SVG file"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.set_defaults(run=explain)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train an MLP with SGD on a generated toy data set",
+        description="Train an MLP (softmax output, cross-entropy loss) with one SGD step per "
+        "point on a generated two-class data set, then print the final loss and accuracy.",
+    )
+    p.add_argument("--data", choices=DATASETS, default="moons", help="the data set (default moons)")
+    p.add_argument(
+        "--samples", type=_count(1), default=200, metavar="N", help="number of points (default 200)"
+    )
+    p.add_argument(
+        "--sizes",
+        type=_positive_ints,
+        default=[2, 8, 2],
+        metavar="2,N1,…,2",
+        help="layer sizes, 2 inputs first and 2 outputs last (default 2,8,2)",
+    )
+    p.add_argument(
+        "--hidden", choices=HIDDEN, default="tanh", help="hidden activation (default tanh)"
+    )
+    p.add_argument(
+        "--epochs",
+        type=_count(1),
+        default=50,
+        metavar="N",
+        help="passes over the data (default 50)",
+    )
+    p.add_argument(
+        "--lr", type=_positive_float, default=0.1, metavar="η", help="learning rate (default 0.1)"
+    )
+    p.add_argument(
+        "--seed",
+        type=_count(0),
+        default=0,
+        help="seed for the data, the weights and the order of the points (default 0)",
+    )
+    p.add_argument(
+        "--plot",
+        type=_output_path,
+        metavar="PATH",
+        help="write the loss curve and decision boundary (needs matplotlib)",
+    )
+    p.set_defaults(run=train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `microbp` argument parser with its subcommands."""
+    parser = _Parser(prog="microbp", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{explain,verify,train}")
+    _add_explain(sub)
+    _add_train(sub)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="microbp", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="one neuron, one backward pass, every derivative printed")
+    """Run the `microbp` command with ``argv`` (default: the process's arguments)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return demo()
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"microbp {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"microbp {args.command}: interrupted", file=sys.stderr)
+        return 130
