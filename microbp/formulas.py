@@ -18,16 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from microbp.engine import Value
-from microbp.nn import (
-    ACTIVATIONS,
-    MLP,
-    check_label,
-    check_target,
-    cross_entropy,
-    squared_error,
-)
+from microbp.nn import ACTIVATIONS, LOSSES, MLP, check_label, check_target
 
-LOSSES = ("cross_entropy", "squared_error")
 QUANTITIES = ("grad_a", "grad_h", "grad_W", "grad_b")
 
 
@@ -242,8 +234,7 @@ def engine_gradients(
     for p in net.parameters():
         p.grad = 0.0
     y_hat = net(_as_numbers(x))
-    L = cross_entropy(y_hat, target) if loss == "cross_entropy" else squared_error(y_hat, target)
-    L.backward()
+    LOSSES[loss](y_hat, target).backward()
 
     def grads(values: Sequence[Value]) -> np.ndarray:
         return np.array([v.grad for v in values])

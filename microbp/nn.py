@@ -280,3 +280,7 @@ class SGD:
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0, ready for the next backward pass."""
         zero_grad(self.params)
+
+
+#: The losses by name, as `formulas.compare` and the strategies take them.
+LOSSES = {"cross_entropy": cross_entropy, "squared_error": squared_error}
