@@ -272,9 +272,13 @@ class Quantity:
 
     @property
     def max_rel_diff(self) -> float:
-        """max_i |engine_i − formula_i| relative to the quantity's largest entry (0 if all 0)."""
-        scale = max(np.max(np.abs(self.engine)), np.max(np.abs(self.formula)))
-        return self.max_abs_diff / scale if scale > 0.0 else 0.0
+        """max_i |engine_i − formula_i| / max(|engine_i|, |formula_i|) over the entries larger
+        than ``atol``; smaller ones are zeros up to rounding, judged by the absolute difference."""
+        scale = np.maximum(np.abs(self.engine), np.abs(self.formula))
+        large = scale > self.atol
+        if not large.any():
+            return 0.0
+        return float(np.max(np.abs(self.engine - self.formula)[large] / scale[large]))
 
     @property
     def ok(self) -> bool:

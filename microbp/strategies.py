@@ -16,6 +16,17 @@ Example::
         leaves, root = dag.build()
         root.backward()
         ...  # compare [v.grad for v in leaves] with your engine's on dag.evaluate(...)
+
+``layer_sizes()``, ``networks()``, ``input_vectors(n)`` and ``network_cases()`` draw feed-forward
+networks: shapes, weights, inputs and targets. A `NetworkCase` is a whole backprop problem::
+
+    from hypothesis import given
+    from microbp.formulas import compare
+    from microbp.strategies import network_cases
+
+    @given(network_cases(max_layers=3, hidden=["tanh", "relu"]))
+    def test_engine_matches_the_matrix_formulas(case):
+        assert compare(case.net, case.x, case.target, case.loss).ok
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +42,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from microbp.engine import Value, affine, sum_values, topological_order
+from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP, OUTPUT_ACTIVATIONS
 
 UNARY_OPS = ("neg", "exp", "tanh", "sigmoid", "relu", "log", "pow_n")
 BINARY_OPS = ("+", "-", "*", "/", "pow_v")
@@ -187,3 +200,137 @@ def expression_dags(
     assume(max(abs(v.data) for v in nodes) < 1e6)
     assume(max((abs(d) for v in nodes for d in v.local_grads), default=0.0) < 1e6)
     return dag
+
+
+# ---- networks: shapes, weights, inputs and targets ----
+
+
+@st.composite
+def layer_sizes(
+    draw: st.DrawFn,
+    *,
+    min_layers: int = 1,
+    max_layers: int = 4,
+    min_width: int = 1,
+    max_width: int = 6,
+) -> list[int]:
+    """``sizes`` for an `MLP`: [n_0, n_1, …, n_L] with L in [min_layers, max_layers] and every
+    width (inputs included) in [min_width, max_width]."""
+    if not 1 <= min_layers <= max_layers:
+        raise ValueError(f"need 1 ≤ min_layers ≤ max_layers, got {min_layers} and {max_layers}")
+    if not 1 <= min_width <= max_width:
+        raise ValueError(f"need 1 ≤ min_width ≤ max_width, got {min_width} and {max_width}")
+    n_layers = draw(st.integers(min_layers, max_layers))
+    return draw(
+        st.lists(st.integers(min_width, max_width), min_size=n_layers + 1, max_size=n_layers + 1)
+    )
+
+
+def _numbers(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+@st.composite
+def networks(
+    draw: st.DrawFn,
+    *,
+    sizes: Sequence[int] | None = None,
+    min_layers: int = 1,
+    max_layers: int = 4,
+    min_width: int = 1,
+    max_width: int = 6,
+    hidden: Sequence[str] = HIDDEN_ACTIVATIONS,
+    output: Sequence[str] = OUTPUT_ACTIVATIONS,
+    max_weight: float = 1.0,
+) -> MLP:
+    """`MLP`s of drawn shape (or the given ``sizes``), activations drawn from ``hidden`` and
+    ``output``, and every weight and bias drawn from [−max_weight, max_weight]."""
+    if sizes is None:
+        sizes = draw(
+            layer_sizes(
+                min_layers=min_layers,
+                max_layers=max_layers,
+                min_width=min_width,
+                max_width=max_width,
+            )
+        )
+    weight = _numbers(-max_weight, max_weight)
+    weights = [
+        [[draw(weight) for _ in range(n_in)] for _ in range(n_out)]
+        for n_in, n_out in pairwise(sizes)
+    ]
+    biases = [[draw(weight) for _ in range(n_out)] for n_out in sizes[1:]]
+    return MLP.from_weights(
+        weights, biases, draw(st.sampled_from(hidden)), draw(st.sampled_from(output))
+    )
+
+
+def input_vectors(
+    size: int, *, min_value: float = -2.0, max_value: float = 2.0
+) -> st.SearchStrategy[list[float]]:
+    """Inputs x of length ``size``, every entry in [min_value, max_value]."""
+    return st.lists(_numbers(min_value, max_value), min_size=size, max_size=size)
+
+
+@dataclass(frozen=True)
+class NetworkCase:
+    """A network, an input, a target and the loss's name (``nn.LOSSES``): one backprop problem.
+
+    ``target`` is a 0-based label for cross-entropy, a vector for squared error.
+    """
+
+    net: MLP
+    x: list[float]
+    target: int | list[float]
+    loss: str
+
+    def loss_value(self) -> Value:
+        """Forward pass and loss L with the engine, ready for ``backward()``."""
+        return LOSSES[self.loss](self.net(self.x), self.target)
+
+
+@st.composite
+def network_cases(
+    draw: st.DrawFn,
+    *,
+    losses: Sequence[str] = tuple(LOSSES),
+    min_layers: int = 1,
+    max_layers: int = 4,
+    min_width: int = 1,
+    max_width: int = 6,
+    hidden: Sequence[str] = HIDDEN_ACTIVATIONS,
+    max_weight: float = 1.0,
+    max_input: float = 2.0,
+    max_preactivation: float = 30.0,
+) -> NetworkCase:
+    """A drawn network with an input, a target and a loss.
+
+    Cross-entropy gets a softmax output (ŷ must be probabilities) and a label; squared error a
+    softmax or linear output and a target vector in [−1, 1]. Cases with some |a_ki| above
+    ``max_preactivation`` are rejected, so the losses stay finite and finite differences
+    meaningful.
+    """
+    for loss in losses:
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(LOSSES)}")
+    loss = draw(st.sampled_from(losses))
+    net = draw(
+        networks(
+            min_layers=min_layers,
+            max_layers=max_layers,
+            min_width=min_width,
+            max_width=max_width,
+            hidden=hidden,
+            output=("softmax",) if loss == "cross_entropy" else OUTPUT_ACTIVATIONS,
+            max_weight=max_weight,
+        )
+    )
+    x = draw(input_vectors(net.sizes[0], min_value=-max_input, max_value=max_input))
+    n_out = net.sizes[-1]
+    if loss == "cross_entropy":
+        target: int | list[float] = draw(st.integers(0, n_out - 1))
+    else:
+        target = draw(st.lists(_numbers(-1.0, 1.0), min_size=n_out, max_size=n_out))
+    net(x)
+    assume(all(abs(a.data) <= max_preactivation for layer in net.layers for a in layer.a))
+    return NetworkCase(net, x, target, loss)
