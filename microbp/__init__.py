@@ -1,6 +1,31 @@
 """microbp: scalar autograd that reproduces, entry by entry, the matrix formulas of backprop."""
 
+from microbp.check import GradcheckError, gradcheck
 from microbp.engine import Value, affine, sum_values, topological_order, zero_grad
+from microbp.nn import MLP, SGD, Layer, cross_entropy, squared_error
 
-__all__ = ["Value", "affine", "sum_values", "topological_order", "zero_grad"]
+__all__ = [
+    "MLP",
+    "SGD",
+    "GradcheckError",
+    "Layer",
+    "Value",
+    "affine",
+    "compare",
+    "cross_entropy",
+    "gradcheck",
+    "squared_error",
+    "sum_values",
+    "topological_order",
+    "zero_grad",
+]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``microbp.compare`` imports numpy (via microbp.formulas) only when first used."""
+    if name == "compare":
+        from microbp.formulas import compare
+
+        return compare
+    raise AttributeError(f"module 'microbp' has no attribute {name!r}")
