@@ -290,18 +290,168 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def _write_svg(L: Value, path: Path) -> None:
-    import graphviz
-
     from microbp import graph
 
     try:
         graph.render_svg(L, path)
-    except graphviz.ExecutableNotFound:
+    except graph.GraphvizNotFoundError:
         raise UsageError(
             "--svg needs Graphviz's `dot` program; install it (e.g. apt-get install graphviz)"
         ) from None
+    except graph.GraphTooLargeError as error:
+        raise UsageError(f"--svg: {error}") from None
     except OSError as error:
         raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+
+
+# ---- verify ----
+
+#: The formulas of the notes that `verify` checks, in the order of the backward pass.
+FORMULAS = {
+    "loss": "∇ŷ L = −e(ℓ)/ŷ_ℓ or 2(ŷ − y)",
+    "output": "∇a_L L = ŷ − e(ℓ) (softmax+CE)",
+    "output_chain": "∇a_L L = (∂ŷ/∂a_L)ᵀ ∇ŷ L",
+    "grad_W": "∇W_k L = ∇a_k L · h_{k-1}ᵀ",
+    "grad_b": "∇b_k L = ∇a_k L",
+    "grad_h": "∇h_{k-1} L = W_kᵀ ∇a_k L",
+    "grad_a": "∇a_k L = ∇h_k L ⊙ g'(a_k)",
+    "update_W": "W_k ← W_k − η ∇W_k L",
+    "update_b": "b_k ← b_k − η ∇b_k L",
+}
+
+
+@dataclass
+class Tally:
+    """One formula's record over the drawn examples: how many, the largest gap, any failure."""
+
+    examples: int = 0
+    entries: int = 0
+    max_abs_diff: float = 0.0
+    failures: int = 0
+    first_failure: str = ""
+
+    def add(self, quantities: Sequence[Any], case: str) -> None:
+        if not quantities:
+            return
+        self.examples += 1
+        self.entries += sum(q.formula.size for q in quantities)
+        self.max_abs_diff = max(self.max_abs_diff, *(q.max_abs_diff for q in quantities))
+        if not all(q.ok for q in quantities):
+            self.failures += 1
+            self.first_failure = self.first_failure or case
+
+
+def _check_case(case: Any, lr: float, tallies: dict[str, Tally]) -> None:
+    """Compare every formula's value with the engine's on one drawn network, input and target."""
+    from microbp import formulas
+    from microbp.nn import SGD
+
+    report = formulas.compare(case.net, case.x, case.target, case.loss)
+    *hidden, last = report.layers
+    description = (
+        f"sizes {case.net.sizes}, hidden {case.net.hidden}, output {case.net.output}, "
+        f"loss {case.loss}, x {case.x}, target {case.target}"
+    )
+    softmax_ce = case.loss == "cross_entropy" and case.net.output == "softmax"
+    found = {
+        "loss": [last.grad_h],
+        "output" if softmax_ce else "output_chain": [last.grad_a],
+        "grad_W": [layer.grad_W for layer in report.layers],
+        "grad_b": [layer.grad_b for layer in report.layers],
+        "grad_h": [layer.grad_h for layer in hidden] + [report.grad_x],
+        "grad_a": [layer.grad_a for layer in hidden],
+    }
+    before = formulas.Network.from_mlp(case.net)
+    SGD(case.net.parameters(), lr).step()  # the parameters hold the engine's gradients
+    after = formulas.Network.from_mlp(case.net)
+    found["update_W"], found["update_b"] = [], []
+    for layer, W, W_new, b, b_new in zip(report.layers, before.W, after.W, before.b, after.b):
+        k, grad_W, grad_b = layer.k, layer.grad_W, layer.grad_b
+        found["update_W"].append(
+            formulas.Quantity(f"W{k}", W_new, W - lr * grad_W.formula, grad_W.atol, grad_W.rtol)
+        )
+        found["update_b"].append(
+            formulas.Quantity(f"b{k}", b_new, b - lr * grad_b.formula, grad_b.atol, grad_b.rtol)
+        )
+    for key, quantities in found.items():
+        tallies[key].add(quantities, description)
+
+
+def _verify_table(tallies: dict[str, Tally]) -> RenderableType:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("formula")
+    table.add_column("examples", justify="right")
+    table.add_column("entries", justify="right")
+    table.add_column("max |diff|", justify="right")
+    table.add_column("result")
+    for key, tally in tallies.items():
+        if tally.failures:
+            result = f"[bold red]FAIL ({tally.failures})[/]"
+        elif tally.examples:
+            result = "[green]pass[/]"
+        else:
+            result = "[yellow]not drawn[/]"
+        table.add_row(
+            FORMULAS[key],
+            str(tally.examples),
+            str(tally.entries),
+            f"{tally.max_abs_diff:.3g}",
+            result,
+        )
+    return table
+
+
+def verify(args: argparse.Namespace) -> int:
+    """Check every formula of the notes against the engine on networks hypothesis draws."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from microbp.strategies import network_cases
+
+    tallies = {key: Tally() for key in FORMULAS}
+    console = _console()
+    progress = Progress(
+        TextColumn("drawing networks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+    @hypothesis_seed(args.seed)
+    @settings(
+        max_examples=args.examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=network_cases(), lr=st.floats(1e-3, 1.0))
+    def check_drawn_case(case: Any, lr: float) -> None:
+        _check_case(case, lr, tallies)
+        progress.advance(task)
+
+    with progress:
+        task = progress.add_task("verify", total=args.examples)
+        check_drawn_case()
+
+    console.print(_verify_table(tallies))
+    failed = [key for key, tally in tallies.items() if tally.failures]
+    for key in failed:
+        console.print(f"[bold red]{FORMULAS[key]} fails[/], first on: {tallies[key].first_failure}")
+    if failed:
+        return EXIT_DISAGREE
+    console.print(
+        "[green]every formula agrees with the engine on every example[/] "
+        "(tolerance 1e-12 + 1e-10 · max |entry| of each quantity)"
+    )
+    return EXIT_OK
 
 
 # ---- train ----
@@ -527,6 +677,30 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=explain)
 
 
+def _add_verify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="check every formula of the notes against the engine on drawn networks",
+        description="Draw networks, inputs and targets with microbp's hypothesis strategies "
+        "and check every formula of the notes against the scalar engine, entry by entry. "
+        "Exit status 0 when all agree, 1 when any does not.",
+    )
+    p.add_argument(
+        "--examples",
+        type=_count(1),
+        default=200,
+        metavar="N",
+        help="how many networks to draw (default 200)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_count(0),
+        default=0,
+        help="seed for hypothesis, so a run can be repeated (default 0)",
+    )
+    p.set_defaults(run=verify)
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
@@ -578,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="microbp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="{explain,verify,train}")
     _add_explain(sub)
+    _add_verify(sub)
     _add_train(sub)
     return parser
 
