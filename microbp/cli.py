@@ -238,7 +238,7 @@ def _explain_layer(layer: Any, h_prev: list[float]) -> RenderableType:
     shown = (layer.grad_W, layer.grad_b)
     diff = max(q.max_abs_diff for q in shown)
     mark = "[green]✓[/]" if all(q.ok for q in shown) else "[bold red]✗ DIFFERENT[/]"
-    h_values = ", ".join(f"{v:.6f}" for v in h_prev)
+    h_values = ", ".join(f"{v:.6g}" for v in h_prev)
     return Group(
         f"[bold]Layer {k}[/]: a{k} = b{k} + W{k}·{h}, with {h} = ({h_values})",
         Columns(
@@ -291,6 +291,7 @@ def explain(args: argparse.Namespace) -> int:
 
 def _write_svg(L: Value, path: Path) -> None:
     from microbp import graph
+    from microbp.engine import topological_order
 
     try:
         graph.render_svg(L, path)
@@ -298,8 +299,11 @@ def _write_svg(L: Value, path: Path) -> None:
         raise UsageError(
             "--svg needs Graphviz's `dot` program; install it (e.g. apt-get install graphviz)"
         ) from None
-    except graph.GraphTooLargeError as error:
-        raise UsageError(f"--svg: {error}") from None
+    except graph.GraphTooLargeError:
+        raise UsageError(
+            f"--svg: the graph of L has {len(topological_order(L))} nodes, more than the "
+            f"{graph.MAX_NODES} it is drawn with; use smaller --sizes"
+        ) from None
     except OSError as error:
         raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
 
@@ -508,19 +512,26 @@ def _epochs(
     for epoch in range(1, args.epochs + 1):
         try:
             yield _train_epoch(net, optimizer, X, y, rng)
-        except ArithmeticError as error:
+        except (ArithmeticError, ValueError) as error:  # overflow, or a probability of 0
             raise UsageError(
                 f"training diverged in epoch {epoch} ({error}); try a smaller --lr than {args.lr}"
             ) from None
 
 
-def _check_matplotlib() -> None:
+def _check_plot_path(path: Path) -> None:
+    """Fail before training if matplotlib is missing or cannot write this kind of file."""
     try:
-        import matplotlib  # noqa: F401
+        from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:
         raise UsageError(
             "--plot needs matplotlib, an optional extra: pip install 'microbp[plot]'"
         ) from None
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise UsageError(
+            f"--plot {str(path)!r}: end the file name with one of "
+            + ", ".join(f".{ext}" for ext in sorted(formats))
+        )
 
 
 def train(args: argparse.Namespace) -> int:
@@ -536,7 +547,7 @@ def train(args: argparse.Namespace) -> int:
             f"(two classes, one softmax output each), got {','.join(map(str, args.sizes))}"
         )
     if args.plot is not None:
-        _check_matplotlib()
+        _check_plot_path(args.plot)
     make = getattr(datasets, f"make_{args.data}")
     X, y = make(args.samples, seed=args.seed)
     net = MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
@@ -609,8 +620,6 @@ def _plot(result: TrainResult, path: Path, grid: int = 60) -> None:
     figure.colorbar(filled, ax=boundary)
     try:
         figure.savefig(path)
-    except ValueError as error:  # matplotlib's word for an unknown file extension
-        raise UsageError(f"cannot write the plot to {str(path)!r}: {error}") from None
     except OSError as error:
         raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
 
@@ -760,7 +769,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `microbp` command with ``argv`` (default: the process's arguments)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a bad argument already reported in one line
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     try:
         return args.run(args)
     except UsageError as error:

@@ -1,0 +1,323 @@
+"""The `microbp` command: explain, verify and train, their output, exit status and errors.
+
+Gradients printed by `explain --json` are checked against the notes' formulas computed here
+with numpy from the network's weights, independently of `microbp.formulas`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from microbp import formulas
+from microbp.cli import main
+from microbp.datasets import make_xor
+from microbp.nn import MLP
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `microbp argv…` in this process: exit status, stdout, stderr."""
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def numpy_backprop(
+    W: list[np.ndarray], b: list[np.ndarray], x: np.ndarray, label: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(∇a_k, ∇W_k, ∇b_k) per layer for sigmoid hidden layers, softmax output, cross-entropy."""
+    h, a = [x], []
+    for k, (W_k, b_k) in enumerate(zip(W, b), start=1):
+        a.append(b_k + W_k @ h[-1])
+        if k < len(W):
+            h.append(1.0 / (1.0 + np.exp(-a[-1])))
+    y_hat = np.exp(a[-1] - a[-1].max())
+    y_hat /= y_hat.sum()
+    grad_a = y_hat - np.eye(len(y_hat))[label]  # ∇a_L = ŷ − e(ℓ)
+    grads = []
+    for k in range(len(W), 0, -1):
+        grads.append((grad_a, np.outer(grad_a, h[k - 1]), grad_a))  # ∇W_k = ∇a_k h_{k-1}ᵀ
+        if k > 1:
+            s = h[k - 1]
+            grad_a = (W[k - 1].T @ grad_a) * s * (1.0 - s)  # ∇a_{k-1} = W_kᵀ∇a_k ⊙ σ'
+    return grads[::-1]
+
+
+# ---- explain ----
+
+
+def test_explain_prints_every_layer_and_exits_0_when_the_engine_agrees(capsys):
+    status, out, err = run(capsys, "explain")
+    assert status == 0, err
+    for k in (1, 2, 3):
+        assert f"∇W{k} L (engine)" in out
+        assert f"largest |engine − formula| in layer {k}" in out
+    assert "∇a1 L · xᵀ (formula)" in out and "∇a3 L · h2ᵀ (formula)" in out
+    assert "every entry agrees" in out
+    assert "\x1b[" not in out, "output must be plain text when not a terminal"
+
+
+@settings(max_examples=25)
+@given(
+    sizes=st.lists(st.integers(1, 4), min_size=2, max_size=4),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_explain_json_gradients_are_the_notes_formulas_computed_with_numpy(sizes, seed, data):
+    x = data.draw(st.lists(st.floats(-3, 3), min_size=sizes[0], max_size=sizes[0]))
+    label = data.draw(st.integers(0, sizes[-1] - 1))
+    argv = ["explain", "--json", f"--sizes={','.join(map(str, sizes))}", f"--seed={seed}"]
+    argv += [f"--x={','.join(map(repr, x))}", f"--label={label}"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(argv)
+    assert status == 0
+    document = json.loads(out.getvalue())
+
+    net = MLP(sizes, seed=seed)
+    W = [np.array([[w.data for w in row] for row in layer.W]) for layer in net.layers]
+    b = [np.array([v.data for v in layer.b]) for layer in net.layers]
+    expected = numpy_backprop(W, b, np.array(x), label)
+    assert [layer["k"] for layer in document["layers"]] == list(range(1, len(sizes)))
+    worst = 0.0
+    for layer, (grad_a, grad_W, grad_b) in zip(document["layers"], expected):
+        for name, value in (("grad_a", grad_a), ("grad_W", grad_W), ("grad_b", grad_b)):
+            for side in ("engine", "formula"):
+                shown = np.array(layer[name][side])
+                assert shown.shape == value.shape
+                np.testing.assert_allclose(shown, value, rtol=1e-9, atol=1e-12)
+            diff = np.abs(np.array(layer[name]["engine"]) - np.array(layer[name]["formula"]))
+            worst = max(worst, float(diff.max()))
+    assert document["max_abs_diff"] >= worst
+    assert document["max_abs_diff"] < 1e-12
+
+
+def test_explain_squared_error_with_a_linear_output_uses_the_target(capsys):
+    status, out, err = run(
+        capsys,
+        "explain", "--json", "--sizes", "2,3,2", "--hidden", "tanh", "--output", "linear",
+        "--loss", "squared-error", "--x", "0.5,-1", "--target", "0.25,-0.75",
+    )  # fmt: skip
+    assert status == 0, err
+    document = json.loads(out)
+    net = MLP([2, 3, 2], hidden="tanh", output="linear", seed=0)
+    expected = formulas.backward(net, [0.5, -1.0], [0.25, -0.75], "squared_error")
+    y_hat = formulas.forward(net, [0.5, -1.0]).h[-1]
+    # The output layer is linear, so ∇a_L = ∇ŷ = 2(ŷ − y), computed here directly.
+    np.testing.assert_allclose(
+        document["layers"][-1]["grad_a"]["engine"], 2 * (y_hat - [0.25, -0.75]), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        document["layers"][0]["grad_W"]["engine"], expected.layers[0].grad_W, rtol=1e-12
+    )
+
+
+def test_explain_exits_1_and_says_so_when_engine_and_formulas_disagree(capsys, monkeypatch):
+    honest = formulas.backward
+
+    def off_by_a_little(*args, **kwargs):
+        grads = honest(*args, **kwargs)
+        grads.layers[0].grad_W[0, 0] += 1e-6
+        return grads
+
+    monkeypatch.setattr(formulas, "backward", off_by_a_little)
+    status, out, _ = run(capsys, "explain")
+    assert status == 1
+    assert "DISAGREE" in out and "✗" in out
+    status, out, _ = run(capsys, "explain", "--json")
+    assert status == 1
+    assert json.loads(out)["max_abs_diff"] == pytest.approx(1e-6, rel=1e-3)
+
+
+def test_explain_svg_writes_the_graph_of_the_loss(capsys, tmp_path):
+    path = tmp_path / "graph.svg"
+    status, out, err = run(capsys, "explain", "--sizes", "2,2,2", "--svg", str(path))
+    assert status == 0, err
+    svg = path.read_text()
+    assert "<svg" in svg and "W2[1,2]" in svg
+    assert f"wrote the graph of L to {path}" in out
+
+
+def test_explain_json_with_svg_prints_only_the_json(capsys, tmp_path):
+    status, out, _ = run(capsys, "explain", "--json", "--svg", str(tmp_path / "g.svg"))
+    assert status == 0
+    assert set(json.loads(out)) >= {"max_abs_diff", "layers"}
+
+
+def test_same_seed_same_output_and_another_seed_other_weights(capsys):
+    first = run(capsys, "explain", "--seed", "7")
+    again = run(capsys, "explain", "--seed", "7")
+    other = run(capsys, "explain", "--seed", "8")
+    assert first == again
+    assert first[1] != other[1]
+
+
+# ---- bad arguments: one line on stderr, exit status 2, no traceback ----
+
+BAD_ARGUMENTS = [
+    ([], "required"),
+    (["fit"], "invalid choice"),
+    (["explain", "--sizes", "3,0,2"], "at least 1"),
+    (["explain", "--sizes", "3,x,2"], "positive integers"),
+    (["explain", "--sizes", "3"], "at least two sizes"),
+    (["explain", "--sizes", "3,-1"], "at least 1"),
+    (["explain", "--label", "2"], "--label 2 is out of range"),
+    (["explain", "--sizes", "3,5", "--label", "5"], "use 0 to 4"),
+    (["explain", "--x", "1,2"], "--x has 2 values but the network has 3 inputs"),
+    (["explain", "--x", "1,2,nan"], "not a finite number"),
+    (["explain", "--x", "1,2,inf"], "not a finite number"),
+    (["explain", "--x", "1,two,3"], "not a number"),
+    (["explain", "--seed", "-1"], "at least 0"),
+    (["explain", "--hidden", "softplus"], "invalid choice"),
+    (["explain", "--label", "1", "--target", "1,0"], "not allowed with"),
+    (["explain", "--target", "1,0"], "--target goes with --loss squared-error"),
+    (["explain", "--loss", "squared-error", "--label", "1"], "--label goes with"),
+    (["explain", "--loss", "squared-error", "--target", "1,0,0"], "--target has 3 values"),
+    (["explain", "--output", "linear"], "cross-entropy needs --output softmax"),
+    (["explain", "--svg", "/no/such/folder/g.svg"], "does not exist"),
+    (["explain", "--svg", "/proc/g.svg"], "cannot write"),
+    (["explain", "--sizes", "10,20,20,2", "--svg", "big.svg"], "use smaller --sizes"),
+    (["verify", "--examples", "0"], "at least 1"),
+    (["train", "--sizes", "3,4,2"], "must start with 2"),
+    (["train", "--sizes", "2,4,3"], "end with 2"),
+    (["train", "--epochs", "0"], "at least 1"),
+    (["train", "--lr", "0"], "must be positive"),
+    (["train", "--lr", "-0.5"], "must be positive"),
+    (["train", "--data", "spirals"], "invalid choice"),
+    (["train", "--plot", "/no/such/folder/p.png"], "does not exist"),
+    (["train", "--plot", "curve.txt"], "end the file name with one of"),
+    (["train", "--samples", "20", "--epochs", "2", "--lr", "1e6"], "try a smaller --lr"),
+]
+
+
+@pytest.mark.parametrize(("argv", "says"), BAD_ARGUMENTS, ids=lambda a: " ".join(a))
+def test_a_bad_argument_is_one_line_on_stderr_and_exit_status_2(
+    argv, says, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert out == ""
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert says in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.iterdir()), "nothing half-built is left behind"
+
+
+def test_an_existing_folder_is_refused_as_an_output_file(capsys, tmp_path):
+    status, _, err = run(capsys, "explain", "--svg", str(tmp_path))
+    assert status == 2 and "is a directory" in err
+
+
+def test_plot_without_matplotlib_says_which_extra_to_install(capsys, tmp_path, monkeypatch):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    status, out, err = run(capsys, "train", "--plot", str(tmp_path / "p.png"))
+    assert status == 2 and out == ""
+    assert "pip install 'microbp[plot]'" in err and err.count("\n") == 1
+
+
+def test_help_exits_0(capsys):
+    status, out, _ = run(capsys, "train", "--help")
+    assert status == 0 and "--epochs" in out
+
+
+# ---- verify ----
+
+
+def test_verify_passes_every_formula_and_exits_0(capsys):
+    status, out, err = run(capsys, "verify", "--examples", "30", "--seed", "1")
+    assert status == 0, err
+    for formula in ("∇W_k L = ∇a_k L · h_{k-1}ᵀ", "∇b_k L = ∇a_k L", "W_k ← W_k − η ∇W_k L"):
+        row = next(line for line in out.splitlines() if formula in line)
+        assert row.split()[-1] == "pass"
+        assert " 30 " in row, "every drawn network has weights and biases"
+    assert "FAIL" not in out
+
+
+def test_verify_reports_a_failing_formula_and_exits_1(capsys, monkeypatch):
+    honest = formulas.backward
+
+    def wrong_bias_gradient(*args, **kwargs):
+        grads = honest(*args, **kwargs)
+        grads.layers[-1].grad_b[0] += 0.01
+        return grads
+
+    monkeypatch.setattr(formulas, "backward", wrong_bias_gradient)
+    status, out, _ = run(capsys, "verify", "--examples", "10")
+    assert status == 1
+    row = next(line for line in out.splitlines() if "∇b_k L = ∇a_k L" in line)
+    assert "FAIL (10)" in row
+    assert "∇b_k L = ∇a_k L fails, first on: sizes [" in out
+    w_row = next(line for line in out.splitlines() if "∇W_k L = ∇a_k L · h_{k-1}ᵀ" in line)
+    assert w_row.split()[-1] == "pass"
+
+
+def test_verify_with_the_same_seed_draws_the_same_networks(capsys):
+    assert run(capsys, "verify", "--examples", "15", "--seed", "4") == run(
+        capsys, "verify", "--examples", "15", "--seed", "4"
+    )
+
+
+# ---- train ----
+
+
+def test_train_learns_xor_and_reports_final_loss_and_accuracy(capsys):
+    status, out, err = run(capsys, "train", "--data", "xor", "--samples", "40", "--epochs", "15")
+    assert status == 0, err
+    final = out.splitlines()[-1]
+    loss = float(final.split("final loss ")[1].split()[0])
+    correct, total = final.split("(")[-1].rstrip(")").split("/")
+    assert total == "40"
+    assert int(correct) >= 36
+    X, y = make_xor(40, seed=0)
+    untrained = MLP([2, 8, 2], hidden="tanh", seed=0)
+    untrained_loss = np.mean(
+        [-np.log(formulas.forward(untrained, x).h[-1][c]) for x, c in zip(X, y)]
+    )
+    assert loss < untrained_loss / 4
+
+
+def test_train_plot_writes_an_image(capsys, tmp_path):
+    path = tmp_path / "training.png"
+    status, out, err = run(capsys, "train", "--samples", "20", "--epochs", "3", "--plot", str(path))
+    assert status == 0, err
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert f"to {path}" in out
+
+
+# ---- the real command in a subprocess ----
+
+
+def test_python_m_microbp_runs_explain_as_a_process():
+    done = subprocess.run(
+        [sys.executable, "-m", "microbp", "explain", "--json", "--sizes", "3,3,2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert [layer["k"] for layer in document["layers"]] == [1, 2]
+    assert document["max_abs_diff"] < 1e-12
+
+
+def test_python_m_microbp_bad_argument_is_one_line_without_traceback():
+    done = subprocess.run(
+        [sys.executable, "-m", "microbp", "explain", "--sizes", "3,0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
