@@ -239,6 +239,11 @@ def _explain_layer(layer: Any, h_prev: list[float]) -> RenderableType:
     diff = max(q.max_abs_diff for q in shown)
     mark = "[green]✓[/]" if all(q.ok for q in shown) else "[bold red]✗ DIFFERENT[/]"
     h_values = ", ".join(f"{v:.6g}" for v in h_prev)
+    grad_a1, h1 = float(layer.grad_a.formula[0]), h_prev[0]
+    entry = (
+        f"entry by entry, ∂L/∂W{k}[1,1] = ∂L/∂a{k}[1] · {h}[1] = "
+        f"{grad_a1:.6f} × {h1:.6f} = {grad_a1 * h1:.6f}"
+    )
     return Group(
         f"[bold]Layer {k}[/]: a{k} = b{k} + W{k}·{h}, with {h} = ({h_values})",
         Columns(
@@ -248,6 +253,7 @@ def _explain_layer(layer: Any, h_prev: list[float]) -> RenderableType:
             ],
             padding=(0, 4),
         ),
+        entry,
         f"largest |engine − formula| in layer {k}: {diff:.3g} {mark}",
         "",
     )
