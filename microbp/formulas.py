@@ -265,6 +265,13 @@ class Quantity:
     atol: float
     rtol: float
 
+    def __post_init__(self) -> None:
+        if self.engine.shape != self.formula.shape:
+            raise ValueError(
+                f"∇{self.symbol} has shape {self.engine.shape} from the engine but "
+                f"{self.formula.shape} from the formulas: not the same network"
+            )
+
     @property
     def max_abs_diff(self) -> float:
         """max_i |engine_i − formula_i|."""
@@ -281,10 +288,14 @@ class Quantity:
         return float(np.max(np.abs(self.engine - self.formula)[large] / scale[large]))
 
     @property
+    def tolerance(self) -> float:
+        """``atol + rtol · max|formula|``: how far an entry may be from the other side."""
+        return self.atol + self.rtol * float(np.max(np.abs(self.formula), initial=0.0))
+
+    @property
     def ok(self) -> bool:
-        """Every entry within ``atol + rtol · max|formula|`` of the other side."""
-        bound = self.atol + self.rtol * float(np.max(np.abs(self.formula), initial=0.0))
-        return self.engine.shape == self.formula.shape and self.max_abs_diff <= bound
+        """Every entry within `tolerance` of the other side."""
+        return self.max_abs_diff <= self.tolerance
 
     def entries(self) -> list[tuple[str, float, float]]:
         """(label, engine, formula) for every entry, labelled as the notes do: ``∇W2[1,3]``.
@@ -306,8 +317,9 @@ class Quantity:
         ]
         rows = self.entries()
         shown = rows if max_entries is None else rows[:max_entries]
+        tolerance = self.tolerance
         for label, e, f in shown:
-            mark = "" if abs(e - f) <= self.atol + self.rtol * abs(f) else "  <-- differs"
+            mark = "" if abs(e - f) <= tolerance else "  <-- differs"
             lines.append(f"    {label:<12} engine {e: .17g}  formula {f: .17g}{mark}")
         if len(shown) < len(rows):
             lines.append(f"    … and {len(rows) - len(shown)} more entries")
