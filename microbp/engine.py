@@ -2,8 +2,8 @@
 
 Every op computes its result and, in the same step, the local derivative of the result with
 respect to each parent. Backward is then one generic loop, ``parent.grad += local * node.grad``,
-visiting nodes in reverse creation order, which is always a topological order because a node's
-parents exist before it does. Nothing here recurses, so graphs millions of nodes deep work.
+visiting children before parents, in the reverse of a depth-first post-order found with an
+explicit stack. Nothing here recurses, so graphs millions of nodes deep work.
 """
 
 from __future__ import annotations
@@ -11,15 +11,11 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from itertools import count
-from operator import attrgetter, mul
+from operator import mul
 from typing import TypeAlias
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
-
-_serial = count()
-_by_creation = attrgetter("_serial")
 
 
 def _check_number(data: object, what: str) -> float:
@@ -62,7 +58,6 @@ def _result(
     node.op = op
     node.parents = parents
     node.local_grads = local_grads
-    node._serial = next(_serial)
     node._pass_grad = None
     return node
 
@@ -84,7 +79,7 @@ def _finite(op: str, operands: Sequence[float], *derivatives: float) -> tuple[fl
 class Value:
     """One scalar of a computation graph: its data, its grad, and how it was made."""
 
-    __slots__ = ("data", "grad", "name", "op", "parents", "local_grads", "_serial", "_pass_grad")
+    __slots__ = ("data", "grad", "name", "op", "parents", "local_grads", "_pass_grad")
 
     data: float
     grad: float
@@ -92,7 +87,6 @@ class Value:
     op: str
     parents: tuple[Value, ...]
     local_grads: tuple[float, ...]
-    _serial: int
     _pass_grad: float | None
 
     def __init__(self, data: Number, name: str | None = None) -> None:
@@ -104,7 +98,6 @@ class Value:
         self.op = ""
         self.parents = ()
         self.local_grads = ()
-        self._serial = next(_serial)
         self._pass_grad = None
 
     # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
@@ -219,16 +212,22 @@ class Value:
         Each call computes its derivatives afresh (seeded with dself/dself = 1) and adds them,
         so calling it twice doubles every grad exactly.
         """
-        nodes = topological_order(self)
-        for node in nodes:
+        leaves, interior = _walk(self)
+        for node in leaves:
+            node._pass_grad = 0.0
+        for node in interior:
             node._pass_grad = 0.0
         self._pass_grad = 1.0
-        for node in reversed(nodes):
+        for node in reversed(interior):  # children before parents
             g = node._pass_grad
             node.grad += g
+            node._pass_grad = 0.0  # this pass is done with it; 0.0 is shared, a float per node is not
             if g:
                 for parent, local in zip(node.parents, node.local_grads):
                     parent._pass_grad += local * g
+        for node in leaves:
+            node.grad += node._pass_grad
+            node._pass_grad = 0.0
 
     @property
     def grad_computed(self) -> bool:
@@ -287,18 +286,47 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
     )
 
 
+def _walk(root: Value) -> tuple[list[Value], list[Value]]:
+    """The leaves ``root`` depends on, and its other nodes with every parent before its children.
+
+    A depth-first post-order with an explicit stack: a node goes on the stack with a ``None``
+    marker above it and its unfinished parents above that, so by the time the marker is popped
+    every parent is finished. Leaves are finished as soon as they are found, never stacked.
+    """
+    if not root.parents:
+        return [root], []
+    leaves: list[Value] = []
+    interior: list[Value] = []
+    found_leaves: set[Value] = set()
+    expanded: set[Value] = set()
+    stack: list[Value | None] = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            interior.append(stack.pop())  # type: ignore[arg-type]
+        elif node not in expanded:
+            expanded.add(node)
+            stack.append(node)
+            stack.append(None)
+            for parent in node.parents:
+                if parent.parents:
+                    if parent not in expanded:
+                        stack.append(parent)
+                elif parent not in found_leaves:
+                    found_leaves.add(parent)
+                    leaves.append(parent)
+    return leaves, interior
+
+
 def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, itself included, parents before children; no recursion."""
+    """Every node ``root`` depends on, itself included, parents before children; no recursion.
+
+    The leaves come first, in the order they are found; ``root`` is last.
+    """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, got {type(root).__name__}")
-    seen = {root}
-    stack = [root]
-    while stack:
-        for parent in stack.pop().parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return sorted(seen, key=_by_creation)
+    leaves, interior = _walk(root)
+    return leaves + interior
 
 
 def zero_grad(values: Iterable[Value]) -> None:
