@@ -221,7 +221,7 @@ class Value:
         for node in reversed(interior):  # children before parents
             g = node._pass_grad
             node.grad += g
-            node._pass_grad = 0.0  # this pass is done with it; 0.0 is shared, a float per node is not
+            node._pass_grad = 0.0  # done with it; one shared 0.0 instead of a float per node
             if g:
                 for parent, local in zip(node.parents, node.local_grads):
                     parent._pass_grad += local * g
