@@ -12,6 +12,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -513,7 +514,7 @@ def test_parameters_inputs_pre_activations_activations_and_the_loss_are_styled_a
 
 
 @pytest.mark.parametrize(("rankdir", "axis"), [("LR", 0), ("TB", 1)])
-def test_the_graph_flows_from_inputs_to_loss_left_to_right_or_top_to_bottom(
+def test_the_graph_flows_layer_by_layer_from_inputs_to_loss_left_to_right_or_top_to_bottom(
     rankdir, axis, tmp_path
 ):
     _, L = network_3_3_2()
@@ -524,6 +525,10 @@ def test_the_graph_flows_from_inputs_to_loss_left_to_right_or_top_to_bottom(
     assert len({x[axis] for x in inputs}) == 1  # one rank: a column (LR) or a row (TB)
     assert len({x[1 - axis] for x in inputs}) == 3
     assert all(x[axis] < loss[axis] for x in inputs)
+    # the layers' boxes follow one another along the flow, side by side, not stacked
+    boxes = [picture.clusters[c] for c in ("inputs", "layer 1", "layer 2", "loss")]
+    ends = [(b.left, b.right) if axis == 0 else (b.top, b.bottom) for b in boxes]
+    assert all(end < start for (_, end), (start, _) in pairwise(ends)), ends
 
 
 def test_edge_labels_can_be_hidden(tmp_path):
