@@ -63,9 +63,22 @@ def _result(
 
 
 def _as_value(x: Operand, op: str) -> Value:
+    """``x`` itself if it is a Value, else a constant leaf holding the number ``x``."""
     if isinstance(x, Value):
         return x
-    return Value(_check_number(x, f"the other operand of {op}"))
+    if type(x) is float and x - x == 0.0:  # the common case, without building a message
+        return _result(x, "", (), ())
+    return _result(_check_number(x, f"the other operand of {op}"), "", (), ())
+
+
+def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ...], list[float]]:
+    """``items`` as Values (numbers become constant leaves), and their data."""
+    values = tuple(items)
+    data = [v.data for v in values if type(v) is Value]  # all Values: one pass, no calls
+    if len(data) != len(values):
+        values = tuple(_as_value(v, op) for v in values)
+        data = [v.data for v in values]
+    return values, data
 
 
 def _finite(op: str, operands: Sequence[float], *derivatives: float) -> tuple[float, ...]:
@@ -103,15 +116,15 @@ class Value:
     # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
 
     def __add__(self, other: Operand) -> Value:
-        o = _as_value(other, "+")
+        o = other if type(other) is Value else _as_value(other, "+")
         return _result(self.data + o.data, "+", (self, o), (1.0, 1.0))
 
     def __sub__(self, other: Operand) -> Value:
-        o = _as_value(other, "-")
+        o = other if type(other) is Value else _as_value(other, "-")
         return _result(self.data - o.data, "-", (self, o), (1.0, -1.0))
 
     def __mul__(self, other: Operand) -> Value:
-        o = _as_value(other, "*")
+        o = other if type(other) is Value else _as_value(other, "*")
         return _result(self.data * o.data, "*", (self, o), (o.data, self.data))
 
     def __truediv__(self, other: Operand) -> Value:
@@ -258,10 +271,10 @@ def _check_power_domain(x: float, n: float) -> None:
 
 def sum_values(terms: Iterable[Operand]) -> Value:
     """One node Σ_i t_i with every edge carrying ∂sum/∂t_i = 1 (however many terms)."""
-    parents = tuple(_as_value(t, "sum_values") for t in terms)
+    parents, data = _values_and_data(terms, "sum_values")
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
-    return _result(sum(p.data for p in parents), "sum", parents, (1.0,) * len(parents))
+    return _result(sum(data), "sum", parents, (1.0,) * len(parents))
 
 
 def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
@@ -274,10 +287,8 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
             f"affine needs as many weights as inputs, got {len(w)} weights and {len(h)} inputs"
         )
     bias = _as_value(b, "affine")
-    weights = tuple(_as_value(x, "affine") for x in w)
-    inputs = tuple(_as_value(x, "affine") for x in h)
-    w_data = [x.data for x in weights]
-    h_data = [x.data for x in inputs]
+    weights, w_data = _values_and_data(w, "affine")
+    inputs, h_data = _values_and_data(h, "affine")
     return _result(
         bias.data + sum(map(mul, w_data, h_data)),
         "affine",
