@@ -52,6 +52,7 @@ __all__ = [
 LOSSES = ("cross_entropy", "squared_error")
 
 _INPUT, _PARAMETER, _CONSTANT = "input", "parameter", "constant"
+_data = operator.attrgetter("data")
 
 
 class TapeError(ValueError):
@@ -436,7 +437,7 @@ class Tape:
             sample, column = np.argwhere(~np.isfinite(X))[0]
             raise ValueError(
                 f"batch[{sample}, {column}] ({_label(self.inputs[column])}) is "
-                f"{X[sample, column]!r}; NaN and ±inf cannot enter a graph"
+                f"{float(X[sample, column])!r}; NaN and ±inf cannot enter a graph"
             )
         return X
 
@@ -445,9 +446,7 @@ class Tape:
         of each sample, shape (batch size,). Parameters are read from their ``.data`` now."""
         X = self._check_batch(batch)
         first, end = self._uniform
-        U = np.concatenate(
-            [np.fromiter((p.data for p in self._params_in_graph), float), self._constants]
-        )
+        U = np.concatenate([np.fromiter(map(_data, self._params_in_graph), float), self._constants])
         D = np.empty((len(self._nodes), X.shape[0]))
         D[: self._n_inputs] = X.T
         D[first:end] = U[:, None]

@@ -1,0 +1,421 @@
+"""The tape: a graph recorded once and replayed over a batch equals the engine, sample by sample."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from microbp import formulas
+from microbp.engine import Value, affine, sum_values, topological_order
+from microbp.nn import MLP, cross_entropy, squared_error
+from microbp.strategies import ExpressionDag, expression_dags, networks
+from microbp.tape import (
+    TapeError,
+    network_batch,
+    network_loss,
+    record,
+    record_network,
+)
+
+TOLERANCE = 1e-12
+
+
+def assert_close(replayed, engine, what: str) -> None:
+    """Within 1e-12, relative to the size of the numbers (absolute below 1)."""
+    replayed, engine = np.asarray(replayed, dtype=float), np.asarray(engine, dtype=float)
+    bound = TOLERANCE * np.maximum(1.0, np.abs(engine))
+    worst = np.max(np.abs(replayed - engine) - bound, initial=-1.0)
+    assert worst <= 0.0, f"{what}: replay {replayed} vs engine {engine}"
+
+
+def one_hot(label: int, n: int) -> list[float]:
+    return [1.0 if i == label else 0.0 for i in range(n)]
+
+
+@st.composite
+def network_problems(draw, losses=("cross_entropy", "squared_error"), max_batch=5):
+    """A network, a loss, an example to record on, and a batch of inputs and targets."""
+    loss = draw(st.sampled_from(losses))
+    net = draw(
+        networks(
+            max_layers=3,
+            max_width=4,
+            output=("softmax",) if loss == "cross_entropy" else ("softmax", "linear"),
+            max_weight=1.5,
+        )
+    )
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    number = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
+    vector = st.lists(number, min_size=n_in, max_size=n_in)
+    size = draw(st.integers(1, max_batch))
+    X = draw(st.lists(vector, min_size=size, max_size=size))
+    if loss == "cross_entropy":
+        targets = draw(st.lists(st.integers(0, n_out - 1), min_size=size, max_size=size))
+    else:
+        target = st.lists(number, min_size=n_out, max_size=n_out)
+        targets = draw(st.lists(target, min_size=size, max_size=size))
+    return net, loss, draw(vector), X, targets
+
+
+def target_row(loss, target, n_out):
+    return one_hot(target, n_out) if loss == "cross_entropy" else target
+
+
+# ---- replay equals the engine ----
+
+
+def depends_on_a_changed_constant(recorded: list[Value], nodes: list[Value]) -> set[int]:
+    """Positions of nodes computed from a constant whose value differs from the recorded one
+    (softmax's shift m = max_j a_j): the tape replays those with the recorded constant."""
+    changed: set[int] = set()
+    position = {v: i for i, v in enumerate(nodes)}
+    for i, (mine, theirs) in enumerate(zip(recorded, nodes)):
+        if (not theirs.op and mine.data != theirs.data) or any(
+            position[p] in changed for p in theirs.parents
+        ):
+            changed.add(i)
+    return changed
+
+
+@settings(max_examples=40)
+@given(network_problems())
+def test_replay_equals_the_engine_sample_by_sample_in_every_node(problem):
+    net, loss, example, X, targets = problem
+    tape = record_network(net, loss, example)
+    recorded = topological_order(tape.loss)
+    for p in net.parameters():
+        p.grad = 0.0
+    losses = tape.run(network_batch(X, targets, loss=loss, net=net))
+    replayed_grads = [p.grad for p in net.parameters()]
+
+    for p in net.parameters():
+        p.grad = 0.0
+    for s, (x, target) in enumerate(zip(X, targets)):
+        L, inputs = network_loss(net, loss, x, target_row(loss, target, net.sizes[-1]))
+        L.backward()
+        assert_close(losses[s], L.data, f"loss of sample {s}")
+        for mine, theirs in zip(tape.inputs, inputs):
+            assert_close(tape.grad_of(mine)[s], theirs.grad, f"grad of {mine.name}, sample {s}")
+        nodes = topological_order(L)
+        assert len(nodes) == len(recorded)
+        shifted = depends_on_a_changed_constant(recorded, nodes)
+        for i, (mine, theirs) in enumerate(zip(recorded, nodes)):
+            if i in shifted or mine in tape.parameters:
+                continue
+            assert_close(tape.data_of(mine)[s], theirs.data, f"data of {mine}, sample {s}")
+            if theirs.op:
+                assert_close(tape.grad_of(mine)[s], theirs.grad, f"grad of {mine}, sample {s}")
+    # the engine added each sample's grads in turn: the tape's batch sums are the same sums
+    assert_close(replayed_grads, [p.grad for p in net.parameters()], "parameter grads")
+
+
+@settings(max_examples=30)
+@given(network_problems(max_batch=1))
+def test_replaying_the_recorded_example_reproduces_every_node_of_the_recorded_graph(problem):
+    net, loss, _, X, targets = problem
+    tape = record_network(net, loss, X[0])
+    tape.run(network_batch(X, targets, loss=loss, net=net))
+    L, inputs = network_loss(net, loss, X[0], target_row(loss, targets[0], net.sizes[-1]))
+    for p in net.parameters():
+        p.grad = 0.0
+    L.backward()
+    for mine, theirs in zip(topological_order(tape.loss), topological_order(L)):
+        assert_close(tape.data_of(mine)[0], theirs.data, f"data of {mine}")
+        if theirs.op or theirs in inputs:
+            assert_close(tape.grad_of(mine)[0], theirs.grad, f"grad of {mine}")
+
+
+@settings(max_examples=40)
+@given(network_problems())
+def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(problem):
+    net, loss, example, X, targets = problem
+    tape = record_network(net, loss, example)
+    for p in net.parameters():
+        p.grad = 0.0
+    tape.run(network_batch(X, targets, loss=loss, net=net))
+    expected = [np.zeros_like(W) for W in formulas.as_network(net).W]
+    expected_b = [np.zeros_like(b) for b in formulas.as_network(net).b]
+    for s, (x, target) in enumerate(zip(X, targets)):
+        grads = formulas.backward(net, x, target, loss)
+        for k, layer in enumerate(grads.layers):
+            expected[k] += layer.grad_W
+            expected_b[k] += layer.grad_b
+        x_values = [v for v in tape.inputs if v.name.startswith("x[")]
+        grad_x = [tape.grad_of(v)[s] for v in x_values]
+        np.testing.assert_allclose(grad_x, grads.grad_x, rtol=1e-9, atol=1e-12)
+    for k, layer in enumerate(net.layers):
+        grad_W = [[w.grad for w in row] for row in layer.W]
+        np.testing.assert_allclose(grad_W, expected[k], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose([b.grad for b in layer.b], expected_b[k], rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=30)
+@given(networks(max_layers=3, max_width=4, output=("softmax",)), st.data())
+def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, data):
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    x = data.draw(st.lists(st.floats(-2, 2), min_size=n_in, max_size=n_in))
+    label = data.draw(st.integers(0, n_out - 1))
+    L, _ = network_loss(net, "cross_entropy", x, one_hot(label, n_out))
+    L.backward()
+    mine = [p.grad for p in net.parameters()]
+    for p in net.parameters():
+        p.grad = 0.0
+    reference = cross_entropy(net(x), label)
+    reference.backward()
+    assert L.data == reference.data
+    assert mine == [p.grad for p in net.parameters()]
+
+
+@settings(max_examples=20)
+@given(networks(max_layers=2, max_width=4, output=("linear",)), st.data())
+def test_recorded_squared_error_is_bit_for_bit_the_engines_squared_error(net, data):
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    x = data.draw(st.lists(st.floats(-2, 2), min_size=n_in, max_size=n_in))
+    target = data.draw(st.lists(st.floats(-2, 2), min_size=n_out, max_size=n_out))
+    L, _ = network_loss(net, "squared_error", x, target)
+    L.backward()
+    mine = [p.grad for p in net.parameters()]
+    for p in net.parameters():
+        p.grad = 0.0
+    reference = squared_error(net(x), target)
+    reference.backward()
+    assert (L.data, mine) == (reference.data, [p.grad for p in net.parameters()])
+
+
+def perturbed(dag: ExpressionDag, shifts: list[float], inputs: list[int]) -> ExpressionDag:
+    leaves = list(dag.leaves)
+    for i, shift in zip(inputs, shifts):
+        leaves[i] += shift
+    return ExpressionDag(tuple(leaves), dag.steps)
+
+
+@settings(max_examples=60)
+@given(expression_dags(max_ops=12), st.data())
+def test_any_expression_replays_as_the_engine_with_inputs_parameters_and_constants(dag, data):
+    leaves, root = dag.build()
+    in_graph = [i for i, v in enumerate(leaves) if v in set(topological_order(root))]
+    inputs = data.draw(st.lists(st.sampled_from(in_graph), unique=True, max_size=len(in_graph)))
+    parameters = [i for i in range(len(leaves)) if i not in inputs and data.draw(st.booleans())]
+    size = data.draw(st.integers(1, 4))
+    shift = st.floats(-0.05, 0.05, allow_subnormal=False)
+    batch = [
+        data.draw(st.lists(shift, min_size=len(inputs), max_size=len(inputs))) for _ in range(size)
+    ]
+    samples = []
+    for shifts in batch:
+        try:
+            sample_leaves, sample_root = perturbed(dag, shifts, inputs).build()
+        except (ArithmeticError, ValueError):
+            assume(False)
+        sample_root.backward()
+        samples.append((sample_leaves, sample_root))
+    tape = record(root, [leaves[i] for i in inputs], [leaves[i] for i in parameters])
+    rows = [[sample_leaves[i].data for i in inputs] for sample_leaves, _ in samples]
+    for v in leaves:
+        v.grad = 0.0
+    losses = tape.run(np.array(rows).reshape(size, len(inputs)))
+    for s, (sample_leaves, sample_root) in enumerate(samples):
+        assert_close(losses[s], sample_root.data, f"root of sample {s}")
+        for i in inputs:
+            assert_close(tape.grad_of(leaves[i])[s], sample_leaves[i].grad, f"x[{i + 1}]")
+    for i in parameters:
+        total = math.fsum(sample_leaves[i].grad for sample_leaves, _ in samples)
+        assert_close(leaves[i].grad, total, f"parameter x[{i + 1}]")
+    for i in set(range(len(leaves))) - set(parameters):
+        assert leaves[i].grad == 0.0  # only parameters' .grad change
+
+
+def test_a_weight_used_twice_and_a_node_used_twice_get_every_contribution():
+    w, x = Value(0.5, "w"), Value(2.0, "x")
+    a = affine(w, [w, w], [x, x])  # w as bias and twice as weight, x twice as input
+    L = a * a + sum_values([x, x, a])
+    tape = record(L, [x], [w])
+    tape.run([[2.0], [-1.0]])
+    expected = 0.0
+    for x_s in (2.0, -1.0):
+        w_s, x_value = Value(0.5), Value(x_s)
+        a_s = affine(w_s, [w_s, w_s], [x_value, x_value])
+        L_s = a_s * a_s + sum_values([x_value, x_value, a_s])
+        L_s.backward()
+        expected += w_s.grad
+    assert w.grad == pytest.approx(expected, rel=1e-14)
+
+
+def test_parameters_are_read_at_every_replay_so_sgd_steps_take_effect():
+    net = MLP([2, 3, 1], hidden="tanh", output="linear", seed=0)
+    tape = record_network(net, "squared_error")
+    batch = network_batch([[0.5, -1.0]], [[0.3]], loss="squared_error", net=net)
+    before = tape.forward(batch)[0]
+    net.layers[-1].b[0].data += 1.0
+    after = tape.forward(batch)[0]
+    assert after != before
+    assert after == pytest.approx(squared_error(net([0.5, -1.0]), [0.3]).data, rel=1e-12)
+
+
+def test_calling_backward_twice_adds_the_grads_twice():
+    net = MLP([2, 2, 2], seed=1)
+    tape = record_network(net, "cross_entropy")
+    tape.forward(network_batch([[1.0, 2.0], [0.0, -1.0]], [0, 1], loss="cross_entropy", net=net))
+    tape.backward()
+    once = [p.grad for p in net.parameters()]
+    tape.backward()
+    assert [p.grad for p in net.parameters()] == [2 * g for g in once]
+
+
+def test_a_deep_chain_replays_without_recursion():
+    x = Value(1.0, "x")
+    node = x
+    for _ in range(30_000):
+        node = node * 1.0001 + 0.1
+    tape = record(node, [x], [])
+    losses = tape.forward([[1.0], [2.0]])
+    assert losses[0] == pytest.approx(node.data, rel=1e-12)
+    tape.backward()
+    assert tape.grad_of(x) == pytest.approx([1.0001**30_000] * 2, rel=1e-9)
+
+
+# ---- honest limits ----
+
+
+def test_cross_entropy_picking_y_hat_by_label_is_a_graph_shape_the_tape_refuses_to_reuse():
+    net = MLP([2, 3, 3], seed=0)
+    recorded = cross_entropy(net([0.1, 0.2]), 0)
+    tape = record(recorded, [], net.parameters())
+    other_label = cross_entropy(net([0.1, 0.2]), 2)
+    with pytest.raises(TapeError, match="shape depends on the data"):
+        tape.check_same_graph(other_label, [], net.parameters())
+
+
+def test_the_one_hot_cross_entropy_has_one_shape_for_every_label():
+    net = MLP([2, 3, 3], seed=0)
+    tape = record_network(net, "cross_entropy")
+    for label in range(3):
+        L, inputs = network_loss(net, "cross_entropy", [0.4, -0.7], one_hot(label, 3))
+        tape.check_same_graph(L, inputs, net.parameters())
+
+
+def test_python_branching_on_data_is_caught_by_check_same_graph():
+    def loss(x: Value) -> Value:
+        return x.exp() if x.data > 0 else x * x  # control flow on .data: invisible to a tape
+
+    x = Value(1.0, "x")
+    tape = record(loss(x), [x], [])
+    x_positive, x_negative = Value(2.0, "x"), Value(-1.0, "x")
+    tape.check_same_graph(loss(x_positive), [x_positive], [])
+    with pytest.raises(TapeError, match=r"node 1 \(\(\*\)\)"):
+        tape.check_same_graph(loss(x_negative), [x_negative], [])
+
+
+def test_values_have_no_comparisons_so_if_on_a_value_cannot_silently_freeze():
+    with pytest.raises(TypeError):
+        _ = Value(1.0) > 0
+
+
+def test_softmax_shift_is_frozen_and_an_overflow_it_causes_is_refused_not_wrong():
+    net = MLP.from_weights([[[400.0], [-400.0]]], [[0.0, 0.0]])  # softmax of ±400 x
+    tape = record_network(net, "squared_error", example=[0.0])  # m = 0 recorded
+    target = [[1.0, 0.0]]
+    fine = network_batch([[0.5]], target, loss="squared_error", net=net)
+    expected = squared_error(net([0.5]), target[0]).data
+    assert tape.forward(fine)[0] == pytest.approx(expected, abs=1e-12)
+    too_far = network_batch([[2.0]], target, loss="squared_error", net=net)
+    assert squared_error(net([2.0]), target[0]).data == 0.0  # the engine shifts by its own m
+    with pytest.raises(OverflowError, match=r"replaying sample 0, node \(exp\)"):
+        tape.forward(too_far)
+
+
+# ---- bad input ----
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], r"x\[1\], x\[2\], y\[1\], y\[2\].*got shape \(4,\).*\[sample\]"),
+        ([[1.0, 2.0, 3.0]], r"got shape \(1, 3\)"),
+        (np.zeros((0, 4)), r"got shape \(0, 4\)"),
+        ([["a", "b", "c", "d"]], "array of numbers"),
+    ],
+)
+def test_a_batch_of_the_wrong_shape_is_refused_naming_the_recorded_inputs(batch, message):
+    net = MLP([2, 2, 2], seed=0)
+    tape = record_network(net, "cross_entropy")
+    with pytest.raises(TapeError, match=message):
+        tape.forward(batch)
+
+
+def test_a_non_finite_batch_entry_is_refused_naming_the_input():
+    tape = record_network(MLP([2, 2, 2], seed=0), "cross_entropy")
+    with pytest.raises(ValueError, match=r"batch\[1, 1\] \(x\[2\]\) is nan"):
+        tape.forward([[0.0, 0.0, 1.0, 0.0], [0.0, math.nan, 1.0, 0.0]])
+
+
+def test_a_domain_error_in_one_sample_raises_the_engines_error_and_changes_no_grad():
+    x, w = Value(1.0, "x"), Value(2.0, "w")
+    tape = record((w * x).log(), [x], [w])
+    with pytest.raises(ValueError, match=r"replaying sample 1, node .*log needs a positive"):
+        tape.forward([[1.0], [-1.0]])
+    with pytest.raises(TapeError, match="forward pass first"):
+        tape.backward()
+    with pytest.raises(ZeroDivisionError, match="replaying sample 0"):
+        record(w / x, [x], [w]).forward([[0.0]])
+    with pytest.raises(OverflowError, match="overflows"):
+        record((w * x).exp(), [x], [w]).forward([[1000.0]])
+    assert w.grad == 0.0
+
+
+def test_an_infinite_local_derivative_is_refused_in_backward_and_changes_no_grad():
+    x, w = Value(1.0, "x"), Value(1.0, "w")
+    tape = record((w * x) ** 0.5, [x], [w])
+    tape.forward([[4.0], [0.0]])  # √0 is fine, its derivative is not
+    with pytest.raises(ValueError, match=r"replaying sample 1.*infinite derivative"):
+        tape.backward()
+    assert w.grad == 0.0
+
+
+def test_recording_refuses_inputs_that_are_not_leaves_of_the_graph():
+    x, y, w = Value(1.0, "x"), Value(2.0, "y"), Value(3.0, "w")
+    L = w * x
+    with pytest.raises(TapeError, match=r"inputs\[0\] \(.*\) is made by the op '\*'"):
+        record(L, [L], [w])
+    with pytest.raises(TapeError, match=r"inputs\[1\] \(y\) is not in the loss's graph"):
+        record(L, [x, y], [w])
+    with pytest.raises(TapeError, match="both an input and a parameter"):
+        record(L, [x], [w, x])
+    with pytest.raises(TapeError, match="the same Value twice"):
+        record(L, [x, x], [w])
+    with pytest.raises(TypeError, match=r"parameters\[0\] must be a Value"):
+        record(L, [x], [3.0])
+
+
+def test_recording_refuses_an_op_it_does_not_know():
+    x = Value(1.0, "x")
+    odd = x * 2.0
+    odd.op = "max"
+    with pytest.raises(TapeError, match="cannot record the op 'max'"):
+        record(odd, [x], [])
+
+
+def test_per_sample_grads_of_parameters_are_not_kept_and_say_where_to_look():
+    net = MLP([1, 1], output="linear", seed=0)
+    tape = record_network(net, "squared_error")
+    tape.run([[1.0, 0.0]])
+    with pytest.raises(TapeError, match="summed over the batch"):
+        tape.grad_of(net.layers[0].W[0][0])
+    with pytest.raises(TapeError, match="not a node of the recorded graph"):
+        tape.data_of(Value(1.0))
+
+
+def test_network_batch_lays_out_x_then_the_one_hot_label_and_checks_labels():
+    net = MLP([2, 3, 3], seed=0)
+    rows = network_batch([[1.0, 2.0], [3.0, 4.0]], [2, 0], loss="cross_entropy", net=net)
+    assert rows.tolist() == [[1.0, 2.0, 0.0, 0.0, 1.0], [3.0, 4.0, 1.0, 0.0, 0.0]]
+    with pytest.raises(ValueError, match="label 3 is out of range"):
+        network_batch([[1.0, 2.0]], [3], loss="cross_entropy", net=net)
+    with pytest.raises(ValueError, match="sample 0 has 3 inputs"):
+        network_batch([[1.0, 2.0, 3.0]], [0], loss="cross_entropy", net=net)
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        network_batch([[1.0, 2.0]], [0], loss="hinge", net=net)
