@@ -1,0 +1,230 @@
+"""The numpy matrix formulas against HIPS autograd and finite differences; compare's report."""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import grad
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from microbp.formulas import (
+    Network,
+    Quantity,
+    activation,
+    activation_derivative,
+    as_network,
+    backprop_activation,
+    backward,
+    compare,
+    compare_gradients,
+    engine_gradients,
+    forward,
+)
+from microbp.nn import MLP
+from microbp.strategies import network_cases
+
+# ---- an independent third implementation: the forward pass in autograd.numpy ----
+
+
+def ag_activation(name, a):
+    if name == "sigmoid":
+        return 1.0 / (1.0 + anp.exp(-a))
+    if name == "tanh":
+        return anp.tanh(a)
+    if name == "relu":
+        return a * (a > 0)  # derivative 0 at exactly 0, as microbp's
+    if name == "linear":
+        return a
+    e = anp.exp(a - anp.max(a))
+    return e / anp.sum(e)
+
+
+def ag_loss_from(network, k, h, target, loss):
+    """L as a function of h_k (h_0 = x), running layers k+1..L in autograd.numpy."""
+    for W, b, g in zip(network.W[k:], network.b[k:], network.activations[k:]):
+        h = ag_activation(g, b + anp.dot(W, h))
+    if loss == "cross_entropy":
+        return -anp.log(h[target])
+    return anp.sum((h - anp.array(target)) ** 2)
+
+
+def ag_loss_of_layer(network, k, x, target, loss):
+    """L as a function of (W_k, b_k), the other layers fixed."""
+
+    def f(W, b):
+        h = x
+        for j, (W_j, b_j, g) in enumerate(zip(network.W, network.b, network.activations), 1):
+            W_j, b_j = (W, b) if j == k else (W_j, b_j)
+            h = ag_activation(g, b_j + anp.dot(W_j, h))
+        return ag_loss_from(network, len(network.W), h, target, loss)
+
+    return f
+
+
+@given(network_cases())
+def test_formula_gradients_match_hips_autograd(case):
+    network = Network.from_mlp(case.net)
+    x = np.array(case.x)
+    result = backward(network, case.x, case.target, case.loss)
+    fw = forward(network, case.x)
+    for k, g in enumerate(result.layers, start=1):
+        f = ag_loss_of_layer(network, k, x, case.target, case.loss)
+        W, b = network.W[k - 1], network.b[k - 1]
+        np.testing.assert_allclose(g.grad_W, grad(f, 0)(W, b), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(g.grad_b, grad(f, 1)(W, b), rtol=1e-9, atol=1e-12)
+        grad_h = grad(lambda h, k=k: ag_loss_from(network, k, h, case.target, case.loss))
+        np.testing.assert_allclose(g.grad_h, grad_h(fw.h[k]), rtol=1e-9, atol=1e-12)
+    grad_x = grad(lambda h: ag_loss_from(network, 0, h, case.target, case.loss))(x)
+    np.testing.assert_allclose(result.grad_x, grad_x, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "linear"])
+@given(a=st.lists(st.floats(-8, 8), min_size=1, max_size=6))
+def test_activation_derivative_matches_central_differences(name, a):
+    a = np.array(a)
+    assume(name != "relu" or np.all(np.abs(a) > 1e-4))
+    eps = 1e-6
+    numeric = (activation(name, a + eps) - activation(name, a - eps)) / (2 * eps)
+    np.testing.assert_allclose(activation_derivative(name, a), numeric, rtol=1e-6, atol=1e-8)
+
+
+@given(
+    st.lists(st.floats(-30, 30), min_size=1, max_size=6).flatmap(
+        lambda a: st.tuples(
+            st.just(a), st.lists(st.floats(-2, 2), min_size=len(a), max_size=len(a))
+        )
+    )
+)
+def test_softmax_backprop_is_the_jacobian_transpose_times_grad_h(a_and_grad_h):
+    a, grad_h = map(np.array, a_and_grad_h)
+    y = activation("softmax", a)
+    jacobian = np.diag(y) - np.outer(y, y)  # ∂ŷ_i/∂a_j = ŷ_i(δ_ij − ŷ_j)
+    np.testing.assert_allclose(
+        backprop_activation("softmax", a, grad_h), jacobian.T @ grad_h, rtol=1e-9, atol=1e-12
+    )
+
+
+def test_softmax_is_stable_and_sums_to_1():
+    y = activation("softmax", np.array([1000.0, 1000.0, -1000.0]))
+    np.testing.assert_allclose(y, [0.5, 0.5, 0.0])
+
+
+def test_softmax_with_cross_entropy_gives_y_hat_minus_e_label():
+    network = Network.from_arrays(
+        [[[1.0, -2.0], [0.5, 0.25], [0.0, 3.0]]], [[0, 0.1, -0.1]], ["softmax"]
+    )
+    result = backward(network, [0.3, 0.7], 2)
+    y_hat = forward(network, [0.3, 0.7]).h[-1]
+    np.testing.assert_array_equal(result.layers[0].grad_a, y_hat - [0.0, 0.0, 1.0])
+
+
+def test_forward_follows_a_k_equals_b_k_plus_W_k_h_prev():
+    network = Network.from_arrays([[[2.0, -1.0]], [[3.0]]], [[0.5], [-1.0]], ["relu", "linear"])
+    fw = forward(network, [1.0, 4.0])
+    assert [a.tolist() for a in fw.a] == [[0.5 + 2.0 - 4.0], [-1.0 + 3.0 * 0.0]]
+    assert [h.tolist() for h in fw.h] == [[1.0, 4.0], [0.0], [-1.0]]
+
+
+def test_network_from_mlp_copies_the_numbers():
+    net = MLP([2, 3, 1], hidden="tanh", output="linear", seed=0)
+    network = as_network(net)
+    assert network.activations == ["tanh", "linear"]
+    assert network.W[1][0, 2] == net.layers[1].W[0][2].data
+    assert network.b[0].shape == (3,)
+    assert as_network(network) is network
+
+
+# ---- the report ----
+
+
+def test_compare_reports_every_quantity_of_every_layer():
+    net = MLP([3, 4, 2], seed=0)
+    report = compare(net, [0.1, -0.2, 0.3], 1)
+    assert report.ok and report.max_abs_diff < 1e-15
+    assert [layer.k for layer in report.layers] == [1, 2]
+    second = report.layers[1]
+    assert second.grad_W.engine.shape == second.grad_W.formula.shape == (2, 4)
+    assert second.grad_b.engine.shape == second.grad_a.formula.shape == (2,)
+    assert report.grad_x.formula.shape == (3,)
+    text = str(report)
+    assert text.startswith("scalar engine vs matrix formulas: agree")
+    for label in ("∇W2[2,4]", "∇b2[2]", "∇a1[4]", "∇h1[3]", "∇W1[4,3]", "∇x[3]"):
+        assert label in text
+
+
+def test_compare_leaves_this_pass_grads_on_the_parameters_not_accumulated():
+    net = MLP([2, 2], seed=0)
+    first = compare(net, [1.0, 2.0], 0).layers[0].grad_W.engine
+    second = compare(net, [1.0, 2.0], 0).layers[0].grad_W.engine
+    np.testing.assert_array_equal(first, second)
+    assert [[w.grad for w in row] for row in net.layers[0].W] == second.tolist()
+
+
+def test_report_shows_a_limited_number_of_entries_unless_asked():
+    report = compare(MLP([6, 6, 6], seed=0), [0.1] * 6, 0)
+    assert "… and 12 more entries" in report.format(max_entries=24)
+    assert "more entries" not in report.format(max_entries=None)
+
+
+def test_a_mismatch_is_reported_with_the_entry_marked():
+    net = MLP([2, 3, 2], seed=0)
+    engine = engine_gradients(net, [0.5, 0.5], 0)
+    engine.layers[0].grad_W[2, 1] += 1e-6
+    report = compare_gradients(engine, backward(net, [0.5, 0.5], 0))
+    assert not report.ok and not report.layers[0].grad_W.ok and report.layers[1].grad_W.ok
+    assert report.max_abs_diff == pytest.approx(1e-6, rel=1e-6)
+    text = str(report)
+    assert text.startswith("scalar engine vs matrix formulas: DISAGREE")
+    marked = [line for line in text.splitlines() if "<-- differs" in line]
+    assert len(marked) == 1 and "∇W1[3,2]" in marked[0]
+
+
+def test_relative_difference_ignores_entries_that_are_zero_up_to_rounding():
+    q = Quantity("h1", np.array([1e-17, 2.0]), np.array([0.0, 2.0 + 4e-16]), 1e-12, 1e-10)
+    assert q.ok
+    assert q.max_abs_diff == pytest.approx(4e-16)
+    assert q.max_rel_diff == pytest.approx(2e-16, rel=0.2)
+
+
+# ---- errors ----
+
+
+def test_network_refuses_inconsistent_shapes_and_unknown_activations():
+    with pytest.raises(ValueError, match=r"W2 must be n_2 × n_1 = \? × 3"):
+        Network.from_arrays(
+            [np.ones((3, 2)), np.ones((1, 2))], [np.ones(3), np.ones(1)], ["tanh"] * 2
+        )
+    with pytest.raises(ValueError, match="b1"):
+        Network.from_arrays([np.ones((3, 2))], [np.ones(2)], ["tanh"])
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        Network.from_arrays([np.ones((3, 2))], [np.ones(3)], ["gelu"])
+    with pytest.raises(ValueError, match="one W, one b and one activation per layer"):
+        Network.from_arrays([], [], [])
+
+
+def test_formulas_refuse_bad_input_target_loss_and_network():
+    net = MLP([2, 3], seed=0)
+    with pytest.raises(ValueError, match="takes 2 inputs, got 3"):
+        forward(net, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="label 3 is out of range for 3 outputs"):
+        backward(net, [1.0, 2.0], 3)
+    with pytest.raises(ValueError, match="target has 2 entries but the network has 3 outputs"):
+        backward(net, [1.0, 2.0], [0.0, 1.0], loss="squared_error")
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        compare(net, [1.0, 2.0], 0, loss="hinge")
+    with pytest.raises(TypeError, match=r"MLP or a formulas\.Network"):
+        forward([[1.0]], [1.0])
+    with pytest.raises(TypeError, match=r"MLP\.from_weights"):
+        engine_gradients(as_network(net), [1.0, 2.0], 0)
+
+
+def test_comparing_gradients_of_different_networks_is_refused():
+    a = engine_gradients(MLP([2, 3], seed=0), [1.0, 2.0], 0)
+    b = backward(MLP([2, 3, 3], seed=0), [1.0, 2.0], 0)
+    c = backward(MLP([2, 4], seed=0), [1.0, 2.0], 0)
+    with pytest.raises(ValueError, match="1 layers and 2"):
+        compare_gradients(a, b)
+    with pytest.raises(ValueError, match=r"∇a1 has shape \(3,\) from the engine but \(4,\)"):
+        compare_gradients(a, c)
