@@ -1,0 +1,135 @@
+"""The examples in README.md and docs/*.md run, and print what the pages say they print.
+
+- Every ```python block runs, in page order, in one namespace per page (in a scratch folder).
+  A ```text block right after it is the output it must print.
+- Every ```console block starting with ``$ microbp …`` is run as the command, and everything
+  after that line is the output it must print (as when piped: plain text, 80 columns). A block
+  right after ``<!-- numbers vary -->`` is compared with every number masked: its numbers come
+  from hypothesis draws, which may change between hypothesis versions.
+- Every test a page cites as `tests/test_x.py::test_name` exists, so the citations cannot rot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from microbp.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(
+    r"(?P<marker><!-- numbers vary -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)^```\n", re.S | re.M
+)
+NUMBER = re.compile(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?%?")
+
+
+@dataclass
+class Block:
+    lang: str
+    body: str
+    line: int
+    numbers_vary: bool
+    output: str | None = None  # the ```text block right after a python block
+
+
+def blocks(page: Path) -> list[Block]:
+    """The fenced blocks of a page, each python block paired with the text block after it."""
+    text = page.read_text()
+    found: list[Block] = []
+    previous_end = None
+    for match in FENCE.finditer(text):
+        lang, body = match["lang"], match["body"]
+        adjacent = previous_end is not None and not text[previous_end : match.start()].strip()
+        if lang == "text" and adjacent and found and found[-1].lang == "python":
+            found[-1].output = body
+        else:
+            line = text.count("\n", 0, match.start()) + 1
+            found.append(Block(lang, body, line, bool(match["marker"])))
+        previous_end = match.end()
+    return found
+
+
+def lines(text: str) -> list[str]:
+    """Lines without trailing spaces, and without blank lines at the end."""
+    result = [line.rstrip() for line in text.splitlines()]
+    while result and not result[-1]:
+        result.pop()
+    return result
+
+
+def masked(text: str) -> list[str]:
+    """Lines with every number replaced by N and runs of spaces (column padding) by one."""
+    return [" ".join(NUMBER.sub("N", line).split()) for line in lines(text)]
+
+
+def python_pages() -> list[Path]:
+    return [p for p in PAGES if any(b.lang == "python" for b in blocks(p))]
+
+
+def commands() -> list[tuple[Path, Block]]:
+    return [
+        (page, block)
+        for page in PAGES
+        for block in blocks(page)
+        if block.lang == "console" and block.body.startswith("$ microbp ")
+    ]
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch):
+    """Run in an empty folder, with rich's output as when piped to a file, 80 columns wide."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("page", python_pages(), ids=lambda p: p.name)
+def test_python_examples_run_and_print_what_the_page_shows(page, scratch):
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    for block in blocks(page):
+        if block.lang != "python":
+            continue
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(block.body, f"{page.name}:{block.line}", "exec"), namespace)
+        if block.output is not None:
+            assert lines(out.getvalue()) == lines(block.output), f"{page.name}:{block.line}"
+
+
+@pytest.mark.parametrize(
+    ("page", "block"), commands(), ids=lambda x: getattr(x, "name", None) or str(x.line)
+)
+def test_commands_print_what_the_page_shows(page, block, scratch):
+    command, _, shown = block.body.partition("\n")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(shlex.split(command)[2:])
+    assert status == 0, f"{page.name}:{block.line}: {command}"
+    if block.numbers_vary:
+        assert masked(out.getvalue()) == masked(shown), f"{page.name}:{block.line}"
+    else:
+        assert lines(out.getvalue()) == lines(shown), f"{page.name}:{block.line}"
+
+
+def test_the_pages_have_examples_to_check():
+    assert python_pages(), "no page has a python example"
+    assert len(commands()) >= 3, "the pages should show explain, verify and train running"
+
+
+TEST_REFERENCE = re.compile(r"`(tests/test_\w+\.py)(?:::(test_\w+))?`")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_test_a_page_names_exists(page):
+    for path, name in TEST_REFERENCE.findall(page.read_text()):
+        source = (ROOT / path).read_text()
+        assert not name or f"def {name}(" in source, f"{page.name} names {path}::{name}"
