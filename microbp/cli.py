@@ -12,7 +12,7 @@ import math
 import os
 import random
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from microbp.engine import Value
-    from microbp.nn import MLP, SGD
+    from microbp.nn import MLP
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 LOSSES = {"cross-entropy": "cross_entropy", "squared-error": "squared_error"}
@@ -477,24 +477,6 @@ class TrainResult:
     epoch_losses: list[float]
 
 
-def _train_epoch(
-    net: MLP, optimizer: SGD, X: list[list[float]], y: list[int], rng: random.Random
-) -> float:
-    """One pass over the data in a shuffled order, one SGD step per point; the mean loss."""
-    from microbp.nn import cross_entropy
-
-    order = list(range(len(X)))
-    rng.shuffle(order)
-    total = 0.0
-    for i in order:
-        L = cross_entropy(net(X[i]), y[i])
-        L.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        total += L.data
-    return total / len(order)
-
-
 def _evaluate(net: MLP, X: list[list[float]], y: list[int]) -> tuple[float, int]:
     """Mean cross-entropy over the data, and how many points the network classifies right."""
     from microbp.nn import cross_entropy
@@ -505,23 +487,6 @@ def _evaluate(net: MLP, X: list[list[float]], y: list[int]) -> tuple[float, int]
         total += cross_entropy(y_hat, label).data
         correct += max(range(len(y_hat)), key=lambda i: y_hat[i].data) == label
     return total / len(X), correct
-
-
-def _epochs(
-    args: argparse.Namespace, net: MLP, X: list[list[float]], y: list[int]
-) -> Iterator[float]:
-    """Train for ``args.epochs`` epochs, yielding each epoch's mean loss as it ends."""
-    from microbp.nn import SGD
-
-    optimizer = SGD(net.parameters(), args.lr)
-    rng = random.Random(args.seed)
-    for epoch in range(1, args.epochs + 1):
-        try:
-            yield _train_epoch(net, optimizer, X, y, rng)
-        except (ArithmeticError, ValueError) as error:  # overflow, or a probability of 0
-            raise UsageError(
-                f"training diverged in epoch {epoch} ({error}); try a smaller --lr than {args.lr}"
-            ) from None
 
 
 def _check_plot_path(path: Path) -> None:
@@ -544,7 +509,7 @@ def train(args: argparse.Namespace) -> int:
     """Train an MLP with SGD on a generated toy data set; print the final loss and accuracy."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from microbp import datasets
+    from microbp import datasets, training
     from microbp.nn import MLP
 
     if args.sizes[0] != 2 or args.sizes[-1] != 2:
@@ -559,7 +524,6 @@ def train(args: argparse.Namespace) -> int:
     net = MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
 
     console = _console()
-    losses: list[float] = []
     progress = Progress(
         TextColumn(f"training on {args.data}"),
         BarColumn(),
@@ -571,9 +535,19 @@ def train(args: argparse.Namespace) -> int:
     )
     with progress:
         task = progress.add_task("train", total=args.epochs, loss="…")
-        for loss in _epochs(args, net, X, y):
-            losses.append(loss)
-            progress.update(task, advance=1, loss=f"{loss:.4f}")
+        try:
+            losses = training.train(
+                net,
+                X,
+                y,
+                epochs=args.epochs,
+                lr=args.lr,
+                engine="scalar",
+                seed=args.seed,
+                on_epoch=lambda _, loss: progress.update(task, advance=1, loss=f"{loss:.4f}"),
+            )
+        except training.DivergedError as error:
+            raise UsageError(str(error)) from None
 
     final_loss, correct = _evaluate(net, X, y)
     arrows = " → ".join(map(str, args.sizes))

@@ -194,7 +194,7 @@ BAD_ARGUMENTS = [
     (["train", "--data", "spirals"], "invalid choice"),
     (["train", "--plot", "/no/such/folder/p.png"], "does not exist"),
     (["train", "--plot", "curve.txt"], "end the file name with one of"),
-    (["train", "--samples", "20", "--epochs", "2", "--lr", "1e6"], "try a smaller --lr"),
+    (["train", "--samples", "20", "--epochs", "2", "--lr", "1e6"], "try a smaller lr"),
 ]
 
 
