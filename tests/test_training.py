@@ -1,0 +1,149 @@
+"""Training: minibatch SGD takes the same steps on the tape and on the scalar engine."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from microbp import formulas
+from microbp.datasets import make_moons
+from microbp.nn import HIDDEN_ACTIVATIONS, MLP
+from microbp.training import ENGINES, DivergedError, train
+
+
+def examples(n: int) -> settings:
+    """``n`` examples under the default profile, scaled with the loaded one (e.g. thorough)."""
+    return settings(max_examples=max(1, n * settings.default.max_examples // 100))
+
+
+def weights(net: MLP) -> np.ndarray:
+    return np.array([p.data for p in net.parameters()])
+
+
+@st.composite
+def training_runs(draw):
+    """A network recipe, a data set with targets for its loss, and the SGD settings."""
+    loss = draw(st.sampled_from(["cross_entropy", "squared_error"]))
+    hidden_sizes = draw(st.lists(st.integers(1, 4), min_size=0, max_size=2))
+    output = "softmax" if loss == "cross_entropy" else draw(st.sampled_from(["softmax", "linear"]))
+    recipe = {
+        "sizes": [2, *hidden_sizes, 2],
+        "hidden": draw(st.sampled_from(HIDDEN_ACTIVATIONS)),
+        "output": output,
+        "seed": draw(st.integers(0, 1000)),
+    }
+    n = draw(st.integers(1, 12))
+    X, labels = make_moons(n, seed=draw(st.integers(0, 1000)))
+    y = labels if loss == "cross_entropy" else [[float(c == 0), float(c == 1)] for c in labels]
+    options = {
+        "loss": loss,
+        "epochs": draw(st.integers(1, 3)),
+        "lr": draw(st.sampled_from([0.01, 0.1, 0.5])),
+        "batch": draw(st.integers(1, n + 1)),
+        "seed": draw(st.integers(0, 1000)),
+    }
+    return recipe, X, y, options
+
+
+@examples(50)
+@given(training_runs())
+def test_both_engines_reach_the_same_weights_and_losses(run):
+    recipe, X, y, options = run
+    results = {}
+    for engine in ENGINES:
+        net = MLP(**recipe)
+        history = train(net, X, y, engine=engine, **options)
+        results[engine] = (weights(net), history)
+    np.testing.assert_allclose(results["tape"][0], results["scalar"][0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(results["tape"][1], results["scalar"][1], rtol=1e-9, atol=1e-12)
+
+
+def numpy_minibatch_sgd(net, X, y, loss, epochs, lr, batch, seed):
+    """The same training written with the notes' matrix formulas (`formulas.backward`)."""
+    network = formulas.Network.from_mlp(net)
+    W, b = [w.copy() for w in network.W], [v.copy() for v in network.b]
+    rng = random.Random(seed)
+    order = list(range(len(X)))
+    for _ in range(epochs):
+        rng.shuffle(order)
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            current = formulas.Network(W, b, network.activations)
+            grads = [formulas.backward(current, X[i], y[i], loss).layers for i in chunk]
+            for k in range(len(W)):
+                W[k] = W[k] - lr * sum(g[k].grad_W for g in grads) / len(chunk)
+                b[k] = b[k] - lr * sum(g[k].grad_b for g in grads) / len(chunk)
+    return np.concatenate([np.concatenate([Wk.ravel(), bk]) for Wk, bk in zip(W, b)])
+
+
+@examples(30)
+@given(training_runs(), st.sampled_from(ENGINES))
+def test_training_takes_the_steps_of_minibatch_sgd_on_the_notes_formulas(run, engine):
+    recipe, X, y, options = run
+    expected = numpy_minibatch_sgd(MLP(**recipe), X, y, **options)
+    net = MLP(**recipe)
+    train(net, X, y, engine=engine, **options)
+    np.testing.assert_allclose(weights(net), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_training_on_two_moons_lowers_the_loss_and_reports_every_epoch(engine):
+    X, y = make_moons(60, seed=3)
+    net = MLP([2, 8, 2], hidden="tanh", seed=3)
+    seen = []
+    history = train(
+        net, X, y, epochs=15, lr=0.3, batch=4, engine=engine, on_epoch=lambda *e: seen.append(e)
+    )
+    assert seen == list(enumerate(history, start=1))
+    assert history[-1] < 0.8 * history[0]
+
+
+def test_training_starts_from_zero_grads_and_leaves_zero_grads():
+    X, y = make_moons(5, seed=0)
+    nets = [MLP([2, 3, 2], seed=0) for _ in range(2)]
+    for p in nets[0].parameters():
+        p.grad = 123.0  # stale grads from an earlier backward pass must not leak into step 1
+    for net in nets:
+        train(net, X, y, epochs=1, lr=0.1, batch=2)
+    assert weights(nets[0]).tolist() == weights(nets[1]).tolist()
+    assert all(p.grad == 0.0 for p in nets[0].parameters())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"engine": "gpu"}, "unknown engine 'gpu'; choose one of tape, scalar"),
+        ({"loss": "hinge"}, "unknown loss 'hinge'"),
+        ({"epochs": 0}, "epochs must be a positive int, got 0"),
+        ({"batch": 0}, "batch, the number of points per SGD step, must be a positive int"),
+        ({"lr": -1.0}, "the learning rate lr must be positive"),
+        ({"X": []}, "no training points"),
+        ({"y": [0]}, "one target per sample"),
+        ({"y": [0, 2]}, "label 2 is out of range"),
+        ({"X": [[0.0], [1.0]]}, "sample 0 has 1 inputs; the network takes 2"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_step(change, message):
+    net = MLP([2, 2, 2], seed=0)
+    before = weights(net).tolist()
+    arguments = {"X": [[0.0, 1.0], [1.0, 0.0]], "y": [0, 1], "epochs": 1, "lr": 0.1, **change}
+    X, y = arguments.pop("X"), arguments.pop("y")
+    with pytest.raises(ValueError, match=message):
+        train(net, X, y, **arguments)
+    assert weights(net).tolist() == before
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_divergence_is_reported_and_leaves_the_last_good_weights(engine):
+    X, y = make_moons(20, seed=1)
+    net = MLP([2, 4, 2], hidden="linear", output="linear", seed=1)
+    targets = [[1e150 * c, 0.0] for c in y]
+    with pytest.raises(DivergedError, match="training diverged in epoch 1") as error:
+        train(net, X, targets, loss="squared_error", epochs=3, lr=1.0, engine=engine)
+    assert isinstance(error.value, ArithmeticError)
+    assert all(math.isfinite(p.data) and p.grad == 0.0 for p in net.parameters())
