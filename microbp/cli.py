@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from microbp import nn
+
 if TYPE_CHECKING:
     import numpy as np
     from rich.console import Console, RenderableType
@@ -25,9 +27,8 @@ if TYPE_CHECKING:
     from microbp.nn import MLP
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
-LOSSES = {"cross-entropy": "cross_entropy", "squared-error": "squared_error"}
-HIDDEN = ("sigmoid", "tanh", "relu", "linear")
-OUTPUTS = ("softmax", "linear")
+#: The losses by their command-line names (``--loss cross-entropy``) → microbp.nn's names.
+LOSSES = {name.replace("_", "-"): name for name in nn.LOSSES}
 DATASETS = ("moons", "xor", "circles")
 
 
@@ -93,7 +94,6 @@ def _count(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
         return n
 
-    parse.__name__ = "count"  # argparse names the type in its messages
     return parse
 
 
@@ -185,14 +185,13 @@ def _explain_input(args: argparse.Namespace) -> list[float]:
 
 def run_pass(args: argparse.Namespace) -> Pass:
     """Build the network ``args`` describe, run forward and backward, return everything."""
-    from microbp import nn
 
     target = _explain_target(args)
     x = _explain_input(args)
     net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
     try:
         y_hat = net(x)
-        L = getattr(nn, LOSSES[args.loss])(y_hat, target)
+        L = nn.LOSSES[LOSSES[args.loss]](y_hat, target)
         L.backward()
     except (ValueError, ArithmeticError) as error:
         raise UsageError(f"the forward pass failed on --x {x}: {error}") from None
@@ -354,7 +353,6 @@ class Tally:
 def _check_case(case: Any, lr: float, tallies: dict[str, Tally]) -> None:
     """Compare every formula's value with the engine's on one drawn network, input and target."""
     from microbp import formulas
-    from microbp.nn import SGD
 
     report = formulas.compare(case.net, case.x, case.target, case.loss)
     *hidden, last = report.layers
@@ -372,7 +370,7 @@ def _check_case(case: Any, lr: float, tallies: dict[str, Tally]) -> None:
         "grad_a": [layer.grad_a for layer in hidden],
     }
     before = formulas.Network.from_mlp(case.net)
-    SGD(case.net.parameters(), lr).step()  # the parameters hold the engine's gradients
+    nn.SGD(case.net.parameters(), lr).step()  # the parameters hold the engine's gradients
     after = formulas.Network.from_mlp(case.net)
     found["update_W"], found["update_b"] = [], []
     for layer, W, W_new, b, b_new in zip(report.layers, before.W, after.W, before.b, after.b):
@@ -479,12 +477,10 @@ class TrainResult:
 
 def _evaluate(net: MLP, X: list[list[float]], y: list[int]) -> tuple[float, int]:
     """Mean cross-entropy over the data, and how many points the network classifies right."""
-    from microbp.nn import cross_entropy
-
     total, correct = 0.0, 0
     for x, label in zip(X, y):
         y_hat = net(x)
-        total += cross_entropy(y_hat, label).data
+        total += nn.cross_entropy(y_hat, label).data
         correct += max(range(len(y_hat)), key=lambda i: y_hat[i].data) == label
     return total / len(X), correct
 
@@ -510,7 +506,6 @@ def train(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from microbp import datasets, training
-    from microbp.nn import MLP
 
     if args.sizes[0] != 2 or args.sizes[-1] != 2:
         raise UsageError(
@@ -521,7 +516,7 @@ def train(args: argparse.Namespace) -> int:
         _check_plot_path(args.plot)
     make = getattr(datasets, f"make_{args.data}")
     X, y = make(args.samples, seed=args.seed)
-    net = MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
+    net = nn.MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
 
     console = _console()
     progress = Progress(
@@ -623,10 +618,16 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
         help="layer sizes, inputs first (default 3,3,3,2)",
     )
     p.add_argument(
-        "--hidden", choices=HIDDEN, default="sigmoid", help="hidden activation (default sigmoid)"
+        "--hidden",
+        choices=nn.HIDDEN_ACTIVATIONS,
+        default="sigmoid",
+        help="hidden activation (default sigmoid)",
     )
     p.add_argument(
-        "--output", choices=OUTPUTS, default="softmax", help="output activation (default softmax)"
+        "--output",
+        choices=nn.OUTPUT_ACTIVATIONS,
+        default="softmax",
+        help="output activation (default softmax)",
     )
     p.add_argument(
         "--loss",
@@ -709,7 +710,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="layer sizes, 2 inputs first and 2 outputs last (default 2,8,2)",
     )
     p.add_argument(
-        "--hidden", choices=HIDDEN, default="tanh", help="hidden activation (default tanh)"
+        "--hidden",
+        choices=nn.HIDDEN_ACTIVATIONS,
+        default="tanh",
+        help="hidden activation (default tanh)",
     )
     p.add_argument(
         "--epochs",
