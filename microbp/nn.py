@@ -23,7 +23,7 @@ ACTIVATIONS = (*HIDDEN_ACTIVATIONS, "softmax")
 def _check_choice(value: object, choices: Sequence[str], what: str) -> str:
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
-    return value  # type: ignore[return-value]
+    return str(value)
 
 
 def _check_count(n: object, what: str) -> int:
@@ -93,13 +93,23 @@ class Layer:
         self.a: list[Value] = []
         self.h: list[Value] = []
 
-    def __call__(self, h_prev: Sequence[Value]) -> list[Value]:
-        """Forward: a_ki = b_ki + Σ_j W_kij h_{k-1,j} (one affine node each), h_ki = g(a_ki)."""
+    def __call__(self, h_prev: Sequence[float | Value]) -> list[Value]:
+        """Forward: a_ki = b_ki + Σ_j W_kij h_{k-1,j} (one affine node each), h_ki = g(a_ki).
+
+        Numbers in ``h_prev`` become `Value`s named ``x[j]`` (layer 1) or ``h{k-1}[j]``; Values
+        are used as they are, so derivatives with respect to them can be read.
+        """
         if len(h_prev) != self.n_in:
             raise ValueError(
                 f"layer {self.k} expects {self.n_in} inputs h{self.k - 1}, got {len(h_prev)}"
             )
-        h_prev = list(h_prev)
+        symbol = "x" if self.k == 1 else f"h{self.k - 1}"
+        h_prev = [
+            v
+            if isinstance(v, Value)
+            else Value(_check_number(v, f"{symbol}[{j}]"), f"{symbol}[{j}]")
+            for j, v in enumerate(h_prev, start=1)
+        ]
         a = []
         for i, (b_i, w_i) in enumerate(zip(self.b, self.W), start=1):
             a_i = affine(b_i, w_i, h_prev)
@@ -195,11 +205,8 @@ class MLP:
         """
         if len(x) != self.sizes[0]:
             raise ValueError(f"the network takes {self.sizes[0]} inputs, got {len(x)}: {x!r}")
-        h = [
-            x_j if isinstance(x_j, Value) else Value(_check_number(x_j, f"x[{j}]"), f"x[{j}]")
-            for j, x_j in enumerate(x, start=1)
-        ]
-        for layer in self.layers:
+        h = self.layers[0](x)
+        for layer in self.layers[1:]:
             h = layer(h)
         return h
 

@@ -152,6 +152,13 @@ def test_from_weights_refuses_inconsistent_shapes(weights, biases):
         MLP.from_weights(weights, biases)
 
 
+def test_a_layer_called_on_numbers_makes_them_named_values():
+    layer = MLP([2, 3, 1], seed=0).layers[1]
+    layer([0.1, 0.2, 0.3])
+    assert [v.name for v in layer.h_prev] == ["h1[1]", "h1[2]", "h1[3]"]
+    assert [v.data for v in layer.h_prev] == [0.1, 0.2, 0.3]
+
+
 def test_inputs_given_as_values_are_used_as_they_are():
     x = [Value(0.5, "x[1]"), Value(-1.0, "x[2]")]
     net = MLP([2, 2], seed=0)
