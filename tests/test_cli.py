@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microbp import formulas
+from microbp import cli, formulas
 from microbp.cli import main
 from microbp.datasets import make_xor
 from microbp.nn import MLP
@@ -285,6 +285,19 @@ def test_train_learns_xor_and_reports_final_loss_and_accuracy(capsys):
         [-np.log(formulas.forward(untrained, x).h[-1][c]) for x, c in zip(X, y)]
     )
     assert loss < untrained_loss / 4
+
+
+def test_on_a_terminal_train_shows_a_progress_bar_with_the_loss_and_colours(monkeypatch):
+    from rich.console import Console
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100, highlight=False)
+    monkeypatch.setattr(cli, "_console", lambda: terminal)
+    assert main(["train", "--samples", "20", "--epochs", "3"]) == 0
+    shown = screen.getvalue()
+    assert "training on moons" in shown and "3/3" in shown and "loss 0." in shown
+    assert "\x1b[" in shown
+    assert "final loss" in shown
 
 
 def test_train_plot_writes_an_image(capsys, tmp_path):
