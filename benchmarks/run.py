@@ -1,0 +1,271 @@
+"""microbp against micrograd 0.1.0: every workload, both engines, one table.
+
+    python benchmarks/run.py [--quick] [--json | --markdown] [--only WORKLOAD ...]
+
+Each workload runs on each engine in a fresh worker process (`worker.py`), with the garbage
+collector in its default state and again disabled. The table gives the median of several
+repetitions with the min–max spread, and the ratio micrograd / microbp of the medians. The two
+engines' losses and gradients are compared first: if they differ, the run fails, because the
+figures would not be of the same work. ``--quick`` runs small sizes, to check that it all works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import platform
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from measure import GC_MODES
+from workloads import ENGINES, WORKLOADS
+
+HERE = Path(__file__).resolve().parent
+GC_TITLES = {"gc_on": "GC on (default)", "gc_off": "GC off"}
+TARGETS = {"mlp": 30.0, "layer": 20.0}  # micrograd / microbp, GC in its default state
+WIDE_BYTES_TARGET = 1 / 3  # microbp's bytes per node over micrograd's, at most
+
+
+def run_worker(workload: str, engine: str, quick: bool) -> dict[str, Any]:
+    command = [sys.executable, str(HERE / "worker.py"), workload, engine]
+    done = subprocess.run(
+        [*command, "--quick"] if quick else command, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def fingerprints_agree(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all(
+        math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a, b)
+    )
+
+
+def combine(workload: str, reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One row per size: both engines' figures, their ratios, and whether they did the same."""
+    rows = []
+    by_size = {e: {s["size"]: s for s in reports[e]["sizes"]} for e in ENGINES}
+    for size in sorted(set(by_size["microbp"]) | set(by_size["micrograd"])):
+        row: dict[str, Any] = {"size": size}
+        ours, theirs = by_size["microbp"].get(size), by_size["micrograd"].get(size)
+        for engine, figures in (("microbp", ours), ("micrograd", theirs)):
+            row[engine] = figures  # None: not tried, a smaller size already failed
+        if ours and theirs and not ours["error"] and not theirs["error"]:
+            if not fingerprints_agree(ours["fingerprint"], theirs["fingerprint"]):
+                raise SystemExit(
+                    f"{workload} at size {size}: the engines' losses and gradients differ, so "
+                    f"they did not do the same work:\n{ours['fingerprint'][:8]}\n"
+                    f"{theirs['fingerprint'][:8]}"
+                )
+            row["ratio"] = {
+                mode: theirs[mode]["median"] / ours[mode]["median"] for mode in GC_MODES
+            }
+        rows.append(row)
+    return {
+        "workload": workload,
+        "what": WORKLOADS[workload].what,
+        "rows": rows,
+        "memory": {e: reports[e].get("memory") for e in ENGINES},
+        "peak_rss": {e: reports[e]["peak_rss"] for e in ENGINES},
+        "rss_at_start": {e: reports[e]["rss_at_start"] for e in ENGINES},
+    }
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Model name":
+                cpu = value.strip()
+    except FileNotFoundError:
+        pass
+    return {
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "system": platform.platform(),
+        "microbp": version("microbp"),
+        "micrograd": version("micrograd"),
+    }
+
+
+def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the figure this run measured and whether it is met."""
+    checks = []
+    for result in results:
+        name = result["workload"]
+        if name in TARGETS:
+            for row in result["rows"]:
+                ratio = row.get("ratio", {}).get("gc_on")
+                if ratio is not None:
+                    checks.append(
+                        {
+                            "target": f"{name}: micrograd / microbp ≥ {TARGETS[name]:g}× (GC on)",
+                            "measured": f"{ratio:.1f}×",
+                            "met": ratio >= TARGETS[name],
+                        }
+                    )
+        if name == "chain":
+            largest = {}
+            for engine in ENGINES:
+                sizes = [r["size"] for r in result["rows"] if _ok(r[engine])]
+                largest[engine] = max(sizes, default=0)
+            checks.append(
+                {
+                    "target": "chain: the deepest chain each engine survives",
+                    "measured": ", ".join(f"{e} D = {_size(d)}" for e, d in largest.items()),
+                    "met": largest["microbp"] >= max(r["size"] for r in result["rows"]),
+                }
+            )
+        if name == "wide" and all(result["memory"].values()):
+            share = (
+                result["memory"]["microbp"]["bytes_per_node"]
+                / result["memory"]["micrograd"]["bytes_per_node"]
+            )
+            checks.append(
+                {
+                    "target": "wide: microbp's bytes per node ≤ 1/3 of micrograd's",
+                    "measured": f"{share:.2f}",
+                    "met": share <= WIDE_BYTES_TARGET,
+                }
+            )
+    return checks
+
+
+def _ok(figures: dict[str, Any] | None) -> bool:
+    return figures is not None and not figures["error"]
+
+
+def _size(n: int) -> str:
+    exponent = math.log10(n) if n > 0 else 0
+    if n >= 1000 and exponent.is_integer():
+        return "10" + str(int(exponent)).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return str(n)
+
+
+def _seconds(s: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-6:.3g} µs"
+
+
+def _cell(figures: dict[str, Any] | None, mode: str) -> str:
+    if figures is None:
+        return "not run"
+    if figures["error"]:
+        return figures["error"].split(":")[0]
+    f = figures[mode]
+    return f"{_seconds(f['median'])} ({_seconds(f['min'])}–{_seconds(f['max'])})"
+
+
+def table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """The figures as Markdown tables (which also read well as plain text)."""
+    header = ["workload", "size"]
+    for mode in GC_MODES:
+        header += [f"microbp, {GC_TITLES[mode]}", f"micrograd, {GC_TITLES[mode]}", "ratio"]
+    lines = [_row(header), _row(["---"] * len(header))]
+    for result in results:
+        for row in result["rows"]:
+            cells = [result["workload"], _size(row["size"])]
+            for mode in GC_MODES:
+                ratio = row.get("ratio", {}).get(mode)
+                cells += [
+                    _cell(row["microbp"], mode),
+                    _cell(row["micrograd"], mode),
+                    f"{ratio:.1f}×" if ratio is not None else "—",
+                ]
+            lines.append(_row(cells))
+    out = ["Time per step: median of the repetitions (min–max); ratio = micrograd / microbp.", ""]
+    out += lines
+    memory = [r for r in results if all(r["memory"].values())]
+    if memory:
+        out += [
+            "",
+            "Memory (`wide`): tracemalloc bytes per graph node, peak RSS of the process.",
+            "",
+        ]
+        out += [
+            _row(["engine", "nodes", "bytes / node", "after backward", "peak RSS", "RSS at start"]),
+            _row(["---"] * 6),
+        ]
+        for result in memory:
+            for engine in ENGINES:
+                m = result["memory"][engine]
+                out.append(
+                    _row(
+                        [
+                            engine,
+                            f"{m['nodes']:,}",
+                            f"{m['bytes_per_node']:.0f}",
+                            f"{m['bytes_per_node_after_backward']:.0f}",
+                            f"{result['peak_rss'][engine] / 2**20:.0f} MiB",
+                            f"{result['rss_at_start'][engine] / 2**20:.0f} MiB",
+                        ]
+                    )
+                )
+    if meta["targets"]:
+        out += ["", _row(["target", "measured", "met"]), _row(["---"] * 3)]
+        out += [
+            _row([t["target"], t["measured"], "yes" if t["met"] else "**no**"])
+            for t in meta["targets"]
+        ]
+    m = meta["machine"]
+    out += [
+        "",
+        f"Measured {meta['date']} with `{meta['command']}` on {m['cpu']}, "
+        f"{m['implementation']} {m['python']}, {m['system']}; "
+        f"microbp {m['microbp']}, micrograd {m['micrograd']}.",
+    ]
+    return "\n".join(out)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks, not figures")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable output")
+    output.add_argument("--markdown", action="store_true", help="Markdown tables (the default)")
+    parser.add_argument(
+        "--only", nargs="+", choices=list(WORKLOADS), metavar="WORKLOAD", help="these workloads"
+    )
+    args = parser.parse_args(argv)
+    names = args.only or list(WORKLOADS)
+    results = []
+    for name in names:
+        print(f"running {name} …", file=sys.stderr, flush=True)
+        reports = {engine: run_worker(name, engine, args.quick) for engine in ENGINES}
+        results.append(combine(name, reports))
+    command = " ".join(
+        ["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]
+    )
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command,
+        "quick": args.quick,
+        "machine": machine(),
+        "targets": [] if args.quick else targets(results),  # small sizes say nothing of them
+    }
+    if args.json:
+        json.dump({**meta, "results": results}, sys.stdout, indent=2)
+        print()
+    else:
+        print(table(results, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
