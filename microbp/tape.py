@@ -156,13 +156,15 @@ class _Rows:
 
     __slots__ = ("index", "unique")
 
-    def __init__(self, rows: Sequence[int] | np.ndarray) -> None:
-        rows = np.asarray(rows, dtype=np.intp)
-        if rows.ndim == 1 and rows.size and np.all(np.diff(rows) == 1):
-            self.index: slice | np.ndarray = slice(int(rows[0]), int(rows[-1]) + 1)
+    def __init__(self, rows: list[int] | list[list[int]]) -> None:
+        nested = bool(rows) and isinstance(rows[0], list)
+        flat = [r for row in rows for r in row] if nested else rows  # type: ignore[union-attr]
+        self.unique = len(set(flat)) == len(flat)
+        first = flat[0] if flat else 0
+        if not nested and flat == list(range(first, first + len(flat))):
+            self.index: slice | np.ndarray = slice(first, first + len(flat))
         else:
-            self.index = rows
-        self.unique = np.unique(rows).size == rows.size
+            self.index = np.array(rows, dtype=np.intp)
 
     def read(self, D: np.ndarray) -> np.ndarray:
         return D[self.index]
@@ -240,8 +242,8 @@ class _Dense:
 
     def __init__(self, out: slice, b: list[int], w: list[list[int]], h: list[int]) -> None:
         self.out, self.b, self.h = out, _Rows(b), _Rows(h)
-        self.w = np.asarray(w, dtype=np.intp)  # positions in U, the parameters and constants
-        self.w_unique = np.unique(self.w).size == self.w.size
+        self.w = np.array(w, dtype=np.intp)  # positions in U, the parameters and constants
+        self.w_unique = len(set(self.w.flat)) == self.w.size
 
     def forward(self, D: np.ndarray, U: np.ndarray) -> None:
         D[self.out] = self.b.read(D) + U[self.w] @ self.h.read(D)

@@ -24,11 +24,6 @@ from microbp.tape import (
 TOLERANCE = 1e-12
 
 
-def examples(n: int) -> settings:
-    """``n`` examples under the default profile, scaled with the loaded one (e.g. thorough)."""
-    return settings(max_examples=max(1, n * settings.default.max_examples // 100))
-
-
 def assert_close(replayed, engine, what: str) -> None:
     """Within 1e-12, relative to the size of the numbers (absolute below 1)."""
     replayed, engine = np.asarray(replayed, dtype=float), np.asarray(engine, dtype=float)
@@ -86,7 +81,7 @@ def depends_on_a_changed_constant(recorded: list[Value], nodes: list[Value]) -> 
     return changed
 
 
-@examples(40)
+@settings(max_examples=40)
 @given(network_problems())
 def test_replay_equals_the_engine_sample_by_sample_in_every_node(problem):
     net, loss, example, X, targets = problem
@@ -118,7 +113,7 @@ def test_replay_equals_the_engine_sample_by_sample_in_every_node(problem):
     assert_close(replayed_grads, [p.grad for p in net.parameters()], "parameter grads")
 
 
-@examples(30)
+@settings(max_examples=30)
 @given(network_problems(max_batch=1))
 def test_replaying_the_recorded_example_reproduces_every_node_of_the_recorded_graph(problem):
     net, loss, _, X, targets = problem
@@ -134,7 +129,7 @@ def test_replaying_the_recorded_example_reproduces_every_node_of_the_recorded_gr
             assert_close(tape.grad_of(mine)[0], theirs.grad, f"grad of {mine}")
 
 
-@examples(40)
+@settings(max_examples=40)
 @given(network_problems())
 def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(problem):
     net, loss, example, X, targets = problem
@@ -158,7 +153,7 @@ def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(p
         np.testing.assert_allclose([b.grad for b in layer.b], expected_b[k], rtol=1e-9, atol=1e-12)
 
 
-@examples(30)
+@settings(max_examples=30)
 @given(networks(max_layers=3, max_width=4, output=("softmax",)), st.data())
 def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, data):
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -175,7 +170,7 @@ def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, dat
     assert mine == [p.grad for p in net.parameters()]
 
 
-@examples(20)
+@settings(max_examples=20)
 @given(networks(max_layers=2, max_width=4, output=("linear",)), st.data())
 def test_recorded_squared_error_is_bit_for_bit_the_engines_squared_error(net, data):
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -198,7 +193,7 @@ def perturbed(dag: ExpressionDag, shifts: list[float], inputs: list[int]) -> Exp
     return ExpressionDag(tuple(leaves), dag.steps)
 
 
-@examples(60)
+@settings(max_examples=60)
 @given(expression_dags(max_ops=12), st.data())
 def test_any_expression_replays_as_the_engine_with_inputs_parameters_and_constants(dag, data):
     leaves, root = dag.build()

@@ -16,11 +16,6 @@ from microbp.nn import HIDDEN_ACTIVATIONS, MLP
 from microbp.training import ENGINES, DivergedError, train
 
 
-def examples(n: int) -> settings:
-    """``n`` examples under the default profile, scaled with the loaded one (e.g. thorough)."""
-    return settings(max_examples=max(1, n * settings.default.max_examples // 100))
-
-
 def weights(net: MLP) -> np.ndarray:
     return np.array([p.data for p in net.parameters()])
 
@@ -50,7 +45,7 @@ def training_runs(draw):
     return recipe, X, y, options
 
 
-@examples(50)
+@settings(max_examples=50)
 @given(training_runs())
 def test_both_engines_reach_the_same_weights_and_losses(run):
     recipe, X, y, options = run
@@ -81,7 +76,7 @@ def numpy_minibatch_sgd(net, X, y, loss, epochs, lr, batch, seed):
     return np.concatenate([np.concatenate([Wk.ravel(), bk]) for Wk, bk in zip(W, b)])
 
 
-@examples(30)
+@settings(max_examples=30)
 @given(training_runs(), st.sampled_from(ENGINES))
 def test_training_takes_the_steps_of_minibatch_sgd_on_the_notes_formulas(run, engine):
     recipe, X, y, options = run
