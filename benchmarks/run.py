@@ -1,6 +1,7 @@
 """microbp against micrograd 0.1.0: every workload, both engines, one table.
 
     python benchmarks/run.py [--quick] [--json | --markdown] [--only WORKLOAD ...]
+    python benchmarks/run.py --render saved.json     # a saved --json run, as Markdown
 
 Each workload runs on each engine in a fresh worker process (`worker.py`), with the garbage
 collector in its default state and again disabled. The table gives the median of several
@@ -242,7 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="+", choices=list(WORKLOADS), metavar="WORKLOAD", help="these workloads"
     )
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="measure nothing: show a saved --json run"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        print(table(saved["results"], saved))
+        return 0
     names = args.only or list(WORKLOADS)
     results = []
     for name in names:

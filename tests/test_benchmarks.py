@@ -104,7 +104,9 @@ def test_engines_that_disagree_stop_the_run():
         run.combine("mlp", reports)
 
 
-def test_quick_run_reports_every_workload_both_gc_states_and_the_chain_micrograd_cannot_do():
+def test_quick_run_reports_every_workload_both_gc_states_and_the_chain_micrograd_cannot_do(
+    tmp_path, capsys
+):
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--json"],
         capture_output=True,
@@ -125,3 +127,8 @@ def test_quick_run_reports_every_workload_both_gc_states_and_the_chain_micrograd
     assert deepest["micrograd"]["error"].startswith("RecursionError")
     wide = next(r for r in report["results"] if r["workload"] == "wide")
     assert all(m["bytes_per_node"] > 0 and m["nodes"] > 0 for m in wide["memory"].values())
+    saved = tmp_path / "run.json"
+    saved.write_text(done.stdout)
+    assert run.main(["--render", str(saved)]) == 0
+    shown = capsys.readouterr().out
+    assert "| chain | 10³ |" in shown and "RecursionError" in shown and "bytes / node" in shown
