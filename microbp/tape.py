@@ -173,7 +173,7 @@ class _Rows:
         if self.unique:
             G[self.index] += values
         else:  # a row appears twice (x*x, a shared total): add every contribution
-            np.add.at(G, self.index, np.broadcast_to(values, G[self.index].shape))
+            np.add.at(G, self.index, np.broadcast_to(values, (*self.index.shape, G.shape[1])))
 
 
 class _Unary:
@@ -216,8 +216,7 @@ class _Sum:
         D[self.out] = self.terms.read(D).sum(axis=1)
 
     def backward(self, D: np.ndarray, G: np.ndarray, U: np.ndarray, T: np.ndarray) -> None:
-        g = G[self.out]
-        self.terms.add(G, np.broadcast_to(g[:, None, :], (*self.terms.index.shape, g.shape[1])))
+        self.terms.add(G, G[self.out][:, None, :])  # ∂sum/∂term = 1 for every term
 
 
 class _Affine:
