@@ -229,6 +229,19 @@ def test_any_expression_replays_as_the_engine_with_inputs_parameters_and_constan
         assert leaves[i].grad == 0.0  # only parameters' .grad change
 
 
+@pytest.mark.parametrize(
+    ("op", "x"),
+    [("relu", 0.0), ("relu", -1e-300), ("tanh", 30.0), ("sigmoid", -700.0), ("sigmoid", 700.0)],
+)
+def test_local_derivatives_follow_the_engines_rules_at_the_edges(op, x):
+    w, v = Value(1.0, "w"), Value(x, "x")
+    tape = record(getattr(w * v, op)(), [v], [w])
+    tape.run([[x]])
+    engine_w, engine_x = Value(1.0), Value(x)
+    getattr(engine_w * engine_x, op)().backward()  # relu'(0) = 0; tanh', σ' tiny but not 0
+    assert (w.grad, tape.grad_of(v)[0]) == pytest.approx((engine_w.grad, engine_x.grad), rel=1e-12)
+
+
 def test_a_weight_used_twice_and_a_node_used_twice_get_every_contribution():
     w, x = Value(0.5, "w"), Value(2.0, "x")
     a = affine(w, [w, w], [x, x])  # w as bias and twice as weight, x twice as input
