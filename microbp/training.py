@@ -1,6 +1,6 @@
 """Minibatch SGD for an `MLP` on the scalar engine or on a recorded tape: the same steps either way.
 
-Each epoch visits the points in an order shuffled by ``random.Random(seed)``, in minibatches of
+Each epoch visits the points 0..n−1 shuffled by one ``random.Random(seed)``, in minibatches of
 ``batch`` points (the last may be smaller); each minibatch takes one step
 θ ← θ − η · (1/|B|) Σ_{s∈B} ∇θ L_s. The ``scalar`` engine builds and backpropagates each
 point's graph; the ``tape`` engine records the graph once (`microbp.tape.record_network`) and
@@ -89,9 +89,9 @@ def train(
             return total
 
     rng = random.Random(seed)
-    order = list(range(len(X)))
     history: list[float] = []
     for epoch in range(1, epochs + 1):
+        order = list(range(len(X)))
         rng.shuffle(order)
         total = 0.0
         for start in range(0, len(order), batch):

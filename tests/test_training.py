@@ -63,8 +63,8 @@ def numpy_minibatch_sgd(net, X, y, loss, epochs, lr, batch, seed):
     network = formulas.Network.from_mlp(net)
     W, b = [w.copy() for w in network.W], [v.copy() for v in network.b]
     rng = random.Random(seed)
-    order = list(range(len(X)))
     for _ in range(epochs):
+        order = list(range(len(X)))
         rng.shuffle(order)
         for start in range(0, len(order), batch):
             chunk = order[start : start + batch]
