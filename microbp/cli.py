@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from microbp import nn
+from microbp import nn, training
 
 if TYPE_CHECKING:
     import numpy as np
@@ -505,7 +505,7 @@ def train(args: argparse.Namespace) -> int:
     """Train an MLP with SGD on a generated toy data set; print the final loss and accuracy."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from microbp import datasets, training
+    from microbp import datasets
 
     if args.sizes[0] != 2 or args.sizes[-1] != 2:
         raise UsageError(
@@ -537,7 +537,8 @@ def train(args: argparse.Namespace) -> int:
                 y,
                 epochs=args.epochs,
                 lr=args.lr,
-                engine="scalar",
+                batch=args.batch,
+                engine=args.engine,
                 seed=args.seed,
                 on_epoch=lambda _, loss: progress.update(task, advance=1, loss=f"{loss:.4f}"),
             )
@@ -548,7 +549,8 @@ def train(args: argparse.Namespace) -> int:
     arrows = " → ".join(map(str, args.sizes))
     console.print(
         f"trained MLP {arrows} ({args.hidden}, softmax) on {args.data}, {len(X)} points, "
-        f"{args.epochs} epochs of SGD, lr {args.lr}, seed {args.seed}"
+        f"{args.epochs} epochs of SGD, batch {args.batch}, lr {args.lr}, seed {args.seed}, "
+        f"{args.engine} engine"
     )
     console.print(
         f"final loss {final_loss:.4f} (mean cross-entropy), "
@@ -695,8 +697,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train an MLP with SGD on a generated toy data set",
-        description="Train an MLP (softmax output, cross-entropy loss) with one SGD step per "
-        "point on a generated two-class data set, then print the final loss and accuracy.",
+        description="Train an MLP (softmax output, cross-entropy loss) with minibatch SGD on a "
+        "generated two-class data set, then print the final loss and accuracy. The graph is "
+        "recorded once and each minibatch replayed in numpy (--engine tape), or rebuilt for "
+        "every point (--engine scalar); both take the same steps.",
     )
     p.add_argument("--data", choices=DATASETS, default="moons", help="the data set (default moons)")
     p.add_argument(
@@ -723,7 +727,21 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help="passes over the data (default 50)",
     )
     p.add_argument(
-        "--lr", type=_positive_float, default=0.1, metavar="η", help="learning rate (default 0.1)"
+        "--lr", type=_positive_float, default=0.5, metavar="η", help="learning rate (default 0.5)"
+    )
+    p.add_argument(
+        "--batch",
+        type=_count(1),
+        default=16,
+        metavar="N",
+        help="points per SGD step, along their mean gradient (default 16)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=training.ENGINES,
+        default="tape",
+        help="tape: record once, replay each minibatch in numpy; scalar: a graph per point "
+        "(default tape)",
     )
     p.add_argument(
         "--seed",

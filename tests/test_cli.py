@@ -195,6 +195,12 @@ BAD_ARGUMENTS = [
     (["train", "--plot", "/no/such/folder/p.png"], "does not exist"),
     (["train", "--plot", "curve.txt"], "end the file name with one of"),
     (["train", "--samples", "20", "--epochs", "2", "--lr", "1e6"], "try a smaller lr"),
+    (
+        ["train", "--samples", "20", "--epochs", "2", "--lr", "1e6", "--engine", "scalar"],
+        "smaller lr",
+    ),
+    (["train", "--batch", "0"], "--batch: must be at least 1"),
+    (["train", "--engine", "gpu"], "invalid choice: 'gpu'"),
 ]
 
 
@@ -285,6 +291,18 @@ def test_train_learns_xor_and_reports_final_loss_and_accuracy(capsys):
         [-np.log(formulas.forward(untrained, x).h[-1][c]) for x, c in zip(X, y)]
     )
     assert loss < untrained_loss / 4
+
+
+@pytest.mark.parametrize("batch", ["1", "8"])
+def test_train_on_the_tape_and_on_the_scalar_engine_reaches_the_same_result(capsys, batch):
+    common = ("train", "--data", "moons", "--samples", "24", "--epochs", "4", "--batch", batch)
+    outputs = {}
+    for engine in ("tape", "scalar"):
+        status, out, err = run(capsys, *common, "--engine", engine)
+        assert status == 0, err
+        assert f"batch {batch}" in out and f"{engine} engine" in out
+        outputs[engine] = out.splitlines()[-1]
+    assert outputs["tape"] == outputs["scalar"]  # same final loss to 4 digits, same accuracy
 
 
 def test_on_a_terminal_train_shows_a_progress_bar_with_the_loss_and_colours(monkeypatch):
