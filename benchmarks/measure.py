@@ -22,12 +22,16 @@ class Step:
 
     ``reset()`` (e.g. zeroing grads) runs untimed before each ``run()``; ``run()`` returns its
     result (the loss, holding the graph) so that freeing the graph is not timed either;
-    ``fingerprint(result)`` reads the loss and gradients, to check both engines did the same.
+    ``fingerprint(result)`` reads the loss and gradients, to check the engines did the same.
+    A run too slow to repeat whole may do a part of the work: ``scale`` says how many such runs
+    the reported figure stands for, and ``note`` says so in the table (e.g. "2 epochs ×50").
     """
 
     reset: Callable[[], object]
     run: Callable[[], Any]
     fingerprint: Callable[[Any], list[float]]
+    scale: int = 1
+    note: str | None = None
 
 
 def time_once(step: Step, gc_mode: str) -> tuple[float, Any]:

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
     workload = WORKLOADS[args.workload]
+    if args.engine not in workload.engines:
+        parser.error(f"{workload.name} runs on {', '.join(workload.engines)}, not {args.engine}")
     size = args.size or workload.sizes[-1]
     step = workload.prepare[args.engine](size)
 

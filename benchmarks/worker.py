@@ -18,16 +18,21 @@ REPETITIONS = {"full": (3, 7, 3.0), "quick": (1, 1, 0.0)}
 
 
 def measure_size(workload: Workload, engine: str, size: int, mode: str) -> dict[str, object]:
-    """Timings in both collector states and the fingerprint of one size, or the error it hit."""
+    """Timings in both collector states and the fingerprint of one size, or the error it hit.
+
+    ``times`` are the measured seconds; median, min and max are scaled by ``step.scale`` to the
+    work the figure stands for (the same unless the step runs a part of it, see `Step`).
+    """
     min_reps, max_reps, budget = REPETITIONS[mode]
     figures: dict[str, object] = {"size": size, "error": None}
     try:
         step = workload.prepare[engine](size)
+        figures.update(scale=step.scale, note=step.note)
         for gc_mode in GC_MODES:
             times, fingerprint = repeat(
                 step, gc_mode, min_reps=min_reps, max_reps=max_reps, budget=budget
             )
-            figures[gc_mode] = {**summary(times), "times": times}
+            figures[gc_mode] = {**summary([t * step.scale for t in times]), "times": times}
         figures["fingerprint"] = fingerprint
     except RecursionError as error:
         figures["error"] = f"RecursionError: {error}"
@@ -60,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     workload = WORKLOADS[args.workload]
+    if args.engine not in workload.engines:
+        parser.error(f"{workload.name} runs on {', '.join(workload.engines)}, not {args.engine}")
     mode = "quick" if args.quick else "full"
     start_rss = peak_rss_bytes()
     results = []

@@ -1,9 +1,14 @@
-"""The workloads, each written for both engines side by side, doing identical work.
+"""The workloads, each written for every engine it runs on, side by side, doing identical work.
 
-``prepare(size)`` builds what a step needs (parameters, inputs) outside the timer and returns a
-`measure.Step`: the timed part is forward and backward; zeroing grads and freeing the graph are
-not. The two engines' fingerprints (loss and gradients) must agree, so the benchmark can never
-compare different work.
+The engines: ``microbp`` (the scalar engine, through `microbp.nn` as users write it),
+``microbp-tape`` (the same network's graph recorded once with `microbp.tape` and replayed over the
+whole batch in numpy) and ``micrograd`` (0.1.0, used its way). A workload declares the engines it
+has by the keys of its ``prepare``.
+
+``prepare(size)`` builds what a step needs (parameters, inputs, a recorded tape) outside the timer
+and returns a `measure.Step`: the timed part is forward and backward (for `train`, the whole
+training run); zeroing grads and freeing the graph are not. The engines' fingerprints (loss and
+gradients, or trained weights) must agree, so the benchmark can never compare different work.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from measure import Step
 from micrograd.engine import Value as MgValue
 
 import microbp
-from microbp import formulas, nn
+from microbp import datasets, formulas, nn, tape, training
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,21 @@ class Workload:
     what: str
     sizes: tuple[int, ...]
     quick_sizes: tuple[int, ...]
-    prepare: dict[str, Callable[[int], Step]]
+    prepare: dict[str, Callable[[int], Step]]  # engine → its step; the engines it runs on
     graph: dict[str, Callable[[int], Graph]] | None = None  # for the memory figures
 
+    def __post_init__(self) -> None:
+        unknown = set(self.prepare) - set(ENGINES)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown engines {sorted(unknown)}; known: {ENGINES}")
 
-ENGINES = ("microbp", "micrograd")
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The engines this workload runs on, in the order of `ENGINES`."""
+        return tuple(e for e in ENGINES if e in self.prepare)
+
+
+ENGINES = ("microbp", "microbp-tape", "micrograd")
 
 
 def _grads(values: Sequence[object]) -> list[float]:
@@ -58,6 +73,20 @@ def _copy_to_micrograd(layers: Sequence[nn.Layer]) -> list[tuple[list[list[MgVal
 
 def _params(mg_layers: Sequence[tuple[list[list[MgValue]], list[MgValue]]]) -> list[MgValue]:
     return [p for W, b in mg_layers for p in [*(w for row in W for w in row), *b]]
+
+
+def _mg_forward(
+    layers: Sequence[tuple[list[list[MgValue]], list[MgValue]]], x: Sequence[float], output: str
+) -> list[MgValue]:
+    """A tanh network's forward pass in micrograd; the output layer ``linear`` or ``softmax``."""
+    h = [MgValue(x_j) for x_j in x]
+    for k, (W, b) in enumerate(layers, start=1):
+        a = mg.dense(W, b, h)
+        if k < len(layers):
+            h = [mg.tanh(a_i) for a_i in a]
+        else:
+            h = mg.softmax(a) if output == "softmax" else a
+    return h
 
 
 # ---- mlp: a 2-16-16-1 tanh network, squared error summed over fixed samples ----
@@ -85,20 +114,30 @@ def _mlp_microbp(n_samples: int) -> Step:
     return Step(lambda: microbp.zero_grad(params), run, lambda L: [L.data, *_grads(params)])
 
 
+def _mlp_tape(n_samples: int) -> Step:
+    """The same loss replayed from a tape: recording it and building the batch array (x and
+    target per row) happen here, outside the timer; the step times the replay alone."""
+    net, X, y = _mlp_data(n_samples)
+    params = net.parameters()
+    recorded = tape.record_network(net, "squared_error")
+    batch = tape.network_batch(X, [[t] for t in y], loss="squared_error", net=net)
+
+    def run() -> float:
+        return float(recorded.run(batch).sum())  # Σ over samples; grads summed into .grad
+
+    return Step(lambda: microbp.zero_grad(params), run, lambda L: [L, *_grads(params)])
+
+
 def _mlp_micrograd(n_samples: int) -> Step:
     net, X, y = _mlp_data(n_samples)
     layers = _copy_to_micrograd(net.layers)
     params = _params(layers)
 
-    def forward(x: list[float]) -> list[MgValue]:
-        h = [MgValue(x_j) for x_j in x]
-        for k, (W, b) in enumerate(layers, start=1):
-            a = mg.dense(W, b, h)
-            h = a if k == len(layers) else [mg.tanh(a_i) for a_i in a]
-        return h
-
     def run() -> object:
-        L = sum(sum((p - t) ** 2 for p, t in zip(forward(x), [target])) for x, target in zip(X, y))
+        L = sum(
+            sum((p - t) ** 2 for p, t in zip(_mg_forward(layers, x, "linear"), [target]))
+            for x, target in zip(X, y)
+        )
         L.backward()
         return L
 
@@ -287,6 +326,103 @@ def _explain_micrograd(_: int) -> Step:
     return Step(lambda: None, run, fingerprint)
 
 
+# ---- train: 2-16-16-2 on two moons, minibatch SGD; the figure is for TRAIN_EPOCHS[points] ----
+
+TRAIN_SIZES = [2, 16, 16, 2]
+TRAIN_LR, TRAIN_BATCH, TRAIN_SEED = 0.1, 32, 0
+TRAIN_EPOCHS = {1000: 100, 50: 1}  # points → the epochs a figure stands for
+SCALED_EPOCHS = {"microbp": 2, "micrograd": 2}  # too slow for them all: this many, scaled up
+
+
+def _train_data(points: int) -> tuple[nn.MLP, list[list[float]], list[int]]:
+    X, y = datasets.make_moons(points, seed=0)
+    return nn.MLP(TRAIN_SIZES, hidden="tanh", output="softmax", seed=0), X, y
+
+
+def _train_step(
+    engine: str, points: int, params: Sequence[Any], train_for: Callable[[int], list[float]]
+) -> Step:
+    """Time ``train_for(epochs)`` from the initial weights, scaled to TRAIN_EPOCHS[points].
+
+    The fingerprint is the loss history and the weights after the fewest epochs any engine
+    runs at this size, so all engines can be compared; an engine that timed more epochs trains
+    that many again, untimed, for it.
+    """
+    if points not in TRAIN_EPOCHS:
+        raise ValueError(f"train is sized for {sorted(TRAIN_EPOCHS)} points, not {points}")
+    initial = [p.data for p in params]
+    epochs = TRAIN_EPOCHS[points]
+    timed = min(epochs, SCALED_EPOCHS.get(engine, epochs))
+    checked = min(epochs, *SCALED_EPOCHS.values())
+
+    def reset() -> None:
+        for p, data in zip(params, initial):
+            p.data, p.grad = data, 0.0
+
+    def fingerprint(history: list[float]) -> list[float]:
+        if timed != checked:
+            reset()
+            history = train_for(checked)
+        return [*history, *(float(p.data) for p in params)]
+
+    scale = epochs // timed
+    note = f"{timed} epoch{'s' * (timed > 1)} ×{scale}" if scale > 1 else None
+    return Step(reset, lambda: train_for(timed), fingerprint, scale=scale, note=note)
+
+
+def _train_microbp(engine: str) -> Callable[[int], Step]:
+    """`microbp.training.train` on ``engine`` ("tape" records the graph inside, timed)."""
+
+    def prepare(points: int) -> Step:
+        net, X, y = _train_data(points)
+
+        def train_for(epochs: int) -> list[float]:
+            return training.train(
+                net,
+                X,
+                y,
+                epochs=epochs,
+                lr=TRAIN_LR,
+                batch=TRAIN_BATCH,
+                engine=engine,
+                seed=TRAIN_SEED,
+            )
+
+        name = "microbp-tape" if engine == "tape" else "microbp"
+        return _train_step(name, points, net.parameters(), train_for)
+
+    return prepare
+
+
+def _train_micrograd(points: int) -> Step:
+    """The same loop written micrograd's way: per point −log ŷ_label and its backward, the
+    grads accumulating over the minibatch, then p.data −= lr · p.grad / |B| and grads to 0."""
+    net, X, y = _train_data(points)
+    layers = _copy_to_micrograd(net.layers)
+    params = _params(layers)
+
+    def train_for(epochs: int) -> list[float]:
+        rng = random.Random(TRAIN_SEED)  # shuffled exactly as training.train shuffles
+        history = []
+        for _ in range(epochs):
+            order = list(range(len(X)))
+            rng.shuffle(order)
+            total = 0.0
+            for start in range(0, len(order), TRAIN_BATCH):
+                minibatch = order[start : start + TRAIN_BATCH]
+                for i in minibatch:
+                    L = -mg.log(_mg_forward(layers, X[i], "softmax")[y[i]])
+                    L.backward()
+                    total += L.data
+                for p in params:
+                    p.data -= TRAIN_LR * p.grad / len(minibatch)
+                    p.grad = 0
+            history.append(total / len(order))
+        return history
+
+    return _train_step("micrograd", points, params, train_for)
+
+
 WORKLOADS = {
     w.name: w
     for w in [
@@ -295,7 +431,7 @@ WORKLOADS = {
             "2-16-16-1 tanh MLP, squared error summed over n samples: forward + backward",
             (64,),
             (8,),
-            {"microbp": _mlp_microbp, "micrograd": _mlp_micrograd},
+            {"microbp": _mlp_microbp, "microbp-tape": _mlp_tape, "micrograd": _mlp_micrograd},
         ),
         Workload(
             "chain",
@@ -325,6 +461,19 @@ WORKLOADS = {
             (1,),
             (1,),
             {"microbp": _explain_microbp, "micrograd": _explain_micrograd},
+        ),
+        Workload(
+            "train",
+            f"2-16-16-2 (tanh, softmax + cross-entropy) on n two-moons points: "
+            f"{TRAIN_EPOCHS[1000]} epochs of SGD, batch {TRAIN_BATCH}, lr {TRAIN_LR} "
+            f"(quick: {TRAIN_EPOCHS[50]} epoch)",
+            (1000,),
+            (50,),
+            {
+                "microbp": _train_microbp("scalar"),
+                "microbp-tape": _train_microbp("tape"),
+                "micrograd": _train_micrograd,
+            },
         ),
     ]
 }

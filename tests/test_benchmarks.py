@@ -1,4 +1,4 @@
-"""The benchmark suite: micrograd's added ops are right, both engines do the same work, it runs."""
+"""The benchmark suite: micrograd's added ops are right, the engines do the same work, it runs."""
 
 import json
 import math
@@ -16,9 +16,11 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import micrograd_adapter as mg  # noqa: E402
 import run  # noqa: E402
+import worker  # noqa: E402
+import workloads  # noqa: E402
 from measure import GC_MODES, Step, repeat  # noqa: E402
 from micrograd.engine import Value as MgValue  # noqa: E402
-from workloads import ENGINES, WORKLOADS  # noqa: E402
+from workloads import ENGINES, WORKLOADS, Workload  # noqa: E402
 
 moderate = st.floats(-5.0, 5.0, allow_nan=False)
 
@@ -65,18 +67,90 @@ def test_balanced_sum_survives_where_micrograds_recursive_backward_fails_on_a_ch
     mg.balanced_sum(terms).backward()
 
 
+def fingerprint(workload: Workload, engine: str, size: int) -> list[float]:
+    step = workload.prepare[engine](size)
+    step.reset()
+    return step.fingerprint(step.run())
+
+
 @pytest.mark.parametrize("name", list(WORKLOADS))
-def test_both_engines_compute_the_same_loss_and_gradients(name):
+def test_every_engine_of_a_workload_computes_the_same_loss_and_gradients(name):
     workload = WORKLOADS[name]
     size = workload.quick_sizes[0]
-    fingerprints = []
-    for engine in ENGINES:
-        step = workload.prepare[engine](size)
+    first, *others = [fingerprint(workload, e, size) for e in workload.engines]
+    assert len(first) > 1 and others
+    for other in others:
+        assert run.fingerprints_agree(first, other)
+
+
+def test_mlp_and_train_run_on_all_three_engines_the_others_on_microbp_and_micrograd():
+    assert ENGINES == ("microbp", "microbp-tape", "micrograd")
+    for name, workload in WORKLOADS.items():
+        with_tape = name in ("mlp", "train")
+        assert workload.engines == (ENGINES if with_tape else ("microbp", "micrograd"))
+
+
+def test_the_tapes_mlp_fingerprint_is_the_loss_and_every_parameter_grad_micrograd_gets():
+    mlp = WORKLOADS["mlp"]
+    n_params = sum((n_in + 1) * n_out for n_in, n_out in zip([2, 16, 16], [16, 16, 1]))
+    tape, theirs = (fingerprint(mlp, e, 8) for e in ("microbp-tape", "micrograd"))
+    assert len(tape) == len(theirs) == 1 + n_params
+    assert any(g != 0.0 for g in tape[1:])
+    assert run.fingerprints_agree(tape, theirs)
+
+
+def test_train_engines_agree_on_the_loss_and_the_weights_after_an_epoch_of_sgd():
+    train = WORKLOADS["train"]
+    fingerprints = [fingerprint(train, e, 50) for e in train.engines]
+    initial = [p.data for p in workloads._train_data(50)[0].parameters()]
+    loss, *weights = fingerprints[0]
+    assert len(weights) == len(initial) and weights != initial and 0.0 < loss < 1.0
+    for other in fingerprints[1:]:
+        assert run.fingerprints_agree(fingerprints[0], other)
+
+
+def test_train_times_fewer_epochs_on_slow_engines_scales_them_and_checks_the_same_epochs(
+    monkeypatch,
+):
+    monkeypatch.setitem(workloads.TRAIN_EPOCHS, 50, 3)
+    monkeypatch.setattr(workloads, "SCALED_EPOCHS", {"microbp": 1, "micrograd": 1})
+    train = WORKLOADS["train"]
+    steps = {e: train.prepare[e](50) for e in train.engines}
+    assert {e: (s.scale, s.note) for e, s in steps.items()} == {
+        "microbp": (3, "1 epoch ×3"),
+        "microbp-tape": (1, None),
+        "micrograd": (3, "1 epoch ×3"),
+    }
+    histories = {}
+    for engine, step in steps.items():
         step.reset()
-        fingerprints.append(step.fingerprint(step.run()))
-    ours, theirs = fingerprints
-    assert len(ours) > 1
-    assert run.fingerprints_agree(ours, theirs)
+        histories[engine] = step.run()
+    assert {e: len(h) for e, h in histories.items()} == {
+        "microbp": 1,
+        "microbp-tape": 3,
+        "micrograd": 1,
+    }
+    prints = {e: steps[e].fingerprint(h) for e, h in histories.items()}
+    assert all(len(fp) == len(prints["microbp"]) for fp in prints.values())
+    assert run.fingerprints_agree(prints["microbp"], prints["microbp-tape"])  # its 1-epoch rerun
+    assert run.fingerprints_agree(prints["microbp"], prints["micrograd"])
+
+
+def test_a_scaled_step_reports_its_times_as_measured_and_its_figures_scaled():
+    step = Step(lambda: None, lambda: 0.0, lambda _: [1.0], scale=50, note="2 epochs ×50")
+    fake = Workload("fake", "a step that does nothing", (1,), (1,), {"microbp": lambda _: step})
+    figures = worker.measure_size(fake, "microbp", 1, "quick")
+    assert (figures["scale"], figures["note"]) == (50, "2 epochs ×50")
+    for mode in GC_MODES:
+        (measured,) = figures[mode]["times"]
+        assert figures[mode]["median"] == pytest.approx(50 * measured)
+
+
+def test_a_workload_refuses_an_engine_it_does_not_have():
+    with pytest.raises(ValueError, match="unknown engines"):
+        Workload("fake", "", (1,), (1,), {"jax": lambda _: None})
+    with pytest.raises(SystemExit):
+        worker.main(["chain", "microbp-tape"])
 
 
 def test_a_step_is_timed_after_reset_and_read_after_the_last_run():
@@ -92,19 +166,69 @@ def test_a_step_is_timed_after_reset_and_read_after_the_last_run():
     assert fingerprint == [8.0]
 
 
-def test_engines_that_disagree_stop_the_run():
-    figures = {"error": None, **{m: {"median": 1.0} for m in GC_MODES}}
-    reports = {
-        "microbp": {"sizes": [{**figures, "size": 1, "fingerprint": [1.0, 2.0]}]},
-        "micrograd": {"sizes": [{**figures, "size": 1, "fingerprint": [1.0, 2.5]}]},
+def reports(medians: dict[str, float], fingerprints: dict[str, list[float]]) -> dict:
+    """Worker reports of one size whose every GC state has the given median."""
+    return {
+        engine: {
+            "sizes": [
+                {
+                    "size": 64,
+                    "error": None,
+                    "fingerprint": fingerprints[engine],
+                    **{mode: {"median": median, "min": median, "max": median} for mode in GC_MODES},
+                }
+            ],
+            "peak_rss": 0,
+            "rss_at_start": 0,
+        }
+        for engine, median in medians.items()
     }
-    for engine in ENGINES:
-        reports[engine].update(peak_rss=0, rss_at_start=0)
-    with pytest.raises(SystemExit, match="differ"):
-        run.combine("mlp", reports)
 
 
-def test_quick_run_reports_every_workload_both_gc_states_and_the_chain_micrograd_cannot_do(
+@pytest.mark.parametrize("odd_one", ENGINES)
+def test_engines_that_disagree_stop_the_run_naming_them(odd_one):
+    fingerprints = {e: [1.0, 2.5] if e == odd_one else [1.0, 2.0] for e in ENGINES}
+    with pytest.raises(SystemExit, match="differ in their losses") as stopped:
+        run.combine("mlp", reports(dict.fromkeys(ENGINES, 1.0), fingerprints))
+    assert f" {odd_one} " in str(stopped.value)
+
+
+def test_ratios_are_slower_over_faster_and_the_tape_targets_are_checked():
+    medians = {"microbp": 0.010, "microbp-tape": 0.002, "micrograd": 0.5}
+    result = run.combine("mlp", reports(medians, {e: [1.0] for e in ENGINES}))
+    (row,) = result["rows"]
+    assert {name: r["gc_on"] for name, r in row["ratio"].items()} == pytest.approx(
+        {
+            "micrograd / microbp": 50.0,
+            "micrograd / microbp-tape": 250.0,
+            "microbp / microbp-tape": 5.0,
+        }
+    )
+    assert [(t["target"], t["measured"], t["met"]) for t in run.targets([result])] == [
+        ("mlp: micrograd / microbp ≥ 30× (GC on)", "50.0×", True),
+        ("mlp: micrograd / microbp-tape ≥ 300× (GC on)", "250.0×", False),
+        ("mlp: microbp / microbp-tape ≥ 10× (GC on)", "5.0×", False),
+    ]
+
+
+def test_the_table_marks_scaled_figures_and_engines_a_workload_lacks():
+    train = reports({"microbp": 50.0, "micrograd": 500.0}, {e: [1.0] for e in ENGINES})
+    train["microbp"]["sizes"][0]["note"] = "2 epochs ×50"
+    meta = {
+        "targets": [],
+        "date": "today",
+        "command": "run.py",
+        "machine": dict.fromkeys(["cpu", "implementation", "python", "system", "microbp"], "x")
+        | {"micrograd": "0.1.0"},
+    }
+    shown = run.table([run.combine("train", train)], meta)
+    assert (
+        "| train | 64 | 50 s (50 s–50 s), 2 epochs ×50 | — | 500 s (500 s–500 s) | 10.0× | — | — |"
+        in shown
+    )
+
+
+def test_quick_run_has_every_workload_gc_state_and_tape_ratio_and_the_chain_micrograd_cannot_do(
     tmp_path, capsys
 ):
     done = subprocess.run(
@@ -116,10 +240,15 @@ def test_quick_run_reports_every_workload_both_gc_states_and_the_chain_micrograd
     report = json.loads(done.stdout)
     assert [r["workload"] for r in report["results"]] == list(WORKLOADS)
     for result in report["results"]:
+        assert result["engines"] == list(WORKLOADS[result["workload"]].engines)
         for row in result["rows"]:
-            if "ratio" in row:
-                assert set(row["ratio"]) == set(GC_MODES)
-                assert all(r > 0 for r in row["ratio"].values())
+            for ratio in row["ratio"].values():
+                assert set(ratio) == set(GC_MODES)
+                assert all(r > 0 for r in ratio.values())
+    for name in ("mlp", "train"):
+        (row,) = next(r for r in report["results"] if r["workload"] == name)["rows"]
+        assert set(row["ratio"]) == {run.ratio_name(*pair) for pair in run.RATIOS}
+        assert row["microbp-tape"]["error"] is None
     chain = next(r for r in report["results"] if r["workload"] == "chain")
     deepest = chain["rows"][-1]
     assert deepest["size"] == 1000
@@ -132,3 +261,4 @@ def test_quick_run_reports_every_workload_both_gc_states_and_the_chain_micrograd
     assert run.main(["--render", str(saved)]) == 0
     shown = capsys.readouterr().out
     assert "| chain | 10³ |" in shown and "RecursionError" in shown and "bytes / node" in shown
+    assert "| mlp | 8 |" in shown and "| train | 50 |" in shown and "microbp-tape" in shown
