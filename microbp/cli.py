@@ -12,6 +12,7 @@ import math
 import os
 import random
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from microbp.nn import MLP
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a program its pipe reader left
 #: The losses by their command-line names (``--loss cross-entropy``) → microbp.nn's names.
 LOSSES = {name.replace("_", "-"): name for name in nn.LOSSES}
 DATASETS = ("moons", "xor", "circles")
@@ -98,15 +100,24 @@ def _count(minimum: int) -> Callable[[str], int]:
 
 
 def _output_path(text: str) -> Path:
-    """A path a file can be written to: its folder exists and is writable, it is not a folder."""
+    """A path a file can be written to, found out by trying before any work (nothing is left)."""
     path = Path(text)
-    folder = path.parent
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty; give a file name")
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name")
-    if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"the directory {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: permission denied")
+    if not path.parent.exists():
+        raise argparse.ArgumentTypeError(f"the directory {str(path.parent)!r} does not exist")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{str(path.parent)!r} is a file, not a directory")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {error.strerror}") from None
+    if not existed:
+        path.unlink()
     return path
 
 
@@ -117,7 +128,11 @@ def _console() -> Console:
     """Rich console on stdout: colour on a terminal, plain text when piped."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit with status 1, our "disagree"
+            raise BrokenPipeError
+
+    return _Console(highlight=False, soft_wrap=True)
 
 
 def _numbers(values: np.ndarray, style: str) -> RenderableType:
@@ -126,7 +141,7 @@ def _numbers(values: np.ndarray, style: str) -> RenderableType:
 
     rows = values.reshape(values.shape[0], -1)
     lines = ["  ".join(f"{v: .6f}" for v in row) for row in rows]
-    return Text("\n".join(lines), style=style)
+    return Text("\n".join(lines), style=style, no_wrap=True)
 
 
 # ---- explain ----
@@ -153,6 +168,11 @@ def _explain_target(args: argparse.Namespace) -> int | list[float]:
             )
         if args.target is not None:
             raise UsageError("--target goes with --loss squared-error; use --label ℓ here")
+        if n_out < 2:
+            raise UsageError(
+                "--sizes ends in 1 output: a softmax over one output is always 1, so "
+                "cross-entropy and every gradient are 0; use at least 2 outputs"
+            )
         label = 0 if args.label is None else args.label
         if not 0 <= label < n_out:
             raise UsageError(
@@ -198,28 +218,41 @@ def run_pass(args: argparse.Namespace) -> Pass:
     return Pass(net, x, target, LOSSES[args.loss], L)
 
 
-def _explain_json(report: Any) -> str:
+def _explain_json(run: Pass, report: Any) -> str:
+    """The pass and the comparison as one JSON document: every quantity `compare` checked."""
+
     def pair(grads: Any) -> dict[str, list]:
         return {"engine": grads.engine.tolist(), "formula": grads.formula.tolist()}
 
     document = {
         "max_abs_diff": float(report.max_abs_diff),
         "ok": bool(report.ok),
+        "sizes": run.net.sizes,
+        "x": run.x,
+        "label" if run.loss == "cross_entropy" else "target": run.target,
+        "y_hat": [h.data for h in run.net.layers[-1].h],
+        "L": run.L.data,
         "layers": [
             {
                 "k": layer.k,
                 "grad_W": pair(layer.grad_W),
                 "grad_b": pair(layer.grad_b),
                 "grad_a": pair(layer.grad_a),
+                "grad_h": pair(layer.grad_h),
             }
             for layer in report.layers
         ],
+        "grad_x": pair(report.grad_x),
     }
     return json.dumps(document, indent=2)
 
 
-def _explain_layer(layer: Any, h_prev: list[float]) -> RenderableType:
-    """Layer k: ∇W_k from the engine beside ∇a_k·h_{k-1}ᵀ, ∇b_k beside ∇a_k, the largest gap."""
+def _explain_layer(layer: Any, h_prev: list[float], console: Console) -> RenderableType:
+    """Layer k: ∇W_k from the engine beside ∇a_k·h_{k-1}ᵀ, ∇b_k beside ∇a_k, the largest gap.
+
+    When a pair does not fit side by side on the console, each pair is shown one above the
+    other instead, every row of a matrix on one line, however long.
+    """
     from rich.columns import Columns
     from rich.console import Group
     from rich.table import Table
@@ -234,6 +267,26 @@ def _explain_layer(layer: Any, h_prev: list[float]) -> RenderableType:
         table.add_row(_numbers(grads.engine, "cyan"), _numbers(grads.formula, "green"))
         return table
 
+    def one_above_the_other(engine_title: str, formula_title: str, grads: Any) -> Group:
+        return Group(
+            f"[bold]{engine_title}[/] [dim](engine)[/]",
+            _numbers(grads.engine, "cyan"),
+            f"[bold]{formula_title}[/] [dim](formula)[/]",
+            _numbers(grads.formula, "green"),
+        )
+
+    pairs = [
+        (f"∇W{k} L", f"∇a{k} L · {h}ᵀ", layer.grad_W),
+        (f"∇b{k} L", f"∇a{k} L", layer.grad_b),
+    ]
+    # A table's width is the widest row of each matrix (a row: 9 characters a number, 2 between
+    # numbers) plus the 2 columns of padding after each; titles are narrower than 2 numbers.
+    widest = max(2 * (11 * max(grads.engine[0].size, 2) - 2 + 2) for *_, grads in pairs)
+    if widest <= console.width:
+        matrices: RenderableType = Columns([side_by_side(*pair) for pair in pairs], padding=(0, 4))
+    else:
+        matrices = Group(*(one_above_the_other(*pair) for pair in pairs))
+
     shown = (layer.grad_W, layer.grad_b)
     diff = max(q.max_abs_diff for q in shown)
     mark = "[green]✓[/]" if all(q.ok for q in shown) else "[bold red]✗ DIFFERENT[/]"
@@ -245,13 +298,7 @@ def _explain_layer(layer: Any, h_prev: list[float]) -> RenderableType:
     )
     return Group(
         f"[bold]Layer {k}[/]: a{k} = b{k} + W{k}·{h}, with {h} = ({h_values})",
-        Columns(
-            [
-                side_by_side(f"∇W{k} L", f"∇a{k} L · {h}ᵀ", layer.grad_W),
-                side_by_side(f"∇b{k} L", f"∇a{k} L", layer.grad_b),
-            ],
-            padding=(0, 4),
-        ),
+        matrices,
         entry,
         f"largest |engine − formula| in layer {k}: {diff:.3g} {mark}",
         "",
@@ -267,12 +314,16 @@ def explain(args: argparse.Namespace) -> int:
     if args.svg is not None:
         _write_svg(run.L, args.svg)
     if args.json:
-        print(_explain_json(report))
+        print(_explain_json(run, report))
         return EXIT_OK if report.ok else EXIT_DISAGREE
 
     console = _console()
     arrows = " → ".join(map(str, args.sizes))
-    target = f"label ℓ = {run.target}" if run.loss == "cross_entropy" else f"target {run.target}"
+    target = (
+        f"label {run.target} (the notes' ℓ = {run.target + 1})"
+        if run.loss == "cross_entropy"
+        else f"target {run.target}"
+    )
     console.print(
         f"[bold]MLP {arrows}[/], hidden {args.hidden}, output {args.output}, "
         f"loss {args.loss}, seed {args.seed}"
@@ -282,7 +333,7 @@ def explain(args: argparse.Namespace) -> int:
     console.print()
     for layer, net_layer in zip(report.layers, run.net.layers):
         h_prev = [v.data for v in net_layer.h_prev]
-        console.print(_explain_layer(layer, h_prev))
+        console.print(_explain_layer(layer, h_prev, console), crop=False, overflow="ignore")
     verdict = "every entry agrees" if report.ok else "the engine and the formulas DISAGREE"
     style = "green" if report.ok else "bold red"
     console.print(
@@ -417,6 +468,7 @@ def verify(args: argparse.Namespace) -> int:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
+    from hypothesis.configuration import set_hypothesis_home_dir
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from microbp.strategies import network_cases
@@ -445,9 +497,14 @@ def verify(args: argparse.Namespace) -> int:
         _check_case(case, lr, tallies)
         progress.advance(task)
 
-    with progress:
+    # Hypothesis keeps caches in ./.hypothesis; the command leaves none in the user's folder.
+    with progress, tempfile.TemporaryDirectory() as storage:
+        set_hypothesis_home_dir(storage)
         task = progress.add_task("verify", total=args.examples)
-        check_drawn_case()
+        try:
+            check_drawn_case()
+        finally:
+            set_hypothesis_home_dir(None)
 
     console.print(_verify_table(tallies))
     failed = [key for key, tally in tallies.items() if tally.failures]
@@ -553,7 +610,7 @@ def train(args: argparse.Namespace) -> int:
         f"{args.engine} engine"
     )
     console.print(
-        f"final loss {final_loss:.4f} (mean cross-entropy), "
+        f"after training: loss {final_loss:.4f} (mean cross-entropy over the points), "
         f"accuracy {correct / len(X):.1%} ({correct}/{len(X)})"
     )
     if args.plot is not None:
@@ -783,3 +840,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"microbp {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `microbp explain | head`: the reader stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE

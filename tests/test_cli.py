@@ -32,8 +32,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def numpy_backprop(
     W: list[np.ndarray], b: list[np.ndarray], x: np.ndarray, label: int
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(∇a_k, ∇W_k, ∇b_k) per layer for sigmoid hidden layers, softmax output, cross-entropy."""
+) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
+    """∇a_k, ∇W_k, ∇b_k, ∇h_k per layer, and ∇x, for sigmoid hidden layers, softmax output and
+    cross-entropy."""
     h, a = [x], []
     for k, (W_k, b_k) in enumerate(zip(W, b), start=1):
         a.append(b_k + W_k @ h[-1])
@@ -41,14 +42,20 @@ def numpy_backprop(
             h.append(1.0 / (1.0 + np.exp(-a[-1])))
     y_hat = np.exp(a[-1] - a[-1].max())
     y_hat /= y_hat.sum()
-    grad_a = y_hat - np.eye(len(y_hat))[label]  # ∇a_L = ŷ − e(ℓ)
-    grads = []
+    e = np.eye(len(y_hat))[label]
+    grad_h = -e / y_hat[label]  # ∇ŷ L for L = −log ŷ_ℓ
+    grad_a = y_hat - e  # ∇a_L = ŷ − e(ℓ)
+    layers = []
     for k in range(len(W), 0, -1):
-        grads.append((grad_a, np.outer(grad_a, h[k - 1]), grad_a))  # ∇W_k = ∇a_k h_{k-1}ᵀ
+        layers.append(
+            {"grad_a": grad_a, "grad_W": np.outer(grad_a, h[k - 1]), "grad_b": grad_a}
+            | {"grad_h": grad_h}  # ∇W_k = ∇a_k h_{k-1}ᵀ, ∇b_k = ∇a_k
+        )
+        grad_h = W[k - 1].T @ grad_a  # ∇h_{k-1} = W_kᵀ ∇a_k
         if k > 1:
             s = h[k - 1]
-            grad_a = (W[k - 1].T @ grad_a) * s * (1.0 - s)  # ∇a_{k-1} = W_kᵀ∇a_k ⊙ σ'
-    return grads[::-1]
+            grad_a = grad_h * s * (1.0 - s)  # ∇a_{k-1} = ∇h_{k-1} ⊙ σ'
+    return layers[::-1], grad_h
 
 
 # ---- explain ----
@@ -67,7 +74,9 @@ def test_explain_prints_every_layer_and_exits_0_when_the_engine_agrees(capsys):
 
 @settings(max_examples=25)
 @given(
-    sizes=st.lists(st.integers(1, 4), min_size=2, max_size=4),
+    sizes=st.tuples(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.integers(2, 4)).map(
+        lambda drawn: [*drawn[0], drawn[1]]  # a softmax needs at least 2 outputs
+    ),
     seed=st.integers(0, 2**16),
     data=st.data(),
 )
@@ -85,18 +94,22 @@ def test_explain_json_gradients_are_the_notes_formulas_computed_with_numpy(sizes
     net = MLP(sizes, seed=seed)
     W = [np.array([[w.data for w in row] for row in layer.W]) for layer in net.layers]
     b = [np.array([v.data for v in layer.b]) for layer in net.layers]
-    expected = numpy_backprop(W, b, np.array(x), label)
+    expected, grad_x = numpy_backprop(W, b, np.array(x), label)
     assert [layer["k"] for layer in document["layers"]] == list(range(1, len(sizes)))
+    assert (document["sizes"], document["x"], document["label"]) == (sizes, x, label)
+    shown = [
+        (layer[name], expected_layer[name])
+        for layer, expected_layer in zip(document["layers"], expected)
+        for name in expected_layer
+    ]
     worst = 0.0
-    for layer, (grad_a, grad_W, grad_b) in zip(document["layers"], expected):
-        for name, value in (("grad_a", grad_a), ("grad_W", grad_W), ("grad_b", grad_b)):
-            for side in ("engine", "formula"):
-                shown = np.array(layer[name][side])
-                assert shown.shape == value.shape
-                np.testing.assert_allclose(shown, value, rtol=1e-9, atol=1e-12)
-            diff = np.abs(np.array(layer[name]["engine"]) - np.array(layer[name]["formula"]))
-            worst = max(worst, float(diff.max()))
-    assert document["max_abs_diff"] >= worst
+    for pair, value in [*shown, (document["grad_x"], grad_x)]:
+        for side in ("engine", "formula"):
+            np.testing.assert_allclose(np.array(pair[side]), value, rtol=1e-9, atol=1e-12)
+            assert np.array(pair[side]).shape == value.shape
+        diff = np.abs(np.array(pair["engine"]) - np.array(pair["formula"]))
+        worst = max(worst, float(diff.max()))
+    assert document["max_abs_diff"] == worst  # the JSON holds every entry that was compared
     assert document["max_abs_diff"] < 1e-12
 
 
@@ -137,6 +150,7 @@ def test_explain_exits_1_and_says_so_when_engine_and_formulas_disagree(capsys, m
     assert json.loads(out)["max_abs_diff"] == pytest.approx(1e-6, rel=1e-3)
 
 
+@pytest.mark.dot
 def test_explain_svg_writes_the_graph_of_the_loss(capsys, tmp_path):
     path = tmp_path / "graph.svg"
     status, out, err = run(capsys, "explain", "--sizes", "2,2,2", "--svg", str(path))
@@ -146,6 +160,7 @@ def test_explain_svg_writes_the_graph_of_the_loss(capsys, tmp_path):
     assert f"wrote the graph of L to {path}" in out
 
 
+@pytest.mark.dot
 def test_explain_json_with_svg_prints_only_the_json(capsys, tmp_path):
     status, out, _ = run(capsys, "explain", "--json", "--svg", str(tmp_path / "g.svg"))
     assert status == 0
@@ -184,6 +199,9 @@ BAD_ARGUMENTS = [
     (["explain", "--output", "linear"], "cross-entropy needs --output softmax"),
     (["explain", "--svg", "/no/such/folder/g.svg"], "does not exist"),
     (["explain", "--svg", "/proc/g.svg"], "cannot write"),
+    (["explain", "--svg", "/etc/hostname/g.svg"], "is a file, not a directory"),
+    (["explain", "--svg", ""], "the path is empty"),
+    (["train", "--plot", "/proc/p.png"], "cannot write"),
     (["explain", "--sizes", "10,20,20,2", "--svg", "big.svg"], "use smaller --sizes"),
     (["verify", "--examples", "0"], "at least 1"),
     (["train", "--sizes", "3,4,2"], "must start with 2"),
@@ -200,6 +218,7 @@ BAD_ARGUMENTS = [
         "smaller lr",
     ),
     (["train", "--batch", "0"], "--batch: must be at least 1"),
+    (["explain", "--sizes", "3,3,1"], "at least 2 outputs"),
     (["train", "--engine", "gpu"], "invalid choice: 'gpu'"),
 ]
 
@@ -238,6 +257,13 @@ def test_help_exits_0(capsys):
 
 
 # ---- verify ----
+
+
+def test_verify_leaves_no_hypothesis_folder_behind(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(capsys, "verify", "--examples", "3")
+    assert status == 0, err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_verify_passes_every_formula_and_exits_0(capsys):
@@ -281,7 +307,7 @@ def test_train_learns_xor_and_reports_final_loss_and_accuracy(capsys):
     status, out, err = run(capsys, "train", "--data", "xor", "--samples", "40", "--epochs", "15")
     assert status == 0, err
     final = out.splitlines()[-1]
-    loss = float(final.split("final loss ")[1].split()[0])
+    loss = float(final.split("after training: loss ")[1].split()[0])
     correct, total = final.split("(")[-1].rstrip(")").split("/")
     assert total == "40"
     assert int(correct) >= 36
@@ -315,7 +341,7 @@ def test_on_a_terminal_train_shows_a_progress_bar_with_the_loss_and_colours(monk
     shown = screen.getvalue()
     assert "training on moons" in shown and "3/3" in shown and "loss 0." in shown
     assert "\x1b[" in shown
-    assert "final loss" in shown
+    assert "after training: loss" in shown
 
 
 def test_train_plot_writes_an_image(capsys, tmp_path):
@@ -340,6 +366,17 @@ def test_python_m_microbp_runs_explain_as_a_process():
     document = json.loads(done.stdout)
     assert [layer["k"] for layer in document["layers"]] == [1, 2]
     assert document["max_abs_diff"] < 1e-12
+
+
+@pytest.mark.parametrize("argv", [["explain"], ["explain", "--json"]], ids=" ".join)
+def test_a_reader_that_stops_early_ends_the_command_with_the_broken_pipe_status(argv):
+    command = [sys.executable, "-m", "microbp", *argv, "--sizes", "30,30,2"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.readline()
+        process.stdout.close()  # as `| head -1` does
+        err = process.stderr.read().decode()
+    assert process.returncode == 141, err  # 128 + SIGPIPE, not 1 ("the formulas disagree")
+    assert "Traceback" not in err and "Exception ignored" not in err
 
 
 def test_python_m_microbp_bad_argument_is_one_line_without_traceback():

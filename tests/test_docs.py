@@ -17,6 +17,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,9 +74,9 @@ def python_pages() -> list[Path]:
     return [p for p in PAGES if any(b.lang == "python" for b in blocks(p))]
 
 
-def commands() -> list[tuple[Path, Block]]:
+def commands() -> list[Any]:
     return [
-        (page, block)
+        pytest.param(page, block, marks=drawing(block.body.partition("\n")[0]))
         for page in PAGES
         for block in blocks(page)
         if block.lang == "console" and block.body.startswith("$ microbp ")
@@ -92,7 +93,16 @@ def scratch(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("page", python_pages(), ids=lambda p: p.name)
+def drawing(text: str) -> list[pytest.MarkDecorator]:
+    """The `dot` mark for an example that writes an SVG, which needs Graphviz's program."""
+    return [pytest.mark.dot] if "render_svg" in text or "--svg" in text else []
+
+
+@pytest.mark.parametrize(
+    "page",
+    [pytest.param(p, marks=drawing(p.read_text())) for p in python_pages()],
+    ids=lambda p: p.name,
+)
 def test_python_examples_run_and_print_what_the_page_shows(page, scratch):
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for block in blocks(page):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from microbp.graph import (
 )
 from microbp.strategies import expression_dags, network_cases
 
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+pytestmark = pytest.mark.dot
 
 SVG = "{http://www.w3.org/2000/svg}"
 DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
