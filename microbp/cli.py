@@ -124,6 +124,11 @@ def _output_path(text: str) -> Path:
 # ---- output helpers ----
 
 
+def _count_of(n: int, thing: str) -> str:
+    """``1 point``, ``2 points``."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def _console() -> Console:
     """Rich console on stdout: colour on a terminal, plain text when piped."""
     from rich.console import Console
@@ -605,9 +610,9 @@ def train(args: argparse.Namespace) -> int:
     final_loss, correct = _evaluate(net, X, y)
     arrows = " → ".join(map(str, args.sizes))
     console.print(
-        f"trained MLP {arrows} ({args.hidden}, softmax) on {args.data}, {len(X)} points, "
-        f"{args.epochs} epochs of SGD, batch {args.batch}, lr {args.lr}, seed {args.seed}, "
-        f"{args.engine} engine"
+        f"trained MLP {arrows} ({args.hidden}, softmax) on {args.data}, "
+        f"{_count_of(len(X), 'point')}, {_count_of(args.epochs, 'epoch')} of SGD, "
+        f"batch {args.batch}, lr {args.lr}, seed {args.seed}, {args.engine} engine"
     )
     console.print(
         f"after training: loss {final_loss:.4f} (mean cross-entropy over the points), "
