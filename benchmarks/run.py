@@ -31,12 +31,12 @@ HERE = Path(__file__).resolve().parent
 GC_TITLES = {"gc_on": "GC on (default)", "gc_off": "GC off"}
 # (slower engine, faster engine): each ratio reported wherever a workload has both
 RATIOS = (("micrograd", "microbp"), ("micrograd", "microbp-tape"), ("microbp", "microbp-tape"))
-# (workload, slower, faster, at least this ratio), GC in its default state
+# (workload, size, slower, faster, at least this ratio), GC in its default state
 TARGETS = (
-    ("mlp", "micrograd", "microbp", 30.0),
-    ("mlp", "micrograd", "microbp-tape", 300.0),
-    ("mlp", "microbp", "microbp-tape", 10.0),
-    ("layer", "micrograd", "microbp", 20.0),
+    ("mlp", 64, "micrograd", "microbp", 30.0),
+    ("mlp", 64, "micrograd", "microbp-tape", 300.0),
+    ("mlp", 64, "microbp", "microbp-tape", 10.0),
+    ("layer", 64, "micrograd", "microbp", 20.0),
 )
 WIDE_BYTES_TARGET = 1 / 3  # microbp's bytes per node over micrograd's, at most
 
@@ -123,13 +123,14 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The issue's targets, each with the figure this run measured and whether it is met."""
     checks = []
     by_name = {result["workload"]: result for result in results}
-    for name, slower, faster, at_least in TARGETS:
+    for name, size, slower, faster, at_least in TARGETS:
         for row in by_name[name]["rows"] if name in by_name else []:
             ratio = row["ratio"].get(ratio_name(slower, faster), {}).get("gc_on")
-            if ratio is not None:
+            if row["size"] == size and ratio is not None:
                 checks.append(
                     {
-                        "target": f"{name}: {ratio_name(slower, faster)} ≥ {at_least:g}× (GC on)",
+                        "target": f"{name} {size}: {ratio_name(slower, faster)} ≥ {at_least:g}×"
+                        " (GC on)",
                         "measured": f"{ratio:.1f}×",
                         "met": ratio >= at_least,
                     }

@@ -429,8 +429,8 @@ WORKLOADS = {
         Workload(
             "mlp",
             "2-16-16-1 tanh MLP, squared error summed over n samples: forward + backward",
-            (64,),
-            (8,),
+            (1, 64),  # 1: one sample, where the tape's fixed cost per replay shows
+            (1, 8),
             {"microbp": _mlp_microbp, "microbp-tape": _mlp_tape, "micrograd": _mlp_micrograd},
         ),
         Workload(

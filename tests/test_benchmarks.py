@@ -166,13 +166,13 @@ def test_a_step_is_timed_after_reset_and_read_after_the_last_run():
     assert fingerprint == [8.0]
 
 
-def reports(medians: dict[str, float], fingerprints: dict[str, list[float]]) -> dict:
+def reports(medians: dict[str, float], fingerprints: dict[str, list[float]], size=64) -> dict:
     """Worker reports of one size whose every GC state has the given median."""
     return {
         engine: {
             "sizes": [
                 {
-                    "size": 64,
+                    "size": size,
                     "error": None,
                     "fingerprint": fingerprints[engine],
                     **{mode: {"median": median, "min": median, "max": median} for mode in GC_MODES},
@@ -193,7 +193,7 @@ def test_engines_that_disagree_stop_the_run_naming_them(odd_one):
     assert f" {odd_one} " in str(stopped.value)
 
 
-def test_ratios_are_slower_over_faster_and_the_tape_targets_are_checked():
+def test_ratios_are_slower_over_faster_and_the_tape_targets_are_checked_at_64_samples():
     medians = {"microbp": 0.010, "microbp-tape": 0.002, "micrograd": 0.5}
     result = run.combine("mlp", reports(medians, {e: [1.0] for e in ENGINES}))
     (row,) = result["rows"]
@@ -205,10 +205,12 @@ def test_ratios_are_slower_over_faster_and_the_tape_targets_are_checked():
         }
     )
     assert [(t["target"], t["measured"], t["met"]) for t in run.targets([result])] == [
-        ("mlp: micrograd / microbp ≥ 30× (GC on)", "50.0×", True),
-        ("mlp: micrograd / microbp-tape ≥ 300× (GC on)", "250.0×", False),
-        ("mlp: microbp / microbp-tape ≥ 10× (GC on)", "5.0×", False),
+        ("mlp 64: micrograd / microbp ≥ 30× (GC on)", "50.0×", True),
+        ("mlp 64: micrograd / microbp-tape ≥ 300× (GC on)", "250.0×", False),
+        ("mlp 64: microbp / microbp-tape ≥ 10× (GC on)", "5.0×", False),
     ]
+    one_sample = run.combine("mlp", reports(medians, {e: [1.0] for e in ENGINES}, size=1))
+    assert run.targets([one_sample]) == []  # the targets are for 64 samples
 
 
 def test_the_table_marks_scaled_figures_and_engines_a_workload_lacks():
@@ -246,9 +248,11 @@ def test_quick_run_has_every_workload_gc_state_and_tape_ratio_and_the_chain_micr
                 assert set(ratio) == set(GC_MODES)
                 assert all(r > 0 for r in ratio.values())
     for name in ("mlp", "train"):
-        (row,) = next(r for r in report["results"] if r["workload"] == name)["rows"]
-        assert set(row["ratio"]) == {run.ratio_name(*pair) for pair in run.RATIOS}
-        assert row["microbp-tape"]["error"] is None
+        rows = next(r for r in report["results"] if r["workload"] == name)["rows"]
+        assert [row["size"] for row in rows] == list(WORKLOADS[name].quick_sizes)
+        for row in rows:
+            assert set(row["ratio"]) == {run.ratio_name(*pair) for pair in run.RATIOS}
+            assert row["microbp-tape"]["error"] is None
     chain = next(r for r in report["results"] if r["workload"] == "chain")
     deepest = chain["rows"][-1]
     assert deepest["size"] == 1000
@@ -261,4 +265,9 @@ def test_quick_run_has_every_workload_gc_state_and_tape_ratio_and_the_chain_micr
     assert run.main(["--render", str(saved)]) == 0
     shown = capsys.readouterr().out
     assert "| chain | 10³ |" in shown and "RecursionError" in shown and "bytes / node" in shown
-    assert "| mlp | 8 |" in shown and "| train | 50 |" in shown and "microbp-tape" in shown
+    assert (
+        "| mlp | 1 |" in shown
+        and "| mlp | 8 |" in shown
+        and "| train | 50 |" in shown
+        and "microbp-tape" in shown
+    )
