@@ -365,7 +365,9 @@ def _train_step(
             history = train_for(checked)
         return [*history, *(float(p.data) for p in params)]
 
-    scale = epochs // timed
+    scale, rest = divmod(epochs, timed)
+    if rest:
+        raise ValueError(f"{epochs} epochs are not a whole number of {timed}-epoch runs")
     note = f"{timed} epoch{'s' * (timed > 1)} ×{scale}" if scale > 1 else None
     return Step(reset, lambda: train_for(timed), fingerprint, scale=scale, note=note)
 
