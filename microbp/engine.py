@@ -59,6 +59,7 @@ def _result(
     node.parents = parents
     node.local_grads = local_grads
     node._pass_grad = None
+    node._visit = None
     return node
 
 
@@ -92,7 +93,7 @@ def _finite(op: str, operands: Sequence[float], *derivatives: float) -> tuple[fl
 class Value:
     """One scalar of a computation graph: its data, its grad, and how it was made."""
 
-    __slots__ = ("data", "grad", "name", "op", "parents", "local_grads", "_pass_grad")
+    __slots__ = ("data", "grad", "name", "op", "parents", "local_grads", "_pass_grad", "_visit")
 
     data: float
     grad: float
@@ -101,6 +102,7 @@ class Value:
     parents: tuple[Value, ...]
     local_grads: tuple[float, ...]
     _pass_grad: float | None
+    _visit: object
 
     def __init__(self, data: Number, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -112,6 +114,7 @@ class Value:
         self.parents = ()
         self.local_grads = ()
         self._pass_grad = None
+        self._visit = None
 
     # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
 
@@ -286,14 +289,11 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
         raise ValueError(
             f"affine needs as many weights as inputs, got {len(w)} weights and {len(h)} inputs"
         )
-    bias = _as_value(b, "affine")
-    weights, w_data = _values_and_data(w, "affine")
-    inputs, h_data = _values_and_data(h, "affine")
+    n = len(w)
+    parents, data = _values_and_data((b, *w, *h), "affine")
+    w_data, h_data = data[1 : n + 1], data[n + 1 :]
     return _result(
-        bias.data + sum(map(mul, w_data, h_data)),
-        "affine",
-        (bias, *weights, *inputs),
-        (1.0, *h_data, *w_data),
+        data[0] + sum(map(mul, w_data, h_data)), "affine", parents, (1.0, *h_data, *w_data)
     )
 
 
@@ -303,29 +303,31 @@ def _walk(root: Value) -> tuple[list[Value], list[Value]]:
     A depth-first post-order with an explicit stack: a node goes on the stack with a ``None``
     marker above it and its unfinished parents above that, so by the time the marker is popped
     every parent is finished. Leaves are finished as soon as they are found, never stacked.
+    A node is marked as reached by storing this walk's own fresh ``visit`` object in it, which
+    no other walk's can be: cheaper than looking nodes up in a set.
     """
+    visit = object()
     if not root.parents:
+        root._visit = visit
         return [root], []
     leaves: list[Value] = []
     interior: list[Value] = []
-    found_leaves: set[Value] = set()
-    expanded: set[Value] = set()
     stack: list[Value | None] = [root]
     while stack:
         node = stack.pop()
         if node is None:
             interior.append(stack.pop())  # type: ignore[arg-type]
-        elif node not in expanded:
-            expanded.add(node)
+        elif node._visit is not visit:
+            node._visit = visit
             stack.append(node)
             stack.append(None)
             for parent in node.parents:
-                if parent.parents:
-                    if parent not in expanded:
+                if parent._visit is not visit:
+                    if parent.parents:
                         stack.append(parent)
-                elif parent not in found_leaves:
-                    found_leaves.add(parent)
-                    leaves.append(parent)
+                    else:
+                        parent._visit = visit
+                        leaves.append(parent)
     return leaves, interior
 
 

@@ -60,7 +60,7 @@ def _activate(a: list[Value], activation: str) -> list[Value]:
         return softmax(a)
     if activation == "linear":
         return [sum_values([v]) for v in a]  # h = a as its own node, ∂h/∂a = 1
-    return [getattr(v, activation)() for v in a]
+    return list(map(getattr(Value, activation), a))
 
 
 class Layer:
@@ -89,6 +89,10 @@ class Layer:
             for i in range(n_out)
         ]
         self.b = [Value(0.0, f"b{k}[{i + 1}]") for i in range(n_out)]
+        symbol = "x" if k == 1 else f"h{k - 1}"
+        self._input_names = [f"{symbol}[{j + 1}]" for j in range(n_in)]
+        self._a_names = [f"a{k}[{i + 1}]" for i in range(n_out)]
+        self._h_names = [f"h{k}[{i + 1}]" for i in range(n_out)]
         self.h_prev: list[Value] = []
         self.a: list[Value] = []
         self.h: list[Value] = []
@@ -103,21 +107,14 @@ class Layer:
             raise ValueError(
                 f"layer {self.k} expects {self.n_in} inputs h{self.k - 1}, got {len(h_prev)}"
             )
-        symbol = "x" if self.k == 1 else f"h{self.k - 1}"
         h_prev = [
-            v
-            if isinstance(v, Value)
-            else Value(_check_number(v, f"{symbol}[{j}]"), f"{symbol}[{j}]")
-            for j, v in enumerate(h_prev, start=1)
+            v if isinstance(v, Value) else Value(_check_number(v, name), name)
+            for v, name in zip(h_prev, self._input_names)
         ]
-        a = []
-        for i, (b_i, w_i) in enumerate(zip(self.b, self.W), start=1):
-            a_i = affine(b_i, w_i, h_prev)
-            a_i.name = f"a{self.k}[{i}]"
-            a.append(a_i)
+        a = [affine(b_i, w_i, h_prev) for b_i, w_i in zip(self.b, self.W)]
         h = _activate(a, self.activation)
-        for i, h_i in enumerate(h, start=1):
-            h_i.name = f"h{self.k}[{i}]"
+        for a_i, h_i, a_name, h_name in zip(a, h, self._a_names, self._h_names):
+            a_i.name, h_i.name = a_name, h_name
         self.h_prev, self.a, self.h = h_prev, a, h
         return h
 
