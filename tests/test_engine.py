@@ -149,6 +149,28 @@ def test_affine_node_edges_carry_one_h_j_and_w_j(pairs, bias):
     assert [v.grad for v in h] == [p[0] for p in pairs]
 
 
+def test_sum_values_of_nothing_is_refused():
+    with pytest.raises(ValueError, match="at least one term"):
+        sum_values([])
+
+
+def test_sum_values_and_affine_turn_plain_numbers_into_constant_leaves():
+    x = Value(2.0)
+    total = sum_values([x, 3, 0.5])
+    a = affine(1, [x, 2.0], [4, x])  # 1 + 2·4 + 2·2
+    assert (total.data, a.data) == (5.5, 13.0)
+    assert all(p.op == "" and not p.parents for p in (*total.parents[1:], a.parents[0]))
+    a.backward()
+    assert x.grad == 4.0 + 2.0  # ∂a/∂x through both of its edges
+
+
+def test_zero_to_a_positive_value_power_has_exponent_derivative_zero():
+    base, exponent = Value(0.0), Value(2.5)
+    out = base**exponent
+    out.backward()
+    assert (out.data, base.grad, exponent.grad) == (0.0, 0.0, 0.0)
+
+
 def test_affine_refuses_mismatched_lengths():
     with pytest.raises(ValueError, match="2 weights and 1 inputs"):
         affine(0.0, [Value(1.0), Value(2.0)], [Value(1.0)])
