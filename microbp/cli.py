@@ -666,6 +666,26 @@ def _plot(result: TrainResult, path: Path, grid: int = 60) -> None:
 # ---- the parser ----
 
 
+def _add_network_options(
+    p: argparse.ArgumentParser, sizes: list[int], metavar: str, what: str, hidden: str
+) -> None:
+    """--sizes and --hidden, the network's shape, which explain and train each default their way."""
+    shown = ",".join(map(str, sizes))
+    p.add_argument(
+        "--sizes",
+        type=_positive_ints,
+        default=sizes,
+        metavar=metavar,
+        help=f"{what} (default {shown})",
+    )
+    p.add_argument(
+        "--hidden",
+        choices=nn.HIDDEN_ACTIVATIONS,
+        default=hidden,
+        help=f"hidden activation (default {hidden})",
+    )
+
+
 def _add_explain(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "explain",
@@ -674,19 +694,7 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
         "k the engine's ∇W_k L beside ∇a_k L · h_{k-1}ᵀ and ∇b_k L beside ∇a_k L. "
         "Exit status 0 when every entry agrees, 1 when not.",
     )
-    p.add_argument(
-        "--sizes",
-        type=_positive_ints,
-        default=[3, 3, 3, 2],
-        metavar="N0,N1,…",
-        help="layer sizes, inputs first (default 3,3,3,2)",
-    )
-    p.add_argument(
-        "--hidden",
-        choices=nn.HIDDEN_ACTIVATIONS,
-        default="sigmoid",
-        help="hidden activation (default sigmoid)",
-    )
+    _add_network_options(p, [3, 3, 3, 2], "N0,N1,…", "layer sizes, inputs first", "sigmoid")
     p.add_argument(
         "--output",
         choices=nn.OUTPUT_ACTIVATIONS,
@@ -768,18 +776,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--samples", type=_count(1), default=200, metavar="N", help="number of points (default 200)"
     )
-    p.add_argument(
-        "--sizes",
-        type=_positive_ints,
-        default=[2, 8, 2],
-        metavar="2,N1,…,2",
-        help="layer sizes, 2 inputs first and 2 outputs last (default 2,8,2)",
-    )
-    p.add_argument(
-        "--hidden",
-        choices=nn.HIDDEN_ACTIVATIONS,
-        default="tanh",
-        help="hidden activation (default tanh)",
+    _add_network_options(
+        p, [2, 8, 2], "2,N1,…,2", "layer sizes, 2 inputs first and 2 outputs last", "tanh"
     )
     p.add_argument(
         "--epochs",
