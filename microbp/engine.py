@@ -146,7 +146,7 @@ class Value:
         n = _check_number(exponent, "the exponent of **")
         x = self.data
         _check_power_domain(x, n)
-        op = f"**{exponent!r}"
+        op = f"**{exponent}" if type(exponent) is int else f"**{n!r}"
         try:
             data = x**n
             local = n * x ** (n - 1.0) if n != 0.0 else 0.0
@@ -155,7 +155,7 @@ class Value:
         return _result(data, op, (self,), _finite(op, (x,), local))
 
     def _pow_value(self, exponent: Value) -> Value:
-        """x ** y with y a Value: ∂/∂x = y·x^(y−1), ∂/∂y = x^y·log x (needs x > 0, or x = 0 < y)."""
+        """x ** y with y a Value: ∂/∂x = y·x^(y−1), ∂/∂y = x^y·log x (0 for x = 0); x ≥ 0."""
         x, y = self.data, exponent.data
         if x < 0.0:
             raise ValueError(
@@ -226,7 +226,8 @@ class Value:
         """Add dself/dnode to ``node.grad`` for every node of this graph, interior ones included.
 
         Each call computes its derivatives afresh (seeded with dself/dself = 1) and adds them,
-        so calling it twice doubles every grad exactly.
+        so calling it twice doubles every grad exactly. A derivative that overflows a float is
+        an `OverflowError`, raised before any ``grad`` changes.
         """
         leaves, interior = _walk(self)
         for node in leaves:
@@ -236,11 +237,24 @@ class Value:
         self._pass_grad = 1.0
         for node in reversed(interior):  # children before parents
             g = node._pass_grad
-            node.grad += g
-            node._pass_grad = 0.0  # done with it; one shared 0.0 instead of a float per node
             if g:
                 for parent, local in zip(node.parents, node.local_grads):
                     parent._pass_grad += local * g
+        # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf.
+        for node in leaves:
+            g = node._pass_grad
+            if g - g != 0.0:
+                for other in (*leaves, *interior):
+                    other._pass_grad = 0.0
+                raise OverflowError(
+                    f"backward overflows a float: the derivative of {self.name or 'the root'} "
+                    f"with respect to {node.name or repr(node)} is {g!r}; scale the graph's "
+                    "numbers down"
+                )
+        # One shared 0.0 afterwards, instead of a float per node for a finished pass.
+        for node in interior:
+            node.grad += node._pass_grad
+            node._pass_grad = 0.0
         for node in leaves:
             node.grad += node._pass_grad
             node._pass_grad = 0.0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import autograd.numpy as anp
 import mpmath
+import numpy as np
 import pytest
 from autograd import grad
 from hypothesis import given
@@ -324,6 +326,24 @@ def test_division_by_zero_is_a_zero_division_error_naming_the_operands():
 def test_overflow_is_an_overflow_error(overflowing):
     with pytest.raises(OverflowError, match="overflows a float"):
         overflowing()
+
+
+def test_a_backward_pass_whose_derivative_overflows_raises_and_changes_no_grad():
+    x = Value(1e-300, "x")
+    w = x
+    for _ in range(6):
+        w = w**0.5  # data stays tiny and finite; ∂w/∂x grows past the floats
+    L = (w * 1e10) * 1e10
+    with pytest.raises(OverflowError, match="with respect to x is inf"):
+        L.backward()
+    assert all(v.grad == 0.0 for v in topological_order(L))
+
+
+@pytest.mark.parametrize("exponent", [2, 2.0, np.float64(2.0), Fraction(2)], ids=repr)
+def test_a_number_exponent_of_any_real_type_is_named_by_its_value(exponent):
+    square = Value(3.0) ** exponent
+    assert square.op == ("**2" if type(exponent) is int else "**2.0")
+    assert square.data == 9.0 and square.local_grads == (6.0,)
 
 
 def test_a_refused_op_leaves_the_graph_as_it_was():
