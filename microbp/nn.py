@@ -103,6 +103,14 @@ class Layer:
         Numbers in ``h_prev`` become `Value`s named ``x[j]`` (layer 1) or ``h{k-1}[j]``; Values
         are used as they are, so derivatives with respect to them can be read.
         """
+        h_prev, a, h = self._forward(h_prev)
+        self.h_prev, self.a, self.h = h_prev, a, h
+        return h
+
+    def _forward(
+        self, h_prev: Sequence[float | Value]
+    ) -> tuple[list[Value], list[Value], list[Value]]:
+        """(h_prev as Values, a, h) of one pass, keeping nothing: a failed pass changes nothing."""
         if len(h_prev) != self.n_in:
             raise ValueError(
                 f"layer {self.k} expects {self.n_in} inputs h{self.k - 1}, got {len(h_prev)}"
@@ -115,8 +123,7 @@ class Layer:
         h = _activate(a, self.activation)
         for a_i, h_i, a_name, h_name in zip(a, h, self._a_names, self._h_names):
             a_i.name, h_i.name = a_name, h_name
-        self.h_prev, self.a, self.h = h_prev, a, h
-        return h
+        return h_prev, a, h
 
     def parameters(self) -> list[Value]:
         """W row by row, then b."""
@@ -202,10 +209,15 @@ class MLP:
         """
         if len(x) != self.sizes[0]:
             raise ValueError(f"the network takes {self.sizes[0]} inputs, got {len(x)}: {x!r}")
-        h = self.layers[0](x)
-        for layer in self.layers[1:]:
-            h = layer(h)
-        return h
+        passes = []
+        h: Sequence[float | Value] = x
+        for layer in self.layers:
+            passes.append(layer._forward(h))
+            h = passes[-1][2]
+        # Every layer keeps its part only once the whole pass has succeeded.
+        for layer, (h_prev, a, h_k) in zip(self.layers, passes):
+            layer.h_prev, layer.a, layer.h = h_prev, a, h_k
+        return passes[-1][2]
 
     def parameters(self) -> list[Value]:
         """Every weight and bias, layer by layer (W row by row, then b)."""

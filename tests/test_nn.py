@@ -267,6 +267,15 @@ def test_input_of_the_wrong_length_is_refused():
         MLP([2, 4, 2]).layers[1]([Value(1.0)] * 3)
 
 
+def test_a_forward_pass_that_fails_in_a_later_layer_leaves_every_layer_as_it_was():
+    net = MLP.from_weights([[[1, 1], [1, 1]], [[1e308, 1e308]]], [[0, 0], [0]], output="linear")
+    net([-5, -5])
+    before = [(layer.h_prev, layer.a, layer.h) for layer in net.layers]
+    with pytest.raises(OverflowError):
+        net([6, 6])  # layer 1 is fine, layer 2's a = 1e308·12 overflows
+    assert [(layer.h_prev, layer.a, layer.h) for layer in net.layers] == before
+
+
 def test_non_numeric_input_is_refused_naming_the_entry():
     with pytest.raises(TypeError, match=r"x\[2\]"):
         MLP([2, 2])([1.0, "a"])
