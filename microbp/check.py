@@ -23,19 +23,20 @@ def _evaluate(f: Callable[..., Value], inputs: Sequence[Value]) -> Value:
 
 
 def _engine_derivatives(f: Callable[..., Value], inputs: Sequence[Value]) -> list[float]:
-    """d f / d input for each input by one backward pass; every grad is restored afterwards."""
+    """d f / d input for each input by one backward pass; every grad (and whether it was ever
+    computed, `Value.grad_computed`) is restored afterwards."""
     out = _evaluate(f, inputs)
     nodes = topological_order(out)
     touched = {*nodes, *inputs}
-    saved = {v: v.grad for v in touched}
+    saved = {v: (v.grad, v._pass_grad) for v in touched}
     try:
         for v in touched:
             v.grad = 0.0
         out.backward()
         return [v.grad for v in inputs]
     finally:
-        for v, grad in saved.items():
-            v.grad = grad
+        for v, (grad, pass_grad) in saved.items():
+            v.grad, v._pass_grad = grad, pass_grad
 
 
 def _central_difference(

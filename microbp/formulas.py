@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from microbp.engine import Value
+from microbp.engine import Value, zero_grad
 from microbp.nn import ACTIVATIONS, LOSSES, MLP, check_label, check_target
 
 QUANTITIES = ("grad_a", "grad_h", "grad_W", "grad_b")
@@ -42,7 +42,7 @@ class Network:
                 raise ValueError(
                     f"unknown activation {g!r} of layer {k}; choose from {ACTIVATIONS}"
                 )
-            n_prev = self.W[k - 2].shape[0] if k > 1 else W.shape[1]
+            n_prev = self.W[k - 2].shape[0] if k > 1 else W.shape[-1] if W.ndim else 0
             if W.ndim != 2 or b.shape != (W.shape[0],) or W.shape[1] != n_prev:
                 raise ValueError(
                     f"layer {k}: W{k} must be n_{k} × n_{k - 1} = ? × {n_prev} and b{k} of "
@@ -231,10 +231,9 @@ def engine_gradients(
             f"the engine side needs a microbp MLP, got {type(net).__name__}; "
             "build one from arrays with MLP.from_weights"
         )
-    for p in net.parameters():
-        p.grad = 0.0
-    y_hat = net(_as_numbers(x))
-    LOSSES[loss](y_hat, target).backward()
+    L = LOSSES[loss](net(_as_numbers(x)), target)
+    zero_grad(net.parameters())  # only now: a pass that fails leaves the grads as they were
+    L.backward()
 
     def grads(values: Sequence[Value]) -> np.ndarray:
         return np.array([v.grad for v in values])

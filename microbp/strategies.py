@@ -60,13 +60,19 @@ ENGINE_OPS = SimpleNamespace(
 )
 
 
+def _float_sigmoid(x: float) -> float:
+    """σ(x) without overflow: exp is only ever taken of −|x|."""
+    e = math.exp(-abs(x))
+    return 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
+
+
 def float_ops() -> SimpleNamespace:
     """The functions `ExpressionDag.evaluate` needs, for plain Python floats."""
     return SimpleNamespace(
         exp=math.exp,
         log=math.log,
         tanh=math.tanh,
-        sigmoid=lambda x: 1.0 / (1.0 + math.exp(-x)),
+        sigmoid=_float_sigmoid,
         relu=lambda x: x if x > 0.0 else 0.0,
         sum=math.fsum,
         affine=lambda b, w, h: b + math.fsum(wj * hj for wj, hj in zip(w, h)),
@@ -97,6 +103,10 @@ class ExpressionDag:
     def build(self, names: Sequence[str] | None = None) -> tuple[list[Value], Value]:
         """Make the leaves as `Value`s (named ``x[1]``, ``x[2]``, … unless given) and the root."""
         names = names or [f"x[{i + 1}]" for i in range(len(self.leaves))]
+        if len(names) != len(self.leaves):
+            raise ValueError(
+                f"build needs one name per leaf: {len(self.leaves)} leaves, {len(names)} names"
+            )
         leaves = [Value(x, name) for x, name in zip(self.leaves, names)]
         return leaves, self.evaluate(leaves, ENGINE_OPS)
 

@@ -70,6 +70,13 @@ def test_inputs_data_and_every_grad_are_left_as_they_were():
     assert (x.data, y.data, x.grad, y.grad) == (0.7, -1.2, 5.0, 6.0)
 
 
+def test_a_graph_never_differentiated_still_reads_as_not_computed_after_gradcheck():
+    x = Value(0.3, "x")
+    y = x.tanh() * 2
+    assert gradcheck(lambda x: x.tanh() * 2, [x])
+    assert not x.grad_computed and not y.grad_computed
+
+
 def test_data_is_restored_even_when_f_raises_during_the_differences():
     x = Value(1e-7, "x")
     with pytest.raises(ValueError, match="log"):

@@ -162,6 +162,15 @@ def test_compare_leaves_this_pass_grads_on_the_parameters_not_accumulated():
     assert [[w.grad for w in row] for row in net.layers[0].W] == second.tolist()
 
 
+def test_compare_whose_forward_pass_fails_leaves_the_parameters_grads_alone():
+    net = MLP.from_weights([[[1, 1], [1, 1]], [[1e308, 1e308]]], [[0, 0], [0]], output="linear")
+    for p in net.parameters():
+        p.grad = 7.0
+    with pytest.raises(OverflowError):
+        compare(net, [6.0, 6.0], [0.0], "squared_error")
+    assert all(p.grad == 7.0 for p in net.parameters())
+
+
 def test_report_shows_a_limited_number_of_entries_unless_asked():
     report = compare(MLP([6, 6, 6], seed=0), [0.1] * 6, 0)
     assert "… and 12 more entries" in report.format(max_entries=24)
@@ -202,6 +211,8 @@ def test_network_refuses_inconsistent_shapes_and_unknown_activations():
         Network.from_arrays([np.ones((3, 2))], [np.ones(3)], ["gelu"])
     with pytest.raises(ValueError, match="one W, one b and one activation per layer"):
         Network.from_arrays([], [], [])
+    with pytest.raises(ValueError, match=r"got W1 of shape \(3,\)"):
+        Network([np.ones(3)], [np.ones(1)], ["linear"])  # from_arrays would make it 1 × 3
 
 
 def test_formulas_refuse_bad_input_target_loss_and_network():

@@ -1,4 +1,4 @@
-"""Network strategies: drawn shapes, activations, weights, inputs and targets keep their bounds."""
+"""Strategies: drawn networks keep their bounds; drawn expressions build as their recipes say."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from microbp.engine import Value
 from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP
 from microbp.strategies import (
+    ExpressionDag,
     NetworkCase,
+    Step,
+    float_ops,
     input_vectors,
     layer_sizes,
     network_cases,
@@ -89,3 +93,16 @@ def test_bad_bounds_are_refused(strategy, message):
 
     with pytest.raises(ValueError, match=message):
         draw_one()
+
+
+def test_an_expression_built_with_the_wrong_number_of_names_is_refused():
+    dag = ExpressionDag((1.0, 2.0), (Step("+", (0, 1)),))
+    with pytest.raises(ValueError, match="2 leaves, 1 names"):
+        dag.build(names=["a"])
+    leaves, root = dag.build(names=["a", "b"])
+    assert [v.name for v in leaves] == ["a", "b"] and root.data == 3.0
+
+
+@pytest.mark.parametrize("x", [-800.0, -30.0, 0.0, 30.0, 800.0])
+def test_float_ops_sigmoid_is_the_engines_sigmoid_without_overflow(x):
+    assert float_ops().sigmoid(x) == Value(x).sigmoid().data
