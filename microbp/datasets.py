@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import random
 
+from microbp.nn import check_count
+
 Dataset = tuple[list[list[float]], list[int]]
 
 
 def _check_args(n: object, noise: object) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n, the number of points, must be a positive int, got {n!r}")
+    check_count(n, "n, the number of points,")
     if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < math.inf:
         raise ValueError(f"noise, a standard deviation, must be a finite number ≥ 0, got {noise!r}")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from microbp.engine import Value, zero_grad
-from microbp.nn import ACTIVATIONS, LOSSES, MLP, check_label, check_target
+from microbp.nn import ACTIVATIONS, LOSSES, MLP, check_label, check_loss, check_target
 
 QUANTITIES = ("grad_a", "grad_h", "grad_W", "grad_b")
 
@@ -165,11 +165,6 @@ class Gradients:
     grad_x: np.ndarray
 
 
-def _check_loss(loss: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-
-
 def backward(
     net: MLP | Network,
     x: Sequence[float],
@@ -182,7 +177,7 @@ def backward(
     ∇h_L is −e(ℓ)/ŷ_ℓ for cross-entropy and 2(ŷ − y) for squared error; with a softmax output
     and cross-entropy ∇a_L is the notes' ŷ − e(ℓ), otherwise ∇a_L = (∂h_L/∂a_L)ᵀ ∇h_L.
     """
-    _check_loss(loss)
+    check_loss(loss)
     network = as_network(net)
     fw = forward(network, x)
     y_hat = fw.h[-1]
@@ -225,7 +220,7 @@ def engine_gradients(
 
     The parameters' grads are zeroed first, so afterwards they hold exactly this pass's.
     """
-    _check_loss(loss)
+    check_loss(loss)
     if not isinstance(net, MLP):
         raise TypeError(
             f"the engine side needs a microbp MLP, got {type(net).__name__}; "

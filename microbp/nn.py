@@ -26,7 +26,8 @@ def _check_choice(value: object, choices: Sequence[str], what: str) -> str:
     return str(value)
 
 
-def _check_count(n: object, what: str) -> int:
+def check_count(n: object, what: str) -> int:
+    """``n`` if it is a positive int, else a clear error naming ``what`` it counts."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"{what} must be a positive int, got {n!r}")
     return n
@@ -78,9 +79,9 @@ class Layer:
         k: int = 1,
         rng: random.Random | None = None,
     ) -> None:
-        self.n_in = _check_count(n_in, "a layer's number of inputs n_in")
-        self.n_out = _check_count(n_out, "a layer's number of outputs n_out")
-        self.k = _check_count(k, "a layer's index k (counting from 1)")
+        self.n_in = check_count(n_in, "a layer's number of inputs n_in")
+        self.n_out = check_count(n_out, "a layer's number of outputs n_out")
+        self.k = check_count(k, "a layer's index k (counting from 1)")
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
         rng = rng or random.Random()
         bound = _initial_weight_bound(n_in, n_out, activation)
@@ -155,7 +156,7 @@ class MLP:
                 "e.g. MLP([2, 3, 2]) has 2 inputs, 3 hidden units and 2 outputs"
             )
         for n in sizes:
-            _check_count(n, f"every layer size (in sizes={sizes!r})")
+            check_count(n, f"every layer size (in sizes={sizes!r})")
         _check_choice(hidden, HIDDEN_ACTIVATIONS, "hidden activation")
         _check_choice(output, OUTPUT_ACTIVATIONS, "output activation")
         rng = random.Random(seed)
@@ -300,3 +301,10 @@ class SGD:
 
 #: The losses by name, as `formulas.compare` and the strategies take them.
 LOSSES = {"cross_entropy": cross_entropy, "squared_error": squared_error}
+
+
+def check_loss(loss: object) -> str:
+    """``loss`` if it names one of `LOSSES`, else a clear error listing them."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return loss  # type: ignore[return-value]

@@ -42,7 +42,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from microbp.engine import Value, affine, sum_values, topological_order
-from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP, OUTPUT_ACTIVATIONS
+from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP, OUTPUT_ACTIVATIONS, check_loss
 
 UNARY_OPS = ("neg", "exp", "tanh", "sigmoid", "relu", "log", "pow_n")
 BINARY_OPS = ("+", "-", "*", "/", "pow_v")
@@ -321,8 +321,7 @@ def network_cases(
     meaningful.
     """
     for loss in losses:
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(LOSSES)}")
+        check_loss(loss)
     loss = draw(st.sampled_from(losses))
     net = draw(
         networks(

@@ -36,10 +36,9 @@ from itertools import chain
 import numpy as np
 
 from microbp.engine import Value, affine, sum_values, topological_order
-from microbp.nn import MLP, check_label, check_target
+from microbp.nn import MLP, check_label, check_loss, check_target
 
 __all__ = [
-    "LOSSES",
     "Tape",
     "TapeError",
     "network_batch",
@@ -47,9 +46,6 @@ __all__ = [
     "record",
     "record_network",
 ]
-
-#: The losses `network_loss` records label-independently (the same names as ``nn.LOSSES``).
-LOSSES = ("cross_entropy", "squared_error")
 
 _INPUT, _PARAMETER, _CONSTANT = "input", "parameter", "constant"
 _data = operator.attrgetter("data")
@@ -573,11 +569,6 @@ def record(loss: Value, inputs: Sequence[Value], parameters: Sequence[Value]) ->
 # ---- networks: a loss whose graph does not depend on the label ----
 
 
-def _check_loss(loss: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-
-
 def network_loss(
     net: MLP, loss: str, x: Sequence[float], target: Sequence[float]
 ) -> tuple[Value, list[Value]]:
@@ -588,7 +579,7 @@ def network_loss(
     one-hot label e(ℓ), whose data and grads are exactly those of ``nn.cross_entropy`` (the other
     terms are 0·log ŷ_i), but every ŷ_i is in the graph, so every ŷ_i must be > 0.
     """
-    _check_loss(loss)
+    check_loss(loss)
     n_out = net.sizes[-1]
     x_values = [Value(x_j, f"x[{j}]") for j, x_j in enumerate(x, start=1)]
     y_values = [Value(t, f"y[{i}]") for i, t in enumerate(check_target(target, n_out), start=1)]
@@ -613,7 +604,7 @@ def record_network(net: MLP, loss: str, example: Sequence[float] | None = None) 
     """Record ``net`` with ``loss`` (``cross_entropy`` or ``squared_error``) for batches made by
     `network_batch`; the graph is built on ``example`` (default zeros), which fixes only the
     frozen constants such as softmax's shift."""
-    _check_loss(loss)
+    check_loss(loss)
     x = [0.0] * net.sizes[0] if example is None else example
     n_out = net.sizes[-1]
     target = _target_row(loss, 0, n_out) if loss == "cross_entropy" else [0.0] * n_out
@@ -626,7 +617,7 @@ def network_batch(
 ) -> np.ndarray:
     """The batch for a `record_network` tape: row s is x_s then y_s (the target vector for
     squared error, the one-hot label for cross-entropy, whose targets are 0-based labels)."""
-    _check_loss(loss)
+    check_loss(loss)
     if len(X) != len(targets):
         raise ValueError(f"need one target per sample, got {len(X)} samples and {len(targets)}")
     n_in, n_out = net.sizes[0], net.sizes[-1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from microbp.nn import LOSSES, MLP, SGD
+from microbp.nn import LOSSES, MLP, SGD, check_count, check_loss
 
 #: The engines `train` runs on.
 ENGINES = ("tape", "scalar")
@@ -20,12 +20,6 @@ ENGINES = ("tape", "scalar")
 
 class DivergedError(ArithmeticError):
     """Training left the floats (a loss, a grad or a weight overflowed or hit log 0)."""
-
-
-def _check_positive_int(n: object, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
 
 
 def _sgd_step(optimizer: SGD, batch_size: int) -> None:
@@ -59,12 +53,11 @@ def train(
     """
     from microbp.tape import network_batch, record_network
 
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    check_loss(loss)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    _check_positive_int(epochs, "epochs")
-    _check_positive_int(batch, "batch, the number of points per SGD step,")
+    check_count(epochs, "epochs")
+    check_count(batch, "batch, the number of points per SGD step,")
     if not X:
         raise ValueError("no training points: X is empty")
     rows = network_batch(X, y, loss=loss, net=net)  # checks every point and target

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from fractions import Fraction
 
 import autograd.numpy as anp
@@ -13,6 +15,7 @@ from autograd import grad
 from hypothesis import given
 from hypothesis import strategies as st
 
+import microbp
 from microbp import Value, affine, sum_values, topological_order, zero_grad
 
 reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
@@ -354,3 +357,14 @@ def test_a_refused_op_leaves_the_graph_as_it_was():
     assert topological_order(y) == [x, y.parents[1], y]
     y.backward()
     assert x.grad == 3.0
+
+
+def test_importing_microbp_loads_none_of_numpy_graphviz_hypothesis_or_rich():
+    check = (
+        "import sys, microbp; "
+        "print(sorted(m for m in ('numpy', 'graphviz', 'hypothesis', 'rich') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    # ... while microbp.compare, the one lazy name, still works.
+    assert microbp.compare(microbp.MLP([2, 2], seed=0), [1.0, -1.0], 0).ok
