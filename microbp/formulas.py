@@ -79,15 +79,16 @@ def as_network(net: MLP | Network) -> Network:
     raise TypeError(f"expected a microbp MLP or a formulas.Network, got {type(net).__name__}")
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(a))  # never overflows
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    """σ(a) elementwise, exp only ever of −|a|, so it never overflows."""
+    e = np.exp(-np.abs(a))
     return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def activation(name: str, a: np.ndarray) -> np.ndarray:
     """h = g(a) for the activation ``name``; softmax is stabilised by subtracting max(a)."""
     if name == "sigmoid":
-        return _sigmoid(a)
+        return sigmoid(a)
     if name == "tanh":
         return np.tanh(a)
     if name == "relu":
@@ -106,7 +107,7 @@ def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
     relu'(0) is taken as 0, as the engine does.
     """
     if name == "sigmoid":
-        s = _sigmoid(a)
+        s = sigmoid(a)
         return s * (1.0 - s)
     if name == "tanh":
         return 1.0 - np.tanh(a) ** 2

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from microbp.engine import Value, topological_order
+from microbp.nn import check_count
 
 if TYPE_CHECKING:
     import graphviz
@@ -183,8 +184,7 @@ def _check_options(rankdir: str, max_nodes: int, precision: int) -> None:
             f"rankdir must be one of {', '.join(_RANKDIRS)} "
             f"('LR' left to right, 'TB' top to bottom), got {rankdir!r}"
         )
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    check_count(max_nodes, "max_nodes")
     if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
         raise ValueError(
             f"precision (significant digits) must be an int 1 to 17, got {precision!r}"

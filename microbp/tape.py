@@ -36,6 +36,7 @@ from itertools import chain
 import numpy as np
 
 from microbp.engine import Value, affine, sum_values, topological_order
+from microbp.formulas import sigmoid
 from microbp.nn import MLP, check_label, check_loss, check_target
 
 __all__ = [
@@ -58,11 +59,6 @@ class TapeError(ValueError):
 # ---- each op: its numpy forward rule and its local derivatives, the engine's rules vectorised ----
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))  # as the engine: never overflows
-    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def _sigmoid_local(x: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(x))
     return e / (1.0 + e) ** 2
@@ -79,7 +75,7 @@ _UNARY: dict[str, tuple[Callable, Callable]] = {
     "exp": (np.exp, lambda x, y: y),
     "log": (np.log, lambda x, y: 1.0 / x),
     "tanh": (np.tanh, lambda x, y: _tanh_local(x)),
-    "sigmoid": (_sigmoid, lambda x, y: _sigmoid_local(x)),
+    "sigmoid": (sigmoid, lambda x, y: _sigmoid_local(x)),
     "relu": (lambda x: np.where(x > 0.0, x, 0.0), lambda x, y: np.where(x > 0.0, 1.0, 0.0)),
 }
 
