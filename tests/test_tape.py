@@ -432,3 +432,12 @@ def test_network_batch_lays_out_x_then_the_one_hot_label_and_checks_labels():
         network_batch([[1.0, 2.0, 3.0]], [0], loss="cross_entropy", net=net)
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         network_batch([[1.0, 2.0]], [0], loss="hinge", net=net)
+
+
+def test_a_tape_knows_its_width_and_size():
+    x = [Value(0.5, "x[1]"), Value(-1.0, "x[2]")]
+    w = [Value(0.3), Value(0.7)]
+    L = affine(Value(0.1), w, x).tanh()
+    tape = record(L, x, w)
+    assert tape.n_inputs == 2  # one number per input, a batch's width
+    assert tape.n_nodes == len(topological_order(L)) == 7  # b, w1, w2, x1, x2, affine, tanh
