@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from microbp import formulas
-from microbp.engine import Value, affine, sum_values, topological_order
+from microbp.engine import Value, affine, sum_values, topological_order, zero_grad
 from microbp.nn import MLP, cross_entropy, squared_error
 from microbp.strategies import ExpressionDag, expression_dags, networks
 from microbp.tape import (
@@ -153,21 +153,27 @@ def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(p
         np.testing.assert_allclose([b.grad for b in layer.b], expected_b[k], rtol=1e-9, atol=1e-12)
 
 
+def recorded_and_engine_results(net, loss, x, recorded_target, engine_loss):
+    """(L, every parameter grad) of the loss `network_loss` records, and of ``engine_loss()``."""
+    results = []
+    for make in (lambda: network_loss(net, loss, x, recorded_target)[0], engine_loss):
+        zero_grad(net.parameters())
+        L = make()
+        L.backward()
+        results.append((L.data, [p.grad for p in net.parameters()]))
+    return results
+
+
 @settings(max_examples=30)
 @given(networks(max_layers=3, max_width=4, output=("softmax",)), st.data())
 def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, data):
     n_in, n_out = net.sizes[0], net.sizes[-1]
     x = data.draw(st.lists(st.floats(-2, 2), min_size=n_in, max_size=n_in))
     label = data.draw(st.integers(0, n_out - 1))
-    L, _ = network_loss(net, "cross_entropy", x, one_hot(label, n_out))
-    L.backward()
-    mine = [p.grad for p in net.parameters()]
-    for p in net.parameters():
-        p.grad = 0.0
-    reference = cross_entropy(net(x), label)
-    reference.backward()
-    assert L.data == reference.data
-    assert mine == [p.grad for p in net.parameters()]
+    recorded, engine = recorded_and_engine_results(
+        net, "cross_entropy", x, one_hot(label, n_out), lambda: cross_entropy(net(x), label)
+    )
+    assert recorded == engine
 
 
 @settings(max_examples=20)
@@ -176,14 +182,10 @@ def test_recorded_squared_error_is_bit_for_bit_the_engines_squared_error(net, da
     n_in, n_out = net.sizes[0], net.sizes[-1]
     x = data.draw(st.lists(st.floats(-2, 2), min_size=n_in, max_size=n_in))
     target = data.draw(st.lists(st.floats(-2, 2), min_size=n_out, max_size=n_out))
-    L, _ = network_loss(net, "squared_error", x, target)
-    L.backward()
-    mine = [p.grad for p in net.parameters()]
-    for p in net.parameters():
-        p.grad = 0.0
-    reference = squared_error(net(x), target)
-    reference.backward()
-    assert (L.data, mine) == (reference.data, [p.grad for p in net.parameters()])
+    recorded, engine = recorded_and_engine_results(
+        net, "squared_error", x, target, lambda: squared_error(net(x), target)
+    )
+    assert recorded == engine
 
 
 def perturbed(dag: ExpressionDag, shifts: list[float], inputs: list[int]) -> ExpressionDag:
