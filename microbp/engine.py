@@ -305,9 +305,15 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
         )
     n = len(w)
     parents, data = _values_and_data((b, *w, *h), "affine")
-    w_data, h_data = data[1 : n + 1], data[n + 1 :]
+    return _affine_node(parents, data[0], data[1 : n + 1], data[n + 1 :])
+
+
+def _affine_node(
+    parents: tuple[Value, ...], b_data: float, w_data: list[float], h_data: list[float]
+) -> Value:
+    """The affine node over ``parents`` = (b, *w, *h), given their data (all checked finite)."""
     return _result(
-        data[0] + sum(map(mul, w_data, h_data)), "affine", parents, (1.0, *h_data, *w_data)
+        b_data + sum(map(mul, w_data, h_data)), "affine", parents, (1.0, *h_data, *w_data)
     )
 
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from microbp.engine import Value, _check_number, affine, sum_values, zero_grad
+from microbp.engine import Value, _affine_node, _check_number, sum_values, zero_grad
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("softmax", "linear")
@@ -65,7 +65,8 @@ def _activate(a: list[Value], activation: str) -> list[Value]:
 
 
 class Layer:
-    """Layer k: weights W (n_out rows of n_in Values), biases b, activation g.
+    """Layer k: weights W (a tuple of n_out rows, each a tuple of n_in Values), biases b (a
+    tuple of n_out Values), activation g. Train them by changing their ``data``.
 
     After a forward pass it keeps ``h_prev`` (its inputs), ``a`` (pre-activations) and ``h``.
     """
@@ -85,11 +86,12 @@ class Layer:
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
         rng = rng or random.Random()
         bound = _initial_weight_bound(n_in, n_out, activation)
-        self.W = [
-            [Value(rng.uniform(-bound, bound), f"W{k}[{i + 1},{j + 1}]") for j in range(n_in)]
+        # Tuples, so that no entry can be swapped for something the forward pass can't read.
+        self.W = tuple(
+            tuple(Value(rng.uniform(-bound, bound), f"W{k}[{i + 1},{j + 1}]") for j in range(n_in))
             for i in range(n_out)
-        ]
-        self.b = [Value(0.0, f"b{k}[{i + 1}]") for i in range(n_out)]
+        )
+        self.b = tuple(Value(0.0, f"b{k}[{i + 1}]") for i in range(n_out))
         symbol = "x" if k == 1 else f"h{k - 1}"
         self._input_names = [f"{symbol}[{j + 1}]" for j in range(n_in)]
         self._a_names = [f"a{k}[{i + 1}]" for i in range(n_out)]
@@ -120,7 +122,11 @@ class Layer:
             v if isinstance(v, Value) else Value(_check_number(v, name), name)
             for v, name in zip(h_prev, self._input_names)
         ]
-        a = [affine(b_i, w_i, h_prev) for b_i, w_i in zip(self.b, self.W)]
+        h_data = [v.data for v in h_prev]
+        a = [
+            _affine_node((b_i, *w_i, *h_prev), b_i.data, [w.data for w in w_i], h_data)
+            for b_i, w_i in zip(self.b, self.W)
+        ]
         h = _activate(a, self.activation)
         for a_i, h_i, a_name, h_name in zip(a, h, self._a_names, self._h_names):
             a_i.name, h_i.name = a_name, h_name

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from microbp.datasets import make_moons, make_xor
-from microbp.engine import Value
+from microbp.engine import Value, affine
 from microbp.formulas import forward
 from microbp.nn import (
     HIDDEN_ACTIVATIONS,
@@ -48,6 +48,19 @@ def test_each_a_ki_is_one_affine_node_whose_W_edges_carry_h_prev(net, data):
             assert a.op == "affine"
             assert a.parents == (layer.b[i], *layer.W[i], *layer.h_prev)
             assert a.local_grads == (1.0, *h_prev, *(w.data for w in layer.W[i]))
+            assert a.data == affine(layer.b[i], layer.W[i], layer.h_prev).data
+
+
+def test_a_layers_weights_and_biases_change_through_data_not_by_replacing_them():
+    """The graph of every pass holds these very Values, so W and b are fixed tuples of them."""
+    layer = Layer(2, 2, "tanh")
+    with pytest.raises(TypeError):
+        layer.W[0][1] = Value(1.0)  # type: ignore[index]
+    with pytest.raises(TypeError):
+        layer.b[0] = Value(1.0)  # type: ignore[index]
+    layer.W[0][1].data = 3.0
+    a = layer([1.0, 2.0])[0].parents[0]
+    assert a.data == layer.b[0].data + layer.W[0][0].data * 1.0 + 3.0 * 2.0
 
 
 @given(networks(), st.data())
