@@ -342,6 +342,24 @@ def test_a_backward_pass_whose_derivative_overflows_raises_and_changes_no_grad()
     assert all(v.grad == 0.0 for v in topological_order(L))
 
 
+def test_after_a_refused_backward_pass_the_same_leaves_serve_a_new_pass_exactly():
+    x = Value(1e-300, "x")
+    w = x
+    for _ in range(6):
+        w = w**0.5
+    with pytest.raises(OverflowError):
+        ((w * 1e10) * 1e10).backward()
+    (x * 2.0).backward()
+    assert x.grad == 2.0
+
+
+def test_derivatives_that_are_finite_are_kept_even_when_their_sum_would_overflow():
+    a, b = Value(1.0, "a"), Value(-1.0, "b")
+    L = (a + b) * 1e308
+    L.backward()
+    assert a.grad == b.grad == 1e308
+
+
 @pytest.mark.parametrize("exponent", [2, 2.0, np.float64(2.0), Fraction(2)], ids=repr)
 def test_a_number_exponent_of_any_real_type_is_named_by_its_value(exponent):
     square = Value(3.0) ** exponent
