@@ -1,0 +1,120 @@
+"""Why `layer` is far from micrograd / microbp = 20×: microbp's step split into its phases,
+beside the least work any engine that builds this graph from scalar Values must do.
+
+    python benchmarks/layer_floor.py [--size 64] [--reps 300]
+
+All in one process, the collector on as users run it and a full collection before each timing;
+medians. The floors run on microbp's own graph (the same objects, so the same memory traffic):
+"each edge once" only iterates over every node's (parent, local derivative) pairs; "one data
+read per edge" reads each parent's data into a list, the least a forward pass can do; "one
+multiply-add per edge" adds local · g into the parent, the least a backward pass can do; "one
+grad per leaf" adds a finished derivative into each leaf's grad.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import workloads
+
+import microbp
+from microbp.engine import _walk
+
+
+def median_seconds(run: Callable[[], object], reps: int, before: Callable[[], object]) -> float:
+    times = []
+    for _ in range(reps):
+        before()
+        gc.collect()
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+        del result
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--reps", type=int, default=300)
+    args = parser.parse_args(argv)
+    n, reps = args.size, args.reps
+
+    layer, h_data = workloads._layer_data(n)
+    h_prev = [microbp.Value(v) for v in h_data]
+    params = [*layer.parameters(), *h_prev]
+    L = microbp.sum_values(layer(h_prev))
+    leaves, interior = _walk(L)
+
+    def each_edge_once() -> None:
+        for node in interior:
+            for _parent, _local in zip(node.parents, node.local_grads):
+                pass
+
+    def data_read_per_edge() -> None:
+        for node in interior:
+            [parent.data for parent in node.parents]
+
+    def multiply_add_per_edge() -> None:
+        for node in reversed(interior):
+            g = node._pass_grad
+            for parent, local in zip(node.parents, node.local_grads):
+                parent._pass_grad += local * g
+
+    def rest_pass_grads() -> None:
+        for node in (*leaves, *interior):
+            node._pass_grad = 0.0
+        L._pass_grad = 1.0
+
+    def one_grad_per_leaf() -> None:
+        for leaf in leaves:
+            leaf.grad += leaf._pass_grad
+            leaf._pass_grad = 0.0
+
+    def forward() -> microbp.Value:
+        return microbp.sum_values(layer(h_prev))
+
+    def zero_params() -> None:
+        microbp.zero_grad(params)
+
+    mg_step = workloads._layer_micrograd(n)
+    bp_step = workloads._layer_microbp(n)
+    rows = [  # micrograd last, so that its much larger heap cannot slow microbp's figures
+        ("microbp: one step", median_seconds(bp_step.run, reps, bp_step.reset)),
+        ("  forward: the graph of Σ tanh(a)", median_seconds(forward, reps, zero_params)),
+        ("  backward", median_seconds(L.backward, reps, zero_params)),
+        ("    of which the walk", median_seconds(lambda: _walk(L), reps, zero_params)),
+        ("floor: each edge once", median_seconds(each_edge_once, reps, rest_pass_grads)),
+        ("floor: one data read per edge", median_seconds(data_read_per_edge, reps, zero_params)),
+        (
+            "floor: one multiply-add per edge",
+            median_seconds(multiply_add_per_edge, reps, rest_pass_grads),
+        ),
+        ("floor: one grad per leaf", median_seconds(one_grad_per_leaf, reps, rest_pass_grads)),
+        ("micrograd: one step", median_seconds(mg_step.run, reps, mg_step.reset)),
+    ]
+    rest_pass_grads()
+    L._pass_grad = 0.0
+    seconds = dict(rows)
+    edges = sum(len(node.parents) for node in interior)
+    print(f"layer {n}: {len(interior)} nodes with parents, {len(leaves)} leaves, {edges} edges")
+    print()
+    print("| what | median | per edge |")
+    print("| --- | --- | --- |")
+    for what, s in rows:
+        print(f"| {what} | {s * 1e6:.0f} µs | {s / edges * 1e9:.1f} ns |")
+    floors = [s for what, s in rows if what.startswith("floor: ") and "each edge" not in what]
+    micrograd = seconds["micrograd: one step"]
+    print()
+    print(f"micrograd / microbp: {micrograd / seconds['microbp: one step']:.1f}×")
+    print(f"micrograd / (the sum of the last three floors): {micrograd / sum(floors):.1f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
