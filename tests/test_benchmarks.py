@@ -271,3 +271,29 @@ def test_quick_run_has_every_workload_gc_state_and_tape_ratio_and_the_chain_micr
         and "| train | 50 |" in shown
         and "microbp-tape" in shown
     )
+
+
+def test_layer_floor_times_the_phases_and_floors_on_the_graph_it_describes():
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "layer_floor.py"), "--size", "4", "--reps", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    # 4 affine nodes of 1 + 4 + 4 parents, 4 tanh nodes, one sum of 4: 44 edges
+    assert lines[0] == "layer 4: 9 nodes with parents, 24 leaves, 44 edges"
+    rows = [line.split(" | ") for line in lines if line.startswith("| ") and "µs" in line]
+    assert [r[0].strip("| ").strip() for r in rows] == [
+        "microbp: one step",
+        "forward: the graph of Σ tanh(a)",
+        "backward",
+        "of which the walk",
+        "floor: each edge once",
+        "floor: one data read per edge",
+        "floor: one multiply-add per edge",
+        "floor: one grad per leaf",
+        "micrograd: one step",
+    ]
+    assert all(float(r[1].removesuffix(" µs")) >= 0 for r in rows)
+    assert lines[-2].startswith("micrograd / microbp: ") and lines[-1].endswith("×")
