@@ -4,7 +4,8 @@ beside the least work any engine that builds this graph from scalar Values must 
     python benchmarks/layer_floor.py [--size 64] [--reps 300]
 
 All in one process, the collector on as users run it and a full collection before each timing;
-medians. The floors run on microbp's own graph (the same objects, so the same memory traffic):
+medians of rounds that time each item once. The floors run on microbp's own graph (the same
+objects, so the same memory traffic):
 "each edge once" only iterates over every node's (parent, local derivative) pairs; "one data
 read per edge" reads each parent's data into a list, the least a forward pass can do; "one
 multiply-add per edge" adds local · g into the parent, the least a backward pass can do; "one
@@ -26,16 +27,21 @@ import microbp
 from microbp.engine import _walk
 
 
-def median_seconds(run: Callable[[], object], reps: int, before: Callable[[], object]) -> float:
-    times = []
+def interleaved_medians(
+    timed: list[tuple[str, Callable[[], object], Callable[[], object]]], reps: int
+) -> list[tuple[str, float]]:
+    """The median seconds of each (what, run, before) over ``reps`` rounds, one run of each per
+    round, so that a machine slowing down or speeding up weighs on all of them alike."""
+    times: list[list[float]] = [[] for _ in timed]
     for _ in range(reps):
-        before()
-        gc.collect()
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-        del result
-    return statistics.median(times)
+        for (_, run, before), seconds in zip(timed, times):
+            before()
+            gc.collect()
+            start = time.perf_counter()
+            result = run()
+            seconds.append(time.perf_counter() - start)
+            del result
+    return [(what, statistics.median(s)) for (what, _, _), s in zip(timed, times)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,20 +90,20 @@ def main(argv: list[str] | None = None) -> int:
 
     mg_step = workloads._layer_micrograd(n)
     bp_step = workloads._layer_microbp(n)
-    rows = [  # micrograd last, so that its much larger heap cannot slow microbp's figures
-        ("microbp: one step", median_seconds(bp_step.run, reps, bp_step.reset)),
-        ("  forward: the graph of Σ tanh(a)", median_seconds(forward, reps, zero_params)),
-        ("  backward", median_seconds(L.backward, reps, zero_params)),
-        ("    of which the walk", median_seconds(lambda: _walk(L), reps, zero_params)),
-        ("floor: each edge once", median_seconds(each_edge_once, reps, rest_pass_grads)),
-        ("floor: one data read per edge", median_seconds(data_read_per_edge, reps, zero_params)),
-        (
-            "floor: one multiply-add per edge",
-            median_seconds(multiply_add_per_edge, reps, rest_pass_grads),
-        ),
-        ("floor: one grad per leaf", median_seconds(one_grad_per_leaf, reps, rest_pass_grads)),
-        ("micrograd: one step", median_seconds(mg_step.run, reps, mg_step.reset)),
-    ]
+    rows = interleaved_medians(
+        [
+            ("microbp: one step", bp_step.run, bp_step.reset),
+            ("  forward: the graph of Σ tanh(a)", forward, zero_params),
+            ("  backward", L.backward, zero_params),
+            ("    of which the walk", lambda: _walk(L), zero_params),
+            ("floor: each edge once", each_edge_once, rest_pass_grads),
+            ("floor: one data read per edge", data_read_per_edge, zero_params),
+            ("floor: one multiply-add per edge", multiply_add_per_edge, rest_pass_grads),
+            ("floor: one grad per leaf", one_grad_per_leaf, rest_pass_grads),
+            ("micrograd: one step", mg_step.run, mg_step.reset),
+        ],
+        reps,
+    )
     rest_pass_grads()
     L._pass_grad = 0.0
     seconds = dict(rows)
