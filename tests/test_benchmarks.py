@@ -290,7 +290,7 @@ def test_layer_floor_times_the_phases_and_floors_on_the_graph_it_describes():
         "backward",
         "of which the walk",
         "floor: each edge once",
-        "floor: one data read per edge",
+        "floor: the forward arithmetic",
         "floor: one multiply-add per edge",
         "floor: one grad per leaf",
         "micrograd: one step",
