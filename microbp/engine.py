@@ -45,11 +45,6 @@ def _not_finite(op: str, operands: Iterable[object]) -> OverflowError:
     )
 
 
-# A node's pass grad is 0 between backward passes; until the first pass reaches the node it is
-# this very float object, so `grad_computed` can tell the two apart without a zeroing loop.
-_NEVER_REACHED = float("0")
-
-
 def _result(
     data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
 ) -> Value:
@@ -63,7 +58,7 @@ def _result(
     node.op = op
     node.parents = parents
     node.local_grads = local_grads
-    node._pass_grad = _NEVER_REACHED
+    node._pass_grad = None
     node._visit = None
     return node
 
@@ -106,7 +101,7 @@ class Value:
     op: str
     parents: tuple[Value, ...]
     local_grads: tuple[float, ...]
-    _pass_grad: float
+    _pass_grad: float | None
     _visit: object
 
     def __init__(self, data: Number, name: str | None = None) -> None:
@@ -118,7 +113,7 @@ class Value:
         self.op = ""
         self.parents = ()
         self.local_grads = ()
-        self._pass_grad = _NEVER_REACHED
+        self._pass_grad = None
         self._visit = None
 
     # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
@@ -235,22 +230,22 @@ class Value:
         an `OverflowError`, raised before any ``grad`` changes.
         """
         leaves, interior = _walk(self)
-        self._pass_grad = 1.0  # every other pass grad is 0 between passes
-        try:
-            for node in reversed(interior):  # children before parents
-                g = node._pass_grad
-                if g:
-                    for parent, local in zip(node.parents, node.local_grads):
-                        parent._pass_grad += local * g
-            # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; a sum
-            # of finite ones may overflow too, so a non-finite total is only a reason to look.
-            total = sum([node._pass_grad for node in leaves])
-            if total - total != 0.0:
-                _check_leaves_finite(self, leaves)
-        except BaseException:
-            for node in (*leaves, *interior):
-                node._pass_grad = 0.0
-            raise
+        for node in leaves:
+            node._pass_grad = 0.0
+        for node in interior:
+            node._pass_grad = 0.0
+        self._pass_grad = 1.0
+        for node in reversed(interior):  # children before parents
+            g = node._pass_grad
+            if g:
+                for parent, local in zip(node.parents, node.local_grads):
+                    parent._pass_grad += local * g
+        # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
+        # whose sum overflows make the total non-finite too, so it is only a reason to look.
+        total = sum([node._pass_grad for node in leaves])
+        if total - total != 0.0:
+            _check_leaves_finite(self, leaves, interior)
+        # One shared 0.0 afterwards, instead of a float per node for a finished pass.
         for node in interior:
             node.grad += node._pass_grad
             node._pass_grad = 0.0
@@ -260,8 +255,9 @@ class Value:
 
     @property
     def grad_computed(self) -> bool:
-        """True once a backward pass has reached this node (before that, ``grad`` means nothing)."""
-        return self._pass_grad is not _NEVER_REACHED
+        """True once a backward pass has reached this node, even one refused for overflowing
+        (before that, ``grad`` means nothing)."""
+        return self._pass_grad is not None
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of the graph that ends at this node."""
@@ -316,11 +312,14 @@ def _affine_node(
     )
 
 
-def _check_leaves_finite(root: Value, leaves: list[Value]) -> None:
-    """Refuse the pass if the derivative of ``root`` with respect to a leaf is not finite."""
+def _check_leaves_finite(root: Value, leaves: list[Value], interior: list[Value]) -> None:
+    """Refuse the pass (resetting its accumulators) if a derivative of ``root`` with respect to
+    a leaf is not finite."""
     for leaf in leaves:
         g = leaf._pass_grad
         if g - g != 0.0:
+            for node in (*leaves, *interior):
+                node._pass_grad = 0.0
             raise OverflowError(
                 f"backward overflows a float: the derivative of {root.name or 'the root'} "
                 f"with respect to {leaf.name or repr(leaf)} is {g!r}; scale the graph's "

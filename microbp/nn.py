@@ -66,7 +66,7 @@ def _activate(a: list[Value], activation: str) -> list[Value]:
 
 class Layer:
     """Layer k: weights W (a tuple of n_out rows, each a tuple of n_in Values), biases b (a
-    tuple of n_out Values), activation g. Train them by changing their ``data``.
+    tuple of n_out Values), activation g. Neither can be replaced; train them via ``data``.
 
     After a forward pass it keeps ``h_prev`` (its inputs), ``a`` (pre-activations) and ``h``.
     """
@@ -86,12 +86,12 @@ class Layer:
         self.activation = _check_choice(activation, ACTIVATIONS, "activation")
         rng = rng or random.Random()
         bound = _initial_weight_bound(n_in, n_out, activation)
-        # Tuples, so that no entry can be swapped for something the forward pass can't read.
-        self.W = tuple(
+        # Read-only tuples: the forward pass reads these Values' data without checking them.
+        self._W = tuple(
             tuple(Value(rng.uniform(-bound, bound), f"W{k}[{i + 1},{j + 1}]") for j in range(n_in))
             for i in range(n_out)
         )
-        self.b = tuple(Value(0.0, f"b{k}[{i + 1}]") for i in range(n_out))
+        self._b = tuple(Value(0.0, f"b{k}[{i + 1}]") for i in range(n_out))
         symbol = "x" if k == 1 else f"h{k - 1}"
         self._input_names = [f"{symbol}[{j + 1}]" for j in range(n_in)]
         self._a_names = [f"a{k}[{i + 1}]" for i in range(n_out)]
@@ -99,6 +99,16 @@ class Layer:
         self.h_prev: list[Value] = []
         self.a: list[Value] = []
         self.h: list[Value] = []
+
+    @property
+    def W(self) -> tuple[tuple[Value, ...], ...]:
+        """W_k, n_out rows of n_in Values: the layer's own, for good; train them via ``data``."""
+        return self._W
+
+    @property
+    def b(self) -> tuple[Value, ...]:
+        """b_k, n_out Values: the layer's own, for good; train them via ``data``."""
+        return self._b
 
     def __call__(self, h_prev: Sequence[float | Value]) -> list[Value]:
         """Forward: a_ki = b_ki + Σ_j W_kij h_{k-1,j} (one affine node each), h_ki = g(a_ki).
@@ -125,7 +135,7 @@ class Layer:
         h_data = [v.data for v in h_prev]
         a = [
             _affine_node((b_i, *w_i, *h_prev), b_i.data, [w.data for w in w_i], h_data)
-            for b_i, w_i in zip(self.b, self.W)
+            for b_i, w_i in zip(self._b, self._W)
         ]
         h = _activate(a, self.activation)
         for a_i, h_i, a_name, h_name in zip(a, h, self._a_names, self._h_names):

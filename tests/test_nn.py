@@ -58,6 +58,10 @@ def test_a_layers_weights_and_biases_change_through_data_not_by_replacing_them()
         layer.W[0][1] = Value(1.0)  # type: ignore[index]
     with pytest.raises(TypeError):
         layer.b[0] = Value(1.0)  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        layer.W = ((Value(1.0), 2.0), (Value(1.0), Value(2.0)))  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        layer.b = (0.5, 0.5)  # type: ignore[misc]
     layer.W[0][1].data = 3.0
     a = layer([1.0, 2.0])[0].parents[0]
     assert a.data == layer.b[0].data + layer.W[0][0].data * 1.0 + 3.0 * 2.0
