@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import subprocess
 import sys
 from fractions import Fraction
@@ -351,6 +353,21 @@ def test_after_a_refused_backward_pass_the_same_leaves_serve_a_new_pass_exactly(
         ((w * 1e10) * 1e10).backward()
     (x * 2.0).backward()
     assert x.grad == 2.0
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))],
+    ids=["deepcopy", "pickle"],
+)
+def test_a_copied_graph_keeps_its_numbers_and_whether_its_grads_were_computed(duplicate):
+    x = Value(2.0, "x")
+    y = x * 3.0
+    before = duplicate(y)
+    assert not before.grad_computed and not before.parents[0].grad_computed
+    y.backward()
+    after = duplicate(y)
+    assert after.grad_computed and after.parents[0].name == "x" and after.parents[0].grad == 3.0
 
 
 def test_derivatives_that_are_finite_are_kept_even_when_their_sum_would_overflow():
