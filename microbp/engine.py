@@ -12,10 +12,11 @@ import math
 import numbers
 from collections.abc import Iterable, Sequence
 from operator import mul
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
+T = TypeVar("T")
 
 
 def _check_number(data: object, what: str) -> float:
@@ -301,6 +302,12 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
     n = len(w)
     parents, data = _values_and_data((b, *w, *h), "affine")
     return _affine_node(parents, data[0], data[1 : n + 1], data[n + 1 :])
+
+
+def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
+    """An affine node's ``parents`` (or anything laid out like them) split into (b, w, h)."""
+    n = (len(parents) - 1) // 2
+    return parents[0], parents[1 : 1 + n], parents[1 + n :]
 
 
 def _affine_node(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from microbp.engine import Value, topological_order
+from microbp.engine import Value, affine_parts, topological_order
 from microbp.nn import check_count
 
 if TYPE_CHECKING:
@@ -155,8 +155,8 @@ def _factor(node: Value, i: int) -> Value | None:
     if node.op == "*":
         return node.parents[1 - i]
     if node.op == "affine" and i > 0:
-        n = (len(node.parents) - 1) // 2
-        return node.parents[i + n] if i <= n else node.parents[i - n]
+        _, w, h = affine_parts(node.parents)  # ∂a/∂w_j = h_j and ∂a/∂h_j = w_j
+        return h[i - 1] if i <= len(w) else w[i - 1 - len(w)]
     return None
 
 

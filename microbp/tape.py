@@ -35,7 +35,7 @@ from itertools import chain
 
 import numpy as np
 
-from microbp.engine import Value, affine, sum_values, topological_order
+from microbp.engine import Value, affine, affine_parts, sum_values, topological_order
 from microbp.formulas import sigmoid
 from microbp.nn import MLP, check_label, check_loss, check_target
 
@@ -135,8 +135,7 @@ def _engine_apply(op: str, parents: list[Value]) -> Value:
     if op == "sum":
         return sum_values(parents)
     if op == "affine":
-        width = (len(parents) - 1) // 2
-        return affine(parents[0], parents[1 : 1 + width], parents[1 + width :])
+        return affine(*affine_parts(parents))
     return getattr(Value, op)(parents[0])
 
 
@@ -358,10 +357,10 @@ class Tape:
     def _group_key(v: Value, uniform_leaves: set[Value]) -> tuple:
         op = v.op
         if op == "affine":
-            width = (len(v.parents) - 1) // 2
-            if all(w in uniform_leaves for w in v.parents[1 : 1 + width]):
-                return ("dense", v.parents[1 + width :])  # shares its inputs with its group
-            return ("affine", width)
+            _, w, h = affine_parts(v.parents)
+            if all(w_j in uniform_leaves for w_j in w):
+                return ("dense", h)  # shares its inputs with its group
+            return ("affine", len(w))
         if op == "sum":
             return ("sum", len(v.parents))
         if op in _UNARY or op in _BINARY:
@@ -376,23 +375,12 @@ class Tape:
     def _instruction(self, kind: str, out: slice, group: list[Value]):
         row = self._row
         parents = [[row[p] for p in v.parents] for v in group]
-        if kind == "dense":
-            width = (len(group[0].parents) - 1) // 2
-            first = self._uniform[0]
-            return _Dense(
-                out,
-                [p[0] for p in parents],
-                [[r - first for r in p[1 : 1 + width]] for p in parents],
-                parents[0][1 + width :],
-            )
-        if kind == "affine":
-            width = (len(group[0].parents) - 1) // 2
-            return _Affine(
-                out,
-                [p[0] for p in parents],
-                [p[1 : 1 + width] for p in parents],
-                [p[1 + width :] for p in parents],
-            )
+        if kind in ("dense", "affine"):
+            b, w, h = zip(*map(affine_parts, parents))
+            if kind == "dense":
+                first = self._uniform[0]
+                return _Dense(out, list(b), [[r - first for r in w_i] for w_i in w], h[0])
+            return _Affine(out, list(b), list(w), list(h))
         if kind == "sum":
             return _Sum(out, parents)
         if kind in _BINARY:

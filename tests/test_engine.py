@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import microbp
 from microbp import Value, affine, sum_values, topological_order, zero_grad
+from microbp.engine import affine_parts
 
 reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 positives = st.floats(1e-3, 50)
@@ -181,6 +182,15 @@ def test_zero_to_a_positive_value_power_has_exponent_derivative_zero():
 def test_affine_refuses_mismatched_lengths():
     with pytest.raises(ValueError, match="2 weights and 1 inputs"):
         affine(0.0, [Value(1.0), Value(2.0)], [Value(1.0)])
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_affine_parts_gives_back_the_b_w_and_h_an_affine_node_was_built_from(n):
+    b = Value(0.5, "b")
+    w = [Value(float(j), f"w{j}") for j in range(n)]
+    h = [Value(-float(j), f"h{j}") for j in range(n)]
+    node_b, node_w, node_h = affine_parts(affine(b, w, h).parents)
+    assert node_b is b and list(node_w) == w and list(node_h) == h
 
 
 def test_a_node_used_twice_collects_both_contributions():
