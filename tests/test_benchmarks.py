@@ -293,7 +293,10 @@ def test_layer_floor_times_the_phases_and_floors_on_the_graph_it_describes():
         "floor: the forward arithmetic",
         "floor: one multiply-add per edge",
         "floor: one grad per leaf",
-        "micrograd: one step",
+        "floor: one multiply-add per edge into .grad",
+        "micrograd: one step (own process)",
     ]
     assert all(float(r[1].removesuffix(" µs")) >= 0 for r in rows)
-    assert lines[-2].startswith("micrograd / microbp: ") and lines[-1].endswith("×")
+    assert lines[-3].startswith("micrograd / microbp: ")
+    assert lines[-2].startswith("micrograd / floors, each pass summed apart")
+    assert lines[-1].startswith("micrograd / floors, adding into .grad") and lines[-1].endswith("×")
