@@ -299,9 +299,8 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
         raise ValueError(
             f"affine needs as many weights as inputs, got {len(w)} weights and {len(h)} inputs"
         )
-    n = len(w)
     parents, data = _values_and_data((b, *w, *h), "affine")
-    return _affine_node(parents, data[0], data[1 : n + 1], data[n + 1 :])
+    return _affine_node(parents, *affine_parts(data))
 
 
 def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
@@ -311,7 +310,7 @@ def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
 
 
 def _affine_node(
-    parents: tuple[Value, ...], b_data: float, w_data: list[float], h_data: list[float]
+    parents: tuple[Value, ...], b_data: float, w_data: Sequence[float], h_data: Sequence[float]
 ) -> Value:
     """The affine node over ``parents`` = (b, *w, *h), given their data (all checked finite)."""
     return _result(
