@@ -251,10 +251,24 @@ def test_sgd_training_on_a_toy_data_set_lowers_the_loss_clearly(make, hidden):
 # ---- errors ----
 
 
-@pytest.mark.parametrize("sizes", [[], [3], [2, 0], [2, -1], [2, 1.5], [2, True]])
+@pytest.mark.parametrize("sizes", [[], [3], [2, 0], [2, -1]])
 def test_bad_sizes_are_refused(sizes):
     with pytest.raises(ValueError, match="sizes"):
         MLP(sizes)
+
+
+@pytest.mark.parametrize("sizes", [[2, 1.5], [2, True], [3, "2"], [None, 2]])
+def test_sizes_that_are_not_integers_are_a_type_error(sizes):
+    with pytest.raises(TypeError, match="sizes"):
+        MLP(sizes)
+
+
+def test_numpy_integer_sizes_build_the_same_network_as_ints():
+    import numpy as np
+
+    same = MLP([np.int64(3), np.int32(2)], seed=4)
+    assert same.sizes == [3, 2] and all(type(n) is int for n in same.sizes)
+    assert [w.data for w in same.parameters()] == [w.data for w in MLP([3, 2], seed=4).parameters()]
 
 
 @pytest.mark.parametrize(
