@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
+from typing import Any
 
 from microbp.engine import Value, affine_node, sum_values, zero_grad
 from microbp.validate import (
@@ -18,6 +19,7 @@ from microbp.validate import (
     check_choice,
     check_count,
     check_label,
+    check_loss,
     check_number,
     check_target,
 )
@@ -323,5 +325,14 @@ class SGD:
         zero_grad(self.params)
 
 
-#: The losses by name, as `comparison.compare` and the strategies take them.
-LOSSES = {"cross_entropy": cross_entropy, "squared_error": squared_error}
+#: The losses by name (`validate.LOSS_NAMES`), as `comparison.compare` and the strategies take them.
+LOSSES: dict[str, Callable[[Sequence[Value], Any], Value]] = {
+    "cross_entropy": cross_entropy,
+    "squared_error": squared_error,
+}
+
+
+def loss_of(loss: str, y_hat: Sequence[Value], target: object) -> Value:
+    """The loss named ``loss`` of ``y_hat`` against ``target``: a 0-based label for
+    cross-entropy, a vector of numbers for squared error."""
+    return LOSSES[check_loss(loss)](y_hat, target)

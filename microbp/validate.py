@@ -69,7 +69,7 @@ def check_label(label: object, n_outputs: int) -> int:
     return int(label)
 
 
-def check_target(target: Sequence[float], n_outputs: int) -> list[float]:
+def check_target(target: object, n_outputs: int) -> list[float]:
     """``target`` as a list of n_outputs finite floats, or a clear error."""
     if isinstance(target, str) or not isinstance(target, Sequence):
         raise TypeError(

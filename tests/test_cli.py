@@ -279,6 +279,8 @@ BAD_ARGUMENTS = [
         "smaller lr",
     ),
     (["train", "--batch", "0"], "--batch: must be at least 1"),
+    (["train", "--lr", "20"], "diverged: the last epoch's mean loss"),
+    (["train", "--lr", "20", "--engine", "scalar"], "try a smaller lr than 20"),
     (["explain", "--sizes", "3,3,1"], "at least 2 outputs"),
     (["train", "--engine", "gpu"], "invalid choice: 'gpu'"),
 ]
