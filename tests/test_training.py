@@ -162,7 +162,7 @@ def test_a_run_that_ends_with_a_higher_loss_than_it_started_is_divergence_on_bot
     # Diverging amplifies the engines' last-digit differences: the losses differ, not the verdict.
     for engine in ENGINES:
         net = MLP([2, 8, 2], hidden="tanh", seed=0)
-        with pytest.raises(DivergedError, match="is more than 1.5 times the untrained network"):
+        with pytest.raises(DivergedError, match=r"is more than 1\.5 times the untrained network"):
             train(net, X, y, epochs=50, lr=20.0, batch=16, engine=engine, seed=0)
 
 
