@@ -35,7 +35,7 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from operator import mul
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
 from microbp.validate import brief, check_number
 
@@ -48,7 +48,7 @@ T = TypeVar("T")
 _PASS_LOCK = threading.Lock()
 
 
-def _not_finite(op: str, operands: Sequence[float]) -> ArithmeticError:
+def _not_finite(op: str, operands: Sequence[float]) -> ValueError | OverflowError:
     """The error for an op whose result or local derivative left the floats: a `ValueError`
     when an operand was already NaN or ±inf (written into ``.data``), else an overflow."""
     shown = brief(tuple(operands))
@@ -93,12 +93,12 @@ def _as_value(x: Operand, op: str) -> Value:
 
 def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ...], list[float]]:
     """``items`` as Values (numbers become constant leaves), and their data."""
-    values = tuple(items)
-    data = [v.data for v in values if type(v) is Value]  # all Values: one pass, no calls
-    if len(data) != len(values):
-        values = tuple(_as_value(v, op) for v in values)
-        data = [v.data for v in values]
-    return values, data
+    given = tuple(items)
+    data = [v.data for v in given if type(v) is Value]  # all Values: one pass, no calls
+    if len(data) == len(given):
+        return cast("tuple[Value, ...]", given), data
+    values = tuple(_as_value(v, op) for v in given)
+    return values, [v.data for v in values]
 
 
 def _finite(op: str, operands: Sequence[float], *derivatives: float) -> tuple[float, ...]:
@@ -146,10 +146,12 @@ def power_derivative(x: float, n: float) -> float:
     if n == 0.0:
         return 0.0
     if abs(n) <= 2.0**53:  # n − 1 is exact
-        return n * x ** (n - 1.0)
+        return n * math.pow(x, n - 1.0)
     if x == 0.0:
         return 0.0
-    return n * math.copysign(abs(x) ** n / abs(x), x)  # n is an even integer, so n − 1 is odd
+    return n * math.copysign(
+        math.pow(abs(x), n) / abs(x), x
+    )  # n is an even integer, so n − 1 is odd
 
 
 class Value:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
@@ -149,13 +150,18 @@ def _apply(step: Step, args: list[Any], ops: Any) -> Any:
     return STEP_RULES[step.op](args, step.const, ops)
 
 
+def _recent(available: int, i: int) -> int:
+    """The later of node i and its mirror image among the ``available`` nodes."""
+    return max(i, available - 1 - i)
+
+
 @st.composite
 def _steps(draw: st.DrawFn, n_leaves: int, min_ops: int, max_ops: int) -> tuple[Step, ...]:
     steps: list[Step] = []
     for _ in range(draw(st.integers(min_ops, max_ops))):
         available = n_leaves + len(steps)
         # Prefer recent nodes, so the expression grows deep as well as wide.
-        index = st.integers(0, available - 1).map(lambda i, a=available: max(i, a - 1 - i))
+        index = st.integers(0, available - 1).map(partial(_recent, available))
         op = draw(st.sampled_from(UNARY_OPS + BINARY_OPS + NARY_OPS))
         if op in UNARY_OPS:
             args: tuple[int, ...] = (draw(index),)

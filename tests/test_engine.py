@@ -292,7 +292,7 @@ def test_nan_or_infinite_data_is_a_value_error(bad):
 
 def test_a_name_that_is_not_a_string_is_a_type_error():
     with pytest.raises(TypeError, match="name"):
-        Value(1.0, name=3)
+        Value(1.0, name=3)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("x", [0.0, -1.0])

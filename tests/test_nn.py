@@ -59,9 +59,9 @@ def test_a_layers_weights_and_biases_change_through_data_not_by_replacing_them()
     with pytest.raises(TypeError):
         layer.b[0] = Value(1.0)  # type: ignore[index]
     with pytest.raises(AttributeError):
-        layer.W = ((Value(1.0), 2.0), (Value(1.0), Value(2.0)))  # type: ignore[misc]
+        layer.W = ((Value(1.0), 2.0), (Value(1.0), Value(2.0)))  # type: ignore[misc,assignment]
     with pytest.raises(AttributeError):
-        layer.b = (0.5, 0.5)  # type: ignore[misc]
+        layer.b = (0.5, 0.5)  # type: ignore[misc,assignment]
     layer.W[0][1].data = 3.0
     a = layer([1.0, 2.0])[0].parents[0]
     assert a.data == layer.b[0].data + layer.W[0][0].data * 1.0 + 3.0 * 2.0
@@ -309,7 +309,7 @@ def test_a_forward_pass_that_fails_in_a_later_layer_leaves_every_layer_as_it_was
 
 def test_non_numeric_input_is_refused_naming_the_entry():
     with pytest.raises(TypeError, match=r"x\[2\]"):
-        MLP([2, 2])([1.0, "a"])
+        MLP([2, 2])([1.0, "a"])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("label", [-1, 3, 10])
@@ -350,4 +350,4 @@ def test_sgd_refuses_a_non_positive_learning_rate(lr):
 
 def test_sgd_refuses_parameters_that_are_not_values():
     with pytest.raises(TypeError, match="SGD optimises Values"):
-        SGD([1.0], 0.1)
+        SGD([1.0], 0.1)  # type: ignore[list-item]

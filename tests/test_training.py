@@ -52,7 +52,7 @@ def training_runs(draw):
 @given(training_runs())
 def test_both_engines_reach_the_same_weights_and_losses(run):
     recipe, X, y, options = run
-    results = {}
+    results: dict[str, tuple[np.ndarray, list[float]] | None] = {}
     for engine in ENGINES:
         net = MLP(**recipe)
         try:
