@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -456,3 +458,111 @@ def test_python_m_microbp_bad_argument_is_one_line_without_traceback():
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+# ---- ordinary faults: never a traceback, never a hang ----
+
+
+def microbp_process(*argv: str, **options: object) -> subprocess.CompletedProcess[str]:
+    """`python -m microbp argv…` as its own process, within a minute."""
+    return subprocess.run(
+        [sys.executable, "-m", "microbp", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **options,  # type: ignore[call-overload]
+    )
+
+
+def test_an_ascii_terminal_gets_the_output_with_question_marks_for_what_it_cannot_show():
+    done = microbp_process("explain", env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr
+    assert "MLP 3 ? 3 ? 3 ? 2" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_full_disk_is_one_line_and_exit_status_3():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "microbp", "explain"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 3
+    assert (
+        done.stderr == "microbp explain: error: cannot write the output: No space left on device\n"
+    )
+
+
+@pytest.mark.parametrize("option", ["--svg", "--plot"])
+def test_a_fifo_as_an_output_file_is_refused_at_once_instead_of_waiting_for_a_reader(
+    option, tmp_path
+):
+    fifo = tmp_path / "out.svg"
+    os.mkfifo(fifo)
+    command = "explain" if option == "--svg" else "train"
+    done = microbp_process(command, option, str(fifo))
+    assert done.returncode == 2
+    assert "is not a regular file" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["explain", "--sizes", "99999999999,2"], "more than the 2,000,000"),
+        (["train", "--samples", "1000000000"], "at most 1,000,000"),
+        (["train", "--sizes", "2,2000,2000,2"], "more than the 2,000,000"),
+    ],
+    ids=" ".join,
+)
+def test_what_cannot_fit_is_refused_up_front_naming_the_limit(argv, says):
+    done = microbp_process(*argv)
+    assert done.returncode == 2
+    assert says in done.stderr and done.stderr.count("\n") == 1
+
+
+def wait_until_loaded(pid: int, library: str) -> None:
+    """Wait until process ``pid`` has mapped a shared library whose path contains ``library``."""
+    import time
+
+    maps = Path(f"/proc/{pid}/maps")
+    for _ in range(6000):
+        if library in maps.read_text():
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"{library} was never loaded")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 1.0])
+def test_ctrl_c_while_importing_or_running_is_one_line_and_exit_status_130(delay):
+    """From the moment numpy starts to load (inside the command, past Python's own start-up,
+    which no program can guard), through hypothesis' import, to drawing networks."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "microbp", "verify", "--examples", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until_loaded(process.pid, "numpy")
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert process.returncode == 130 and err == "microbp verify: interrupted\n"
+
+
+def test_running_out_of_memory_is_one_line_and_exit_status_3(capsys, monkeypatch):
+    from microbp.cli import explain
+
+    def exhausted(args: object) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(explain, "run_pass", exhausted)
+    status, _, err = run(capsys, "explain")
+    assert status == 3 and "out of memory" in err and err.count("\n") == 1

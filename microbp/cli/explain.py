@@ -105,8 +105,11 @@ def run_pass(args: argparse.Namespace) -> Pass:
     """Build the network ``args`` describe, run forward and backward, return everything."""
     loss = LOSS_OPTIONS[chosen_loss(args)]
     target = target_of(args, chosen_loss(args))
+    try:
+        net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
+    except ValueError as error:  # e.g. more parameters than the engine is built for
+        raise UsageError(f"--sizes: {error}") from None
     x = input_of(args)
-    net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
     try:
         L = nn.loss_of(loss, net(x), target)
         L.backward()
