@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from microbp.engine import Value, affine_parts, topological_order
+from microbp.files import write_atomically
 from microbp.nn import check_count
 
 if TYPE_CHECKING:
@@ -489,20 +490,26 @@ _INSTALL_HELP = (
 )
 
 
-def render_svg(root: Value, path: str | os.PathLike[str], **options: object) -> Path:
-    """Draw the graph ending at ``root`` (options as for `draw`) and write it as SVG to ``path``.
+def svg(drawing: graphviz.Digraph) -> str:
+    """The SVG text Graphviz's ``dot`` makes of ``drawing`` (from `draw` or `digraph`).
 
-    Writes exactly ``path`` (no suffix added; its folder must exist) and returns it as a
-    ``pathlib.Path``. Raises `GraphvizNotFoundError` (a RuntimeError) when Graphviz's ``dot``
-    is not installed; nothing is written then.
+    Raises `GraphvizNotFoundError` (a RuntimeError) when ``dot`` is not installed.
     """
     import graphviz
 
-    digraph = draw(root, **options)  # type: ignore[arg-type]
     try:
-        svg = digraph.pipe(format="svg")
+        text: str = drawing.pipe(format="svg", encoding="utf-8")
     except graphviz.ExecutableNotFound as missing:
         raise GraphvizNotFoundError(_INSTALL_HELP) from missing
-    target = Path(path)
-    target.write_bytes(svg)
-    return target
+    return text
+
+
+def render_svg(root: Value, path: str | os.PathLike[str], **options: object) -> Path:
+    """Draw the graph ending at ``root`` (options as for `draw`) and write it as SVG to ``path``.
+
+    Writes exactly ``path`` (no suffix added; its folder must exist), whole or not at all, and
+    returns it as a ``pathlib.Path``. Raises `GraphvizNotFoundError` (a RuntimeError) when
+    Graphviz's ``dot`` is not installed; nothing is written then.
+    """
+    drawing = draw(root, **options)  # type: ignore[arg-type]
+    return write_atomically(path, svg(drawing).encode("utf-8"))
