@@ -105,7 +105,22 @@
     svg.classList.toggle("has-choice", nodeIds.length > 0);
     panel.replaceChildren(...content);
     panel.dataset.shows = button || nodeIds.length ? "choice" : "";
-    if (focusId) document.getElementById(focusId).scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (focusId) bringIntoView([...nodeIds, ...edgeIds, focusId]);
+  }
+
+  // Scroll the graph so that the elements `ids` sit in the middle of its pane, along each axis
+  // where they fit; where they do not, so that they start at its start (paths run rightwards
+  // from the node chosen, so that shows as much of them as there is room for).
+  function bringIntoView(ids) {
+    const pane = document.getElementById("graph");
+    const view = pane.getBoundingClientRect();
+    const boxes = ids.map((id) => document.getElementById(id).getBoundingClientRect());
+    const offset = (start, end, viewStart, viewSize) => {
+      const [low, high] = [Math.min(...boxes.map(start)), Math.max(...boxes.map(end))];
+      return high - low <= viewSize ? (low + high) / 2 - (viewStart + viewSize / 2) : low - viewStart - 12;
+    };
+    pane.scrollLeft += offset((b) => b.left, (b) => b.right, view.left, view.width);
+    pane.scrollTop += offset((b) => b.top, (b) => b.bottom, view.top, view.height);
   }
 
   function clearChoice() {

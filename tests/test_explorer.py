@@ -609,7 +609,8 @@ def docs_example() -> Any:
 
 
 def make_docs_example() -> None:
-    """Write docs/explorer/example.html and docs/img/explorer.png (∇W2[1,3] chosen)."""
+    """Write docs/explorer/example.html and docs/img/explorer.png (∇W2[1,3] chosen, the graph
+    zoomed out a step so that its paths to L fit)."""
     from playwright.sync_api import sync_playwright
 
     path = docs_example().write(DOCS_EXAMPLE)
@@ -617,6 +618,7 @@ def make_docs_example() -> None:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = chromium.new_page(viewport={"width": 1366, "height": 768})
         page.goto(path.as_uri())
+        page.click("#zoom-out")
         page.click(entry("W", 2, 1, 3))
         page.screenshot(path=str(DOCS_SCREENSHOT))
         chromium.close()
