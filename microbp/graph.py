@@ -94,7 +94,7 @@ def _roles(nodes: Sequence[Value]) -> dict[Value, _Role]:
     after: dict[Value, float | None] = {}  # the latest layer among the nearest named ancestors
     for v in nodes:
         if v in unnamed:
-            ranks = [after[p] for p in v.parents if after[p] is not None]
+            ranks = [rank for p in v.parents if (rank := after[p]) is not None]
             after[v] = max(ranks, default=None)
         else:
             after[v] = roles[v].layer
@@ -105,7 +105,8 @@ def _roles(nodes: Sequence[Value]) -> dict[Value, _Role]:
         down = before[v]
         if down is not None:
             for p in v.parents:
-                if before[p] is None or down < before[p]:
+                earliest = before[p]
+                if earliest is None or down < earliest:
                     before[p] = down
     for v in unnamed:
         up, down = after[v], before[v]

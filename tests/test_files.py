@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-from microbp import files
 from microbp.files import write_atomically
 
 
@@ -34,7 +33,7 @@ def test_a_failed_rename_leaves_the_old_file_and_no_temporary_file(tmp_path, mon
     def refuse(source: object, destination: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(files.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         write_atomically(target, b"new")
     assert target.read_bytes() == b"old"
