@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import numbers
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -128,7 +129,11 @@ def _page_data(
             "output": net.output,
             "loss": loss,
             "x": [v.data for v in net.layers[0].h_prev],
-            "target": target if isinstance(target, int) else [float(t) for t in target],
+            "target": (
+                int(target)
+                if isinstance(target, (int, numbers.Integral))
+                else [float(t) for t in target]
+            ),
             "y_hat": [h.data for h in net.layers[-1].h],
             "L": L.data,
         },

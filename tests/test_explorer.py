@@ -203,6 +203,16 @@ def test_write_html_writes_exactly_the_page_explore_builds_and_returns_the_path(
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
 
 
+def test_numpy_inputs_labels_and_targets_give_the_page_plain_numbers_give():
+    plain = embedded_data(explore(MLP([3, 3, 2], seed=0), X, 1).html)
+    from_numpy = embedded_data(explore(MLP([3, 3, 2], seed=0), np.array(X), np.int64(1)).html)
+    assert from_numpy == plain
+    net = MLP([3, 3, 2], output="linear", seed=0)
+    target = np.array([1.0, -0.5])
+    data = embedded_data(explore(net, X, target, loss="squared_error").html)
+    assert data["network"]["target"] == [1.0, -0.5]
+
+
 def test_the_page_of_the_default_explain_network_is_well_under_a_megabyte():
     net = MLP([3, 3, 3, 2], seed=0)  # `microbp explain`'s default network and input
     size = len(explore(net, [0.69, 0.52, -0.16], 0).html.encode("utf-8"))
