@@ -175,6 +175,11 @@
       el("h2", { text: title }),
       el("p", {}, "data ", num(node.data, "data"), ` · grad ∂L/∂${label(id)} = `, num(node.grad, "grad")),
     ];
+    if (replaying && node.ready > step) {
+      content.push(
+        el("p", { class: "hint" }, `In the replay (at step ${step}) this grad is complete at step ${node.ready}.`)
+      );
+    }
     if (id === root) {
       content.push(el("p", {}, `${label(id)} is where backward starts: ∂${label(id)}/∂${label(id)} = 1.`));
       return content;
@@ -475,7 +480,8 @@
       g.setAttribute("tabindex", "0");
       g.setAttribute("role", "button");
       g.setAttribute("aria-label", `${label(node.id)}: data ${fmt(node.data)}, grad ${fmt(node.grad)}`);
-      const text = [...g.querySelectorAll("text")].find((t) => t.textContent.startsWith("grad "));
+      const texts = [...g.querySelectorAll("text")];
+      const text = texts.findLast((t) => t.textContent.startsWith("grad ")); // the last row
       text.classList.add("grad");
       gradText.set(node.id, [text, text.textContent]);
       g.addEventListener("click", () => chooseNode(node.id));

@@ -203,7 +203,7 @@ def test_write_html_writes_exactly_the_page_explore_builds_and_returns_the_path(
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
 
 
-def test_numpy_inputs_labels_and_targets_give_the_page_plain_numbers_give():
+def test_numpy_inputs_labels_and_targets_give_the_same_page_as_plain_numbers():
     plain = embedded_data(explore(MLP([3, 3, 2], seed=0), X, 1).html)
     from_numpy = embedded_data(explore(MLP([3, 3, 2], seed=0), np.array(X), np.int64(1)).html)
     assert from_numpy == plain
@@ -493,6 +493,21 @@ def test_stepping_replays_backward_in_the_engines_order_each_grad_appearing_when
     assert session.state()["step"] == len(order) - 2
     session.page.keyboard.press("End")
     assert session.state()["grads"] == {want.id(v): grad_shown(v) for v in want.nodes}
+
+
+@pytest.mark.browser
+def test_a_node_chosen_mid_replay_says_at_which_step_its_grad_is_complete(pages, open_page):
+    session = open_page(pages["sigmoid", "squared_error"])
+    want = engine_pass("sigmoid", "squared_error")
+    order = want.order()
+    session.page.keyboard.press("Home")
+    for _ in range(3):
+        session.page.keyboard.press("ArrowRight")
+    for v in want.net.parameters():
+        session.page.click(f"#graph g.node#{want.id(v)}")
+        complete_at = max(order.index(want.id(c)) + 1 for c, _ in want.children[v])
+        note = f"(at step 3) this grad is complete at step {complete_at}."
+        assert note in session.state()["panel"]
 
 
 @pytest.mark.browser
