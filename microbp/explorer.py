@@ -6,7 +6,7 @@ an entry of ∇W_k lights up ``Wk[i,j]``, its edge to ``ak[i]`` and every path o
 shows ∂L/∂Wk[i,j] = ∂L/∂ak[i] · h_{k-1,j}; clicking a node shows the chain-rule terms its grad
 is the sum of; the backward pass can be replayed one node at a time in the engine's order.
 
-Every number on the page is the engine's (or, for the formula column, `formulas.backward`'s),
+Every number on the page is the engine's (or, for the formula column, `formulas.gradients`'s),
 embedded as JSON built from `graph.graph_data`, the same description the SVG is drawn from; the
 page's script only looks numbers up and shows them. Nothing is fetched when the page is viewed.
 """
@@ -28,7 +28,8 @@ import numpy as np
 from microbp import formulas, graph
 from microbp.engine import Value, zero_grad
 from microbp.files import write_atomically
-from microbp.nn import LOSSES, MLP, Layer, check_loss
+from microbp.nn import LOSSES, MLP, Layer
+from microbp.validate import check_loss
 
 #: The height of the inline display in Jupyter, in CSS pixels.
 INLINE_HEIGHT = 760
@@ -82,7 +83,7 @@ def explore(
     data = graph.graph_data(L)  # the size guard, before the pass changes anything
     zero_grad(net.parameters())
     L.backward()
-    formula = formulas.backward(net, x, target, loss)
+    formula = formulas.gradients(net, x, target, loss)
     svg = graph.svg(graph.digraph(data))
     document = _page_data(net, L, loss, target, data, formula)
     return Explorer(_page(svg, document), L)

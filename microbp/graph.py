@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from microbp.engine import Value, affine_parts, topological_order
 from microbp.files import write_atomically
-from microbp.nn import check_count
+from microbp.validate import check_count
 
 if TYPE_CHECKING:
     import graphviz

@@ -97,7 +97,7 @@ def engine_pass(hidden: str, loss: str, sizes: tuple[int, ...] = (3, 3, 2)) -> E
     net = MLP(list(sizes), hidden=hidden, output=OUTPUT[loss], seed=0)
     L = LOSSES[loss](net(X), TARGET[loss])  # type: ignore[operator]
     L.backward()
-    formula = formulas.backward(net, X, TARGET[loss], loss)
+    formula = formulas.gradients(net, X, TARGET[loss], loss)
     return Expected(net, L, topological_order(L), formula)
 
 
