@@ -104,7 +104,6 @@
     mark("lit", [...nodeIds, ...edgeIds]);
     svg.classList.toggle("has-choice", nodeIds.length > 0);
     panel.replaceChildren(...content);
-    panel.dataset.shows = button || nodeIds.length ? "choice" : "";
     if (focusId) bringIntoView([...nodeIds, ...edgeIds, focusId]);
   }
 
@@ -322,7 +321,6 @@
     step = Math.max(0, Math.min(steps, s));
     replaying = true;
     choose(null, [], [], stepPanel(), step > 0 ? data.order[step - 1] : null);
-    panel.dataset.shows = "step";
     render();
   }
 
