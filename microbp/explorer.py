@@ -79,7 +79,7 @@ def explore(
     check_loss(loss)
     if not isinstance(net, MLP):
         raise TypeError(f"explore needs a microbp MLP, got {type(net).__name__}")
-    L = LOSSES[loss](net(x), target)  # type: ignore[operator]
+    L = LOSSES[loss](net(x), target)
     data = graph.graph_data(L)  # the size guard, before the pass changes anything
     zero_grad(net.parameters())
     L.backward()

@@ -95,7 +95,7 @@ class Expected:
 
 def engine_pass(hidden: str, loss: str, sizes: tuple[int, ...] = (3, 3, 2)) -> Expected:
     net = MLP(list(sizes), hidden=hidden, output=OUTPUT[loss], seed=0)
-    L = LOSSES[loss](net(X), TARGET[loss])  # type: ignore[operator]
+    L = LOSSES[loss](net(X), TARGET[loss])
     L.backward()
     formula = formulas.gradients(net, X, TARGET[loss], loss)
     return Expected(net, L, topological_order(L), formula)
