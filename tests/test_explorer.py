@@ -28,7 +28,7 @@ import pytest
 from microbp import MLP, Value, formulas, topological_order
 from microbp.explorer import INLINE_HEIGHT, explore, write_html
 from microbp.graph import MAX_NODES, GraphTooLargeError
-from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES
+from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, Layer
 
 pytestmark = pytest.mark.dot
 
@@ -76,6 +76,12 @@ class Expected:
 
     def node(self, node_id: str) -> Value:
         return self.nodes[int(node_id[1:])]
+
+    def layers(self) -> list[tuple[int, Layer, formulas.LayerGradients]]:
+        """Each layer k with its formulas' gradients."""
+        return [
+            (layer.k, layer, grads) for layer, grads in zip(self.net.layers, self.formula.layers)
+        ]
 
     def order(self) -> list[str]:
         """The order backward processes the nodes in: children before parents, root first."""
@@ -336,6 +342,14 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Pat
     return {case: page_of(*case, folder) for case in CASES}
 
 
+@pytest.fixture(params=CASES, ids="-".join)
+def explored(
+    request: pytest.FixtureRequest, pages: Any, open_page: Any
+) -> tuple[Session, Expected]:
+    """The page of one hidden activation and loss, open, and the pass it should show."""
+    return open_page(pages[request.param]), engine_pass(*request.param)
+
+
 def entry(kind: str, k: int, i: int, j: int | None = None) -> str:
     column = f'[data-j="{j}"]' if j is not None else ""
     return f'#matrices button.entry[data-kind="{kind}"][data-k="{k}"][data-i="{i}"]{column}'
@@ -352,13 +366,11 @@ def pairs(titles: list[str]) -> Counter[tuple[str, str]]:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("hidden", "loss"), CASES)
 def test_an_entry_of_grad_W_lights_W_its_edge_to_a_and_every_path_to_L_and_shows_the_product(
-    hidden, loss, pages, open_page
+    explored,
 ):
-    session = open_page(pages[hidden, loss])
-    want = engine_pass(hidden, loss)
-    for k, (layer, grads) in enumerate(zip(want.net.layers, want.formula.layers), start=1):
+    session, want = explored
+    for k, layer, grads in want.layers():
         for i, row in enumerate(layer.W, start=1):
             for j, w in enumerate(row, start=1):
                 session.page.click(entry("W", k, i, j))
@@ -379,13 +391,9 @@ def test_an_entry_of_grad_W_lights_W_its_edge_to_a_and_every_path_to_L_and_shows
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("hidden", "loss"), CASES)
-def test_entries_of_grad_b_and_grad_a_light_their_paths_to_L_and_show_their_chain_rule(
-    hidden, loss, pages, open_page
-):
-    session = open_page(pages[hidden, loss])
-    want = engine_pass(hidden, loss)
-    for k, (layer, grads) in enumerate(zip(want.net.layers, want.formula.layers), start=1):
+def test_entries_of_grad_b_and_grad_a_light_their_paths_to_L_and_show_their_chain_rule(explored):
+    session, want = explored
+    for k, layer, grads in want.layers():
         for i, (b, a) in enumerate(zip(layer.b, layer.a), start=1):
             path_nodes, path_edges = want.paths_to_root(a)
 
@@ -423,12 +431,8 @@ def assert_chain_rule_shown(shown: dict[str, Any], v: Value, want: Expected) -> 
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("hidden", "loss"), CASES)
-def test_any_node_clicked_shows_its_data_grad_and_the_chain_rule_terms_that_sum_to_it(
-    hidden, loss, pages, open_page
-):
-    session = open_page(pages[hidden, loss])
-    want = engine_pass(hidden, loss)
+def test_any_node_clicked_shows_its_data_grad_and_the_chain_rule_terms_that_sum_to_it(explored):
+    session, want = explored
     for v in want.nodes:
         node_id = want.id(v)
         session.page.click(f"#graph g.node#{node_id}")
@@ -449,12 +453,8 @@ def grad_shown(v: Value) -> str:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("hidden", "loss"), CASES)
-def test_stepping_replays_backward_in_the_engines_order_each_grad_appearing_when_complete(
-    hidden, loss, pages, open_page
-):
-    session = open_page(pages[hidden, loss])
-    want = engine_pass(hidden, loss)
+def test_stepping_replays_backward_in_the_engines_order_each_grad_appearing_when_complete(explored):
+    session, want = explored
     order = want.order()
     shown = session.state()
     assert shown["grads"] == {want.id(v): grad_shown(v) for v in want.nodes}  # the pass done
