@@ -6,6 +6,7 @@ it was and no partial file behind.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -27,7 +28,9 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     error raised; ``path`` is untouched.
     """
     target = Path(path)
-    if target.exists() and not target.is_file():
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name", str(target))
+    if target.exists() and not target.is_file():  # a FIFO would make the write wait for a reader
         raise ValueError(f"{str(target)!r} exists and is not a regular file; give a file name")
     descriptor, name = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.stem}.", suffix=f".partial{target.suffix}"
@@ -45,6 +48,11 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]
     return target
 
 
+def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
+    """``data`` as the contents of ``path``, written whole or not at all."""
+    return write_atomically(path, lambda temporary: temporary.write_bytes(data))
+
+
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> Path:
     """``text`` as the UTF-8 contents of ``path``, written whole or not at all."""
-    return write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    return write_bytes_atomically(path, text.encode("utf-8"))

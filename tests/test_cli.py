@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from microbp import __version__, comparison, formulas
 from microbp.cli import main, output
 from microbp.datasets import make_xor
+from microbp.explorer import explore
 from microbp.nn import MLP
 
 
@@ -228,6 +229,38 @@ def test_explain_json_with_svg_prints_only_the_json(capsys, tmp_path):
     assert set(json.loads(out)) >= {"max_abs_diff", "layers"}
 
 
+@pytest.mark.dot
+@pytest.mark.parametrize(
+    ("options", "target", "loss"),
+    [
+        (["--label", "1"], 1, "cross_entropy"),
+        (["--output", "linear", "--target", "1,-0.5"], [1.0, -0.5], "squared_error"),
+    ],
+)
+def test_explain_html_writes_the_explorer_page_of_the_pass_it_explains(
+    options, target, loss, capsys, tmp_path
+):
+    path = tmp_path / "explorer.html"
+    argv = ["explain", "--sizes", "3,3,2", "--x", "0.5,-1,2", *options, "--html", str(path)]
+    status, out, err = run(capsys, *argv)
+    assert status == 0, err
+    output = "softmax" if loss == "cross_entropy" else "linear"
+    net = MLP([3, 3, 2], output=output, seed=0)
+    assert (
+        path.read_text(encoding="utf-8") == explore(net, [0.5, -1.0, 2.0], target, loss=loss).html
+    )
+    assert f"wrote the explorer page of this pass to {path}" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["explorer.html"]
+
+
+@pytest.mark.dot
+def test_explain_json_with_html_prints_only_the_json(capsys, tmp_path):
+    status, out, _ = run(capsys, "explain", "--json", "--html", str(tmp_path / "page.html"))
+    assert status == 0
+    assert set(json.loads(out)) >= {"max_abs_diff", "layers"}
+    assert (tmp_path / "page.html").stat().st_size > 0
+
+
 def test_same_seed_same_output_and_another_seed_other_weights(capsys):
     first = run(capsys, "explain", "--seed", "7")
     again = run(capsys, "explain", "--seed", "7")
@@ -266,6 +299,8 @@ BAD_ARGUMENTS = [
     (["explain", "--svg", ""], "the path is empty"),
     (["train", "--plot", "/proc/p.png"], "cannot write"),
     (["explain", "--sizes", "10,20,20,2", "--svg", "big.svg"], "use smaller --sizes"),
+    (["explain", "--sizes", "10,20,20,2", "--html", "big.html"], "--html: the graph of L has"),
+    (["explain", "--html", "/no/such/folder/page.html"], "does not exist"),
     (["verify", "--examples", "0"], "at least 1"),
     (["train", "--sizes", "3,4,2"], "must start with 2"),
     (["train", "--sizes", "2,4,3"], "end with 2"),
