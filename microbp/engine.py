@@ -149,9 +149,10 @@ def power_derivative(x: float, n: float) -> float:
         return n * math.pow(x, n - 1.0)
     if x == 0.0:
         return 0.0
-    return n * math.copysign(
-        math.pow(abs(x), n) / abs(x), x
-    )  # n is an even integer, so n − 1 is odd
+    # n is an even integer, so n − 1 is odd: the sign is that of n·x. Multiplying |n| by
+    # |x|^(n/2) twice keeps the product off the subnormals, where digits are lost.
+    half = math.pow(abs(x), n / 2.0)
+    return math.copysign(abs(n) * half * half / abs(x), n * x)
 
 
 class Value:

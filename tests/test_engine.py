@@ -418,9 +418,13 @@ def test_importing_microbp_loads_none_of_numpy_graphviz_hypothesis_or_rich():
 # ---- faults: huge exponents, NaN written into data, numpy, threads, deep copies ----
 
 
-@given(n=st.integers(2**53, 2**80), x=st.sampled_from([-1.0, 1.0, -(1 + 2**-52), 1 - 2**-53]))
-def test_the_power_rule_keeps_the_sign_of_an_odd_power_for_exponents_past_2_to_the_53(n, x):
-    exponent = float(n)  # a float this large is an even integer, so n − 1 is odd
+@given(
+    n=st.integers(2**53, 2**80),
+    sign=st.sampled_from([1.0, -1.0]),
+    x=st.sampled_from([-1.0, 1.0, -(1 + 2**-52), 1 - 2**-53]),
+)
+def test_the_power_rule_keeps_the_sign_of_an_odd_power_for_exponents_past_2_to_the_53(n, sign, x):
+    exponent = sign * float(n)  # a float this large is an even integer, so n − 1 is odd
     try:
         _, d = derivative_of(lambda v: v**exponent, x)
     except OverflowError:
