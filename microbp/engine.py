@@ -145,7 +145,7 @@ def power_derivative(x: float, n: float) -> float:
     of an odd power of a negative x; there xⁿ⁻¹ is taken as |x|ⁿ / |x| with the sign of x."""
     if n == 0.0:
         return 0.0
-    if abs(n) <= 2.0**53:  # n − 1 is exact
+    if -(2.0**53) < n <= 2.0**53:  # n − 1 is exact
         return n * math.pow(x, n - 1.0)
     if x == 0.0:
         return 0.0
