@@ -64,7 +64,8 @@ def _browser_missing() -> str | None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `dot` are skipped without `dot` on the PATH, tests marked `browser` without
-    Playwright or chromium; each says why."""
+    Playwright or chromium; each says why. With MICROBP_REQUIRE_TOOLS set, as CI sets it, the
+    run stops instead."""
     reasons = {
         "dot": None if shutil.which("dot") else "needs Graphviz's dot: apt-get install graphviz",
         "browser": _browser_missing(),
@@ -72,6 +73,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for marker, reason in reasons.items():
         if reason is None:
             continue
+        if os.environ.get("MICROBP_REQUIRE_TOOLS"):  # CI: a missing tool is a failure, not a skip
+            raise pytest.UsageError(
+                f"MICROBP_REQUIRE_TOOLS is set, and the {marker} tests {reason}"
+            )
         for item in items:
             if marker in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=reason))
