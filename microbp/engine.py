@@ -345,7 +345,8 @@ class Value:
         return f"Value(data={self.data!r}, grad={self.grad!r}{named})"
 
     def __str__(self) -> str:
-        return f"{describe(self)}={self.data:.6g} (grad {self.grad:.6g})"
+        label = self.name or (self.op and f"({self.op})") or "Value"
+        return f"{label}={self.data:.6g} (grad {self.grad:.6g})"
 
 
 class _CopyInProgress(threading.local):
@@ -377,10 +378,10 @@ def _rebuilt(
 
 
 def describe(v: Value) -> str:
-    """How messages and pictures name a node: its name, else its op, else ``Value``."""
+    """How messages name a node: its name, else the op that made it, else its data."""
     if v.name:
         return v.name
-    return f"({v.op})" if v.op else "Value"
+    return f"the ({v.op}) node" if v.op else f"the constant {v.data!r}"
 
 
 def sum_values(terms: Iterable[Operand]) -> Value:
@@ -464,8 +465,8 @@ def _check_leaves_finite(root: Value, leaves: list[Value], interior: list[Value]
                 node._pass_grad = 0.0
                 node._reached = True
             raise OverflowError(
-                f"backward overflows a float: the derivative of {root.name or 'the root'} "
-                f"with respect to {leaf.name or brief(leaf)} is {g!r}; scale the graph's "
+                f"backward overflows a float: the derivative of {describe(root)} "
+                f"with respect to {describe(leaf)} is {g!r}; scale the graph's "
                 "numbers down"
             )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from microbp.engine import Value, affine_parts, topological_order
+from microbp.engine import Value, affine_parts, describe, topological_order
 from microbp.files import write_bytes_atomically
 from microbp.validate import check_count
 
@@ -170,10 +170,6 @@ def _edge_label(edge: GraphEdge, precision: int) -> str:
     return f'<<font point-size="10">{text}</font>>'
 
 
-def _describe(v: Value) -> str:
-    return repr(v.name) if v.name else f"the unnamed {v.op or 'constant'} node"
-
-
 def _layer_list(layers: Iterable[float | None]) -> str:
     found = sorted({int(k) for k in layers if k is not None and 0 < k < _LOSS})
     return ", ".join(map(str, found)) if found else "none (no Wk[…], bk[…], ak[…], hk[…] names)"
@@ -193,7 +189,7 @@ def _check_style(rankdir: str, precision: int) -> None:
 
 def _too_large(root: Value, n: int, max_nodes: int, layers: Iterable[float | None]) -> Exception:
     return GraphTooLargeError(
-        f"the graph ending at {_describe(root)} has {n} nodes to draw, more than "
+        f"the graph ending at {describe(root)} has {n} nodes to draw, more than "
         f"max_nodes={max_nodes} (default microbp.graph.MAX_NODES = {MAX_NODES}): a picture "
         "that large does not read, and dot's time grows fast with size. Draw less: one layer "
         "at a time with layers=[k] "

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
-from microbp.engine import Value, affine_node, sum_values, zero_grad
+from microbp.engine import Value, affine_node, describe, sum_values, zero_grad
 from microbp.validate import (
     brief,
     check_choice,
@@ -130,11 +130,11 @@ class Layer:
         Numbers in ``h_prev`` become `Value`s named ``x[j]`` (layer 1) or ``h{k-1}[j]``; Values
         are used as they are, so derivatives with respect to them can be read.
         """
-        h_prev, a, h = self._forward(h_prev)
+        h_prev, a, h = self.forward_pass(h_prev)
         self.h_prev, self.a, self.h = h_prev, a, h
         return h
 
-    def _forward(
+    def forward_pass(
         self, h_prev: Sequence[float | Value]
     ) -> tuple[list[Value], list[Value], list[Value]]:
         """(h_prev as Values, a, h) of one pass, keeping nothing: a failed pass changes nothing."""
@@ -259,7 +259,7 @@ class MLP:
         passes = []
         h: Sequence[float | Value] = x
         for layer in self.layers:
-            passes.append(layer._forward(h))
+            passes.append(layer.forward_pass(h))
             h = passes[-1][2]
         # Every layer keeps its part only once the whole pass has succeeded.
         for layer, (h_prev, a, h_k) in zip(self.layers, passes):
@@ -314,7 +314,7 @@ class SGD:
         for p, new in zip(self.params, updated):
             if not math.isfinite(new):
                 raise OverflowError(
-                    f"the SGD step makes {p.name or 'a parameter'} non-finite "
+                    f"the SGD step makes {describe(p)} non-finite "
                     f"({p.data!r} − {self.lr!r}·{p.grad!r}); lower the learning rate"
                 )
         for p, new in zip(self.params, updated):
