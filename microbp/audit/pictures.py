@@ -1,0 +1,49 @@
+"""A failing example drawn with microbp's pictures (`microbp.graph`): microbp's graph of the
+same program, its right numbers on every node, and beside them the engine's wrong ones, the
+wrong nodes and every path from them to the root in red."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from microbp import graph
+from microbp.audit.checks import MICROBP, Discrepancy, describe, differs, scale
+
+#: How many backward passes microbp runs for the picture of each stage's failure.
+_PASSES = {"forward": 1, "backward": 1, "second backward": 2}
+
+
+def draw(d: Discrepancy, path: Path) -> str:
+    """Write the picture of ``d`` to ``path`` (through a temporary file in the same folder);
+    return the path written, or why nothing was."""
+    nodes = d.program.run(MICROBP)
+    for _ in range(_PASSES.get(d.stage, 1)):
+        nodes[-1].backward()
+    names = d.program.names()
+    wrong = {d.node}
+    if d.engine_all and d.right_all:
+        tolerance = scale(d.right_all)
+        wrong |= {
+            i for i, (e, r) in enumerate(zip(d.engine_all, d.right_all)) if differs(e, r, tolerance)
+        }
+    for i, (v, name) in enumerate(zip(nodes, names)):
+        v.name = name
+        if i in wrong:
+            v.name += "\n" + _engine_line(d, i)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        graph.render_svg(nodes[-1], temporary, highlight=[nodes[i] for i in sorted(wrong)])
+        os.replace(temporary, path)
+    except (graph.GraphvizNotFoundError, graph.GraphTooLargeError, OSError) as error:
+        temporary.unlink(missing_ok=True)
+        return f"not drawn: {describe(error)}"
+    return str(path)
+
+
+def _engine_line(d: Discrepancy, i: int) -> str:
+    if d.error and i == d.node:
+        return f"this engine raises {d.error.partition(':')[0]}"
+    if d.engine_all:
+        return f"this engine: {d.quantity} {d.engine_all[i]:.4g}"
+    return f"this engine: {d.quantity} {d.engine:.4g}"

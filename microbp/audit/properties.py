@@ -1,0 +1,412 @@
+"""The properties microbp passes, each run on an engine: hypothesis draws the examples, a check
+from `checks` judges each, and the first failure is shrunk to the smallest example.
+
+Every function takes an `Engine` (see `adapter.load`) and returns a `PropertyResult`; those that
+draw examples take how many (``examples``) and a ``seed``. ``supported`` is the set of op names
+the engine has (`supported_ops`); it is worked out when not given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import TypeVar
+
+from hypothesis import HealthCheck, Phase, Verbosity, assume, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+
+from microbp.audit import snippets
+from microbp.audit.adapter import Engine
+from microbp.audit.checks import (
+    Discrepancy,
+    Failed,
+    check_network,
+    check_program,
+    check_second_backward,
+    check_sgd_step,
+    describe,
+    in_domain,
+    read,
+    reference,
+)
+from microbp.audit.ops import OPS
+from microbp.audit.pictures import draw
+from microbp.audit.program import (
+    ACTIVATION_NEEDS,
+    AFFINE_NEEDS,
+    DAG_NEEDS,
+    LEAF,
+    LOSS_NEEDS,
+    Instruction,
+    NetworkProgram,
+    Program,
+    StepFailed,
+    from_expression,
+    from_network,
+)
+from microbp.audit.report import FAIL, NOT_SUPPORTED, PASS, SKIPPED, Counterexample, PropertyResult
+from microbp.nn import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from microbp.strategies import NetworkCase, expression_dags, network_cases
+
+T = TypeVar("T")
+
+#: Exceptions with which an engine says it has no such op (`supported_ops`).
+REFUSALS = (NotImplementedError, TypeError, AssertionError)
+#: The chain depths `deep_chains` tries, in order.
+CHAIN_DEPTHS = (10, 100, 1_000, 10_000, 100_000)
+#: The ops a chain may be made of, the first the engine has taken: each keeps the numbers
+#: bounded, with data and d(root)/d(leaf) known at any depth n, from the leaf 0.5.
+CHAIN_OPS: dict[str, tuple[Callable[[int], float], Callable[[int], float]]] = {
+    "neg": (lambda n: 0.5 * (-1.0) ** n, lambda n: (-1.0) ** n),
+    "add_number": (lambda n: 0.5 + n, lambda n: 1.0),
+    "number_add": (lambda n: 0.5 + n, lambda n: 1.0),
+    "mul_number": (lambda n: 0.5, lambda n: 1.0),
+}
+
+
+#: The properties beyond the single ops, by key, with the titles the report gives them.
+TITLES = {
+    "shared_nodes": "expressions reusing nodes",
+    "second_backward_leaves": "second backward(): leaves",
+    "second_backward_interior": "second backward(): interior nodes",
+    "deep_chains": "deep chains",
+    "network": "network: ∇W_k, ∇b_k vs the formulas",
+    "sgd_step": "one SGD step",
+}
+
+
+def _probe(op: str) -> Program:
+    """``op`` on numbers inside every op's domain: x = 0.75, y = 1.25, the number 2."""
+    spec = OPS[op]
+    leaves = [Instruction(LEAF, number=x) for x in (0.75, 1.25)[: spec.operands.count("n")]]
+    number = 2 if "c" in spec.operands else None
+    return Program((*leaves, Instruction(op, tuple(range(len(leaves))), number)))
+
+
+def refusal(engine: Engine, op: str) -> str | None:
+    """The engine's words for not having ``op``, or None when it has it.
+
+    An op is missing when making it at a point of its domain raises NotImplementedError (an
+    adapter's way, and a value class's missing method), TypeError (Python's, for a missing
+    operator) or AssertionError (micrograd's ``**`` of a value). Any other exception is the
+    op failing, which its own property then reports.
+    """
+    try:
+        _probe(op).run(engine.adapter)
+    except StepFailed as failed:
+        if isinstance(failed.error, REFUSALS):
+            return describe(failed.error)
+    return None
+
+
+def supported_ops(engine: Engine) -> dict[str, str]:
+    """Every op of `OPS` the engine does not have, with its words for saying so (`refusal`)."""
+    return {op: reason for op in OPS if (reason := refusal(engine, op)) is not None}
+
+
+def _supported(engine: Engine, supported: Collection[str] | None) -> frozenset[str]:
+    if supported is None:
+        missing = supported_ops(engine)
+        return frozenset(op for op in OPS if op not in missing)
+    return frozenset(supported)
+
+
+def hunt(
+    strategy: st.SearchStrategy[T], check: Callable[[T], None], examples: int, seed_: int
+) -> tuple[int, Discrepancy | None]:
+    """Run ``check`` on up to ``examples`` drawn examples; the number run, and the smallest
+    example's `Discrepancy` if one failed (hypothesis shrinks it)."""
+    runs = 0  # examples checked, not counting those outside the ops' domains
+
+    @seed(seed_)
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+    @given(strategy)
+    def holds(example: T) -> None:
+        nonlocal runs
+        try:
+            check(example)
+        except Failed:
+            runs += 1
+            raise
+        runs += 1
+
+    try:
+        holds()
+    except Failed as failed:
+        return runs, failed.discrepancy
+    except Unsatisfiable:
+        return 0, None
+    return runs, None
+
+
+def counterexample(engine: Engine, d: Discrepancy, svg: Path | None = None) -> Counterexample:
+    """The report's form of ``d``: a runnable snippet, the numbers, a picture if ``svg``."""
+    picture = draw(d, svg) if svg is not None else None
+    return Counterexample(
+        snippets.write(engine, d),
+        d.program.names()[d.node],
+        d.quantity,
+        d.engine,
+        d.right,
+        d.error,
+        d.program.ops_count,
+        d.note,
+        picture,
+    )
+
+
+def _result(
+    engine: Engine,
+    key: str,
+    title: str,
+    found: tuple[int, Discrepancy | None],
+    svg_dir: Path | None,
+    passed: str = "",
+) -> PropertyResult:
+    runs, d = found
+    if runs == 0:
+        return PropertyResult(key, title, SKIPPED, 0, "no example in the ops' domains was drawn")
+    if d is None:
+        return PropertyResult(key, title, PASS, runs, passed)
+    svg = svg_dir / f"{key.replace(':', '-')}.svg" if svg_dir is not None else None
+    example = counterexample(engine, d, svg)
+    return PropertyResult(key, title, FAIL, runs, example.summary, example)
+
+
+def _exhausted(key: str, title: str, what: str) -> PropertyResult:
+    return PropertyResult(key, title, SKIPPED, 0, f"no {what} in the engine's ops could be drawn")
+
+
+def op_property(
+    engine: Engine,
+    op: str,
+    examples: int = 100,
+    seed_: int = 0,
+    svg_dir: Path | None = None,
+) -> PropertyResult:
+    """``op``'s value and derivatives as microbp's, on operands drawn from its domain (edge
+    points included); "not supported" when the engine does not have it (`refusal`)."""
+    spec = OPS[op]
+    key, title = f"op:{op}", spec.title
+    missing = refusal(engine, op)
+    if missing is not None:
+        return PropertyResult(key, title, NOT_SUPPORTED, 0, missing)
+
+    def check(numbers: tuple[float, ...]) -> None:
+        kinds = spec.operands
+        leaves = [Instruction(LEAF, number=x) for x, k in zip(numbers, kinds) if k == "n"]
+        number = next((x for x, k in zip(numbers, kinds) if k == "c"), None)
+        check_program(
+            engine, Program((*leaves, Instruction(op, tuple(range(len(leaves))), number)))
+        )
+
+    return _result(engine, key, title, hunt(spec.draw, check, examples, seed_), svg_dir)
+
+
+def _dag_ops(supported: frozenset[str]) -> list[str]:
+    return [op for op, needs in DAG_NEEDS.items() if needs <= supported]
+
+
+def _expressions(supported: frozenset[str]) -> st.SearchStrategy[Program]:
+    return expression_dags(ops=_dag_ops(supported)).map(from_expression)
+
+
+def _assume_in_domain(program: Program) -> None:
+    try:
+        data = reference(program).data
+    except (ArithmeticError, ValueError):  # a chain of + that overflows where a sum did not
+        assume(False)
+    assume(in_domain(program, data))
+
+
+def shared_nodes(
+    engine: Engine,
+    examples: int = 100,
+    seed_: int = 0,
+    svg_dir: Path | None = None,
+    supported: Collection[str] | None = None,
+) -> PropertyResult:
+    """Expressions that reuse nodes (`microbp.strategies.expression_dags`), made of the
+    engine's ops: every node's data and grad as microbp's, so grads add up along every path."""
+    key = "shared_nodes"
+    title = TITLES[key]
+    ops = _supported(engine, supported)
+    if not _dag_ops(ops):
+        return _exhausted(key, title, "expression")
+
+    def check(program: Program) -> None:
+        _assume_in_domain(program)
+        check_program(engine, program)
+
+    found = hunt(_expressions(ops), check, examples, seed_)
+    return _result(engine, key, title, found, svg_dir, f"ops drawn: {', '.join(_dag_ops(ops))}")
+
+
+def second_backward(
+    engine: Engine,
+    leaves: bool,
+    examples: int = 100,
+    seed_: int = 0,
+    svg_dir: Path | None = None,
+    supported: Collection[str] | None = None,
+) -> PropertyResult:
+    """A second ``backward()`` adds a fresh pass: every grad of the leaves (``leaves``) or of
+    the interior nodes (the root included) doubles, as microbp's does."""
+    key = "second_backward_leaves" if leaves else "second_backward_interior"
+    title = TITLES[key]
+    ops = _supported(engine, supported)
+    if not _dag_ops(ops):
+        return _exhausted(key, title, "expression")
+
+    def check(program: Program) -> None:
+        _assume_in_domain(program)
+        check_second_backward(engine, program, leaves)
+
+    found = hunt(_expressions(ops), check, examples, seed_)
+    return _result(engine, key, title, found, svg_dir, "every grad doubles")
+
+
+def _chain_failure(engine: Engine, op: str, depth: int) -> tuple[str, str] | None:
+    """Where a chain of ``depth`` ops fails ("forward", "backward" or "grad") and what it
+    did, or None when its data and the leaf's grad are right."""
+    data, grad = CHAIN_OPS[op]
+    adapter = engine.adapter
+    kinds = OPS[op].operands
+    try:
+        x = adapter.leaf(0.5)
+        y = x
+        for _ in range(depth):
+            y = adapter.apply(op, *(y if k == "n" else 1.0 for k in kinds))
+    except Exception as error:
+        return "forward", f"raises {describe(error)}"
+    try:
+        adapter.backward(y)
+    except Exception as error:
+        return "backward", f"raises {describe(error)}"
+    try:
+        got = read(engine, "data", y, "y"), read(engine, "grad", x, "x")
+    except Exception as error:
+        return "grad", f"raises {describe(error)}"
+    if got != (data(depth), grad(depth)):
+        return (
+            "grad",
+            f"data {got[0]!r} and x.grad {got[1]!r}; right: {data(depth)!r}, {grad(depth)!r}",
+        )
+    return None
+
+
+def deep_chains(engine: Engine, supported: Collection[str] | None = None) -> PropertyResult:
+    """Chains 10, 10², … 10⁵ ops deep: the deepest whose backward is right, stopping at the
+    first that fails and saying what it did (a RecursionError, for a recursive backward)."""
+    key = "deep_chains"
+    title = TITLES[key]
+    ops = _supported(engine, supported)
+    op = next((op for op in CHAIN_OPS if op in ops), None)
+    if op is None:
+        return PropertyResult(
+            key, title, SKIPPED, 0, f"needs one of {', '.join(OPS[o].title for o in CHAIN_OPS)}"
+        )
+    deepest = 0
+    for depth in CHAIN_DEPTHS:
+        failure = _chain_failure(engine, op, depth)
+        if failure is not None:
+            line, what = failure
+            detail = f"{what} at depth {depth:,}" + (f" (fine at {deepest:,})" if deepest else "")
+            snippet = snippets.write_chain(engine, op, depth, what, line)
+            example = Counterexample(
+                snippet, "x", "grad", None, CHAIN_OPS[op][1](depth), what, depth
+            )
+            return PropertyResult(key, title, FAIL, CHAIN_DEPTHS.index(depth) + 1, detail, example)
+        deepest = depth
+    return PropertyResult(
+        key, title, PASS, len(CHAIN_DEPTHS), f"{deepest:,} ops deep, of {OPS[op].title}"
+    )
+
+
+def _network_choices(ops: frozenset[str]) -> tuple[list[str], list[str], list[str]] | None:
+    """The hidden activations, outputs and losses the engine's ops can build, or None."""
+    if not AFFINE_NEEDS <= ops:
+        return None
+    hidden = [g for g in HIDDEN_ACTIVATIONS if ACTIVATION_NEEDS[g] <= ops]
+    output = [g for g in OUTPUT_ACTIVATIONS if ACTIVATION_NEEDS[g] <= ops]
+    losses = [
+        loss
+        for loss, needs in LOSS_NEEDS.items()
+        if needs <= ops and (loss != "cross_entropy" or "softmax" in output)
+    ]
+    if not losses:
+        return None
+    if losses == ["cross_entropy"]:
+        output = ["softmax"]
+    return hidden, output, losses
+
+
+def _cases(choices: tuple[list[str], list[str], list[str]]) -> st.SearchStrategy[NetworkCase]:
+    hidden, output, losses = choices
+    return network_cases(hidden=hidden, output=output, losses=losses, max_layers=3, max_width=4)
+
+
+def _network_in_domain(case: NetworkCase) -> NetworkProgram:
+    layout = from_network(case)
+    _assume_in_domain(layout.program)
+    return layout
+
+
+def _drawn(choices: tuple[list[str], list[str], list[str]]) -> str:
+    hidden, output, losses = choices
+    return f"hidden {'/'.join(hidden)}, output {'/'.join(output)}, loss {'/'.join(losses)}"
+
+
+def network(
+    engine: Engine,
+    examples: int = 100,
+    seed_: int = 0,
+    svg_dir: Path | None = None,
+    supported: Collection[str] | None = None,
+) -> PropertyResult:
+    """A whole network in the notes' notation, made of the engine's values: every entry of
+    ∇W_k L and ∇b_k L (and ∇a_k, ∇h_k, ∇x) as the matrix formulas give it."""
+    key = "network"
+    title = TITLES[key]
+    choices = _network_choices(_supported(engine, supported))
+    if choices is None:
+        return _exhausted(key, title, "network")
+
+    def check(case: NetworkCase) -> None:
+        check_network(engine, case, _network_in_domain(case))
+
+    found = hunt(_cases(choices), check, examples, seed_)
+    return _result(engine, key, title, found, svg_dir, _drawn(choices))
+
+
+def sgd_step(
+    engine: Engine,
+    examples: int = 100,
+    seed_: int = 0,
+    svg_dir: Path | None = None,
+    supported: Collection[str] | None = None,
+) -> PropertyResult:
+    """One SGD step W_k ← W_k − η ∇W_k L, b_k ← b_k − η ∇b_k L through the engine's data,
+    then a forward pass on the same leaves, against the formulas."""
+    key = "sgd_step"
+    title = TITLES[key]
+    choices = _network_choices(_supported(engine, supported))
+    if choices is None:
+        return _exhausted(key, title, "network")
+
+    def check(drawn: tuple[NetworkCase, float]) -> None:
+        case, lr = drawn
+        check_sgd_step(engine, case, _network_in_domain(case), lr)
+
+    found = hunt(st.tuples(_cases(choices), st.floats(1e-3, 1.0)), check, examples, seed_)
+    return _result(engine, key, title, found, svg_dir, "η drawn from [0.001, 1]")
