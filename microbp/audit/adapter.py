@@ -184,14 +184,21 @@ def _import(spec: str, module_name: str) -> Any:
 
 
 def _import_file(spec: str, path: Path, name: str) -> tuple[Any, str]:
-    """The module at ``path``, under a name of its own, and a snippet's lines importing it."""
+    """The module at ``path``, under a name of its own, and a snippet's lines importing it.
+
+    As when the file is run as a script, its folder goes first on ``sys.path`` (and stays), so
+    that it can import the modules beside it.
+    """
     if not path.is_file():
         raise TargetError(f"target {spec!r}: there is no file {str(path)!r}")
+    folder = str(path.resolve().parent)
     module_name = f"microbp_audit_file_{path.stem}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
         raise TargetError(f"target {spec!r}: {str(path)!r} cannot be imported as Python")
     module = importlib.util.module_from_spec(module_spec)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     sys.modules[module_name] = module  # dataclasses and pickling look their module up there
     try:
         module_spec.loader.exec_module(module)
@@ -200,7 +207,6 @@ def _import_file(spec: str, path: Path, name: str) -> tuple[Any, str]:
         raise TargetError(
             f"target {spec!r}: running {str(path)!r} raised {type(error).__name__}: {error}"
         ) from None
-    folder = str(path.resolve().parent)
     first = name.partition(".")[0]
     return module, f"import sys\n\nsys.path.insert(0, {folder!r})\nfrom {path.stem} import {first}"
 

@@ -10,7 +10,7 @@ runs them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -123,6 +123,33 @@ class Program:
             except Exception as error:
                 raise StepFailed(i, error) from error
         return nodes
+
+    def smaller(self) -> Iterator[Program]:
+        """Programs one step simpler, smallest first: the root moved to an earlier op node, or
+        one op node bypassed (its uses take one of its operands instead); nodes the new root
+        does not depend on are dropped."""
+        ops = [i for i in range(len(self)) if not self.is_leaf(i)]
+        for root in ops[:-1]:
+            yield self._rebuilt(root, {})
+        for i in ops:
+            for a in dict.fromkeys(self.instructions[i].args):
+                yield self._rebuilt(len(self) - 1 if i != len(self) - 1 else a, {i: a})
+
+    def _rebuilt(self, root: int, bypass: dict[int, int]) -> Program:
+        """The nodes ``root`` depends on once each node in ``bypass`` is replaced by its value
+        there, renumbered in order."""
+        args = [tuple(bypass.get(a, a) for a in ins.args) for ins in self.instructions]
+        needed = {root}
+        for i in range(root, -1, -1):
+            if i in needed:
+                needed.update(args[i])
+        index = {old: new for new, old in enumerate(sorted(needed))}
+        return Program(
+            tuple(
+                replace(self.instructions[i], args=tuple(index[a] for a in args[i]))
+                for i in sorted(needed)
+            )
+        )
 
     def names(self) -> list[str]:
         """A Python variable name for every node: its label made an identifier (``W1[1,2]`` is
