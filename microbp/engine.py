@@ -283,11 +283,14 @@ def _check_power_domain(x: float, n: float) -> None:
 
 
 def sum_values(terms: Iterable[Operand]) -> Value:
-    """One node Σ_i t_i with every edge carrying ∂sum/∂t_i = 1 (however many terms)."""
+    """One node Σ_i t_i with every edge carrying ∂sum/∂t_i = 1 (however many terms).
+
+    The sum is `math.fsum`'s, correctly rounded, so it is the same number on every Python.
+    """
     parents, data = _values_and_data(terms, "sum_values")
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
-    return _result(sum(data), "sum", parents, (1.0,) * len(parents))
+    return _result(math.fsum(data), "sum", parents, (1.0,) * len(parents))
 
 
 def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
@@ -312,9 +315,15 @@ def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
 def _affine_node(
     parents: tuple[Value, ...], b_data: float, w_data: Sequence[float], h_data: Sequence[float]
 ) -> Value:
-    """The affine node over ``parents`` = (b, *w, *h), given their data (all checked finite)."""
+    """The affine node over ``parents`` = (b, *w, *h), given their data (all checked finite).
+
+    b + Σ_j w_j h_j is `math.fsum` of b and the rounded products: the same on every Python.
+    """
     return _result(
-        b_data + sum(map(mul, w_data, h_data)), "affine", parents, (1.0, *h_data, *w_data)
+        math.fsum([b_data, *map(mul, w_data, h_data)]),
+        "affine",
+        parents,
+        (1.0, *h_data, *w_data),
     )
 
 

@@ -334,6 +334,7 @@ def test_train_on_the_tape_and_on_the_scalar_engine_reaches_the_same_result(caps
 def test_on_a_terminal_train_shows_a_progress_bar_with_the_loss_and_colours(monkeypatch):
     from rich.console import Console
 
+    monkeypatch.setenv("TERM", "xterm-256color")  # the terminal this test sets up for itself
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=100, highlight=False)
     monkeypatch.setattr(cli, "_console", lambda: terminal)
