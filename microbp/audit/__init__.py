@@ -107,14 +107,14 @@ def audit(
     # The rest is built from the ops that passed, so each failure is reported once, by the
     # property it breaks (a wrong derivative of exp by exp's line, not by every expression).
     passed = frozenset(op for op, result in zip(OPS, results) if result.status == PASS)
-    drawn = {"examples": examples, "seed_": seed, "svg_dir": folder, "supported": passed}
+    drawn = (examples, seed, folder, passed)
     runs: dict[str, Callable[[], PropertyResult]] = {
-        "shared_nodes": partial(properties.shared_nodes, engine, **drawn),
-        "second_backward_leaves": partial(properties.second_backward, engine, True, **drawn),
-        "second_backward_interior": partial(properties.second_backward, engine, False, **drawn),
+        "shared_nodes": partial(properties.shared_nodes, engine, *drawn),
+        "second_backward_leaves": partial(properties.second_backward, engine, True, *drawn),
+        "second_backward_interior": partial(properties.second_backward, engine, False, *drawn),
         "deep_chains": partial(properties.deep_chains, engine, passed),
-        "network": partial(properties.network, engine, **drawn),
-        "sgd_step": partial(properties.sgd_step, engine, **drawn),
+        "network": partial(properties.network, engine, *drawn),
+        "sgd_step": partial(properties.sgd_step, engine, *drawn),
     }
     for key, run in runs.items():
         results.append(_guarded(key, properties.TITLES[key], run, time_limit))

@@ -123,10 +123,12 @@ def _run(
         ) from None
 
 
-def _attempt(program: Program, stage: str, node: int, action: Callable[[], Any]) -> Any:
-    """``action()``, or `Failed` saying the engine raised during ``stage``."""
+def _attempt(
+    program: Program, stage: str, node: int, action: Callable[..., Any], *args: Any
+) -> Any:
+    """``action(*args)``, or `Failed` saying the engine raised during ``stage``."""
     try:
-        return action()
+        return action(*args)
     except Exception as error:
         raise Failed(Discrepancy(program, stage, node, error=describe(error))) from None
 
@@ -137,15 +139,13 @@ def _read_all(
     names = program.names()
     found = []
     for i, v in enumerate(nodes):
-        found.append(
-            _attempt(program, stage, i, lambda v=v, i=i: read(engine, quantity, v, names[i]))
-        )
+        found.append(_attempt(program, stage, i, read, engine, quantity, v, names[i]))
     return found
 
 
 def _backward(engine: Engine, program: Program, nodes: Sequence[Any], stage: str) -> list[float]:
     """Run the engine's backward from the root; every node's grad afterwards."""
-    _attempt(program, stage, len(program) - 1, lambda: engine.adapter.backward(nodes[-1]))
+    _attempt(program, stage, len(program) - 1, engine.adapter.backward, nodes[-1])
     return _read_all(engine, program, nodes, "grad", stage)
 
 
@@ -156,12 +156,17 @@ def data_difference(
     tolerance = scale(right)
     for i, (e, r) in enumerate(zip(engine, right)):
         if differs(e, r, tolerance):
-            return Discrepancy(program, "forward", i, "data", e, r, **_all(engine, right))
+            return Discrepancy(
+                program,
+                "forward",
+                i,
+                "data",
+                e,
+                r,
+                engine_all=tuple(engine),
+                right_all=tuple(right),
+            )
     return None
-
-
-def _all(engine: Sequence[float], right: Sequence[float]) -> dict[str, tuple[float, ...]]:
-    return {"engine_all": tuple(engine), "right_all": tuple(right)}
 
 
 def grad_difference(
@@ -172,7 +177,14 @@ def grad_difference(
     for i in reversed(range(len(program))):
         if differs(engine[i], right[i], tolerance):
             return Discrepancy(
-                program, "backward", i, "grad", engine[i], right[i], **_all(engine, right)
+                program,
+                "backward",
+                i,
+                "grad",
+                engine[i],
+                right[i],
+                engine_all=tuple(engine),
+                right_all=tuple(right),
             )
     return None
 
@@ -208,7 +220,8 @@ def check_second_backward(engine: Engine, program: Program, leaves: bool) -> Non
                     note=f"after one backward() it was {once[i]!r}; a second adds a fresh "
                     "pass, doubling it",
                     extra={"once": once[i]},
-                    **_all(twice, [2.0 * g for g in once]),
+                    engine_all=tuple(twice),
+                    right_all=tuple(2.0 * g for g in once),
                 )
             )
 
@@ -301,13 +314,11 @@ def _sgd_step(engine: Engine, case: NetworkCase, layout: NetworkProgram, lr: flo
     right = {p: float(v) for p, v in zip(layout.parameters, flat)}
     for p in layout.parameters:
         new = data[p] - lr * grad[p]
-        _attempt(
-            program, "sgd step", p, lambda p=p, new=new: engine.adapter.set_data(nodes[p], new)
-        )
+        _attempt(program, "sgd step", p, engine.adapter.set_data, nodes[p], new)
     names = program.names()
     tolerance = scale(list(right.values()))
     for p in layout.parameters:
-        e = _attempt(program, "sgd step", p, lambda p=p: read(engine, "data", nodes[p], names[p]))
+        e = _attempt(program, "sgd step", p, read, engine, "data", nodes[p], names[p])
         if differs(e, right[p], tolerance):
             raise Failed(Discrepancy(program, "sgd step", p, "data", e, right[p]))
     fresh = _run(engine, program, "after the step", {p: nodes[p] for p in layout.parameters})

@@ -9,6 +9,7 @@ the engine has (`supported_ops`); it is worked out when not given.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -332,9 +333,21 @@ def second_backward(
     return _result(engine, key, title, found, svg_dir, "every grad doubles")
 
 
-def _chain_failure(engine: Engine, op: str, depth: int) -> tuple[str, str] | None:
-    """Where a chain of ``depth`` ops fails ("forward", "backward" or "grad") and what it
-    did, or None when its data and the leaf's grad are right."""
+@dataclass(frozen=True)
+class _ChainFailure:
+    """How a chain failed: on which ``line`` of its snippet ("forward", "backward" or "grad"),
+    what happened, and for a wrong number the engine's and the right one."""
+
+    line: str
+    what: str
+    quantity: str = "grad"
+    engine: float | None = None
+    right: float | None = None
+
+
+def _chain_failure(engine: Engine, op: str, depth: int) -> _ChainFailure | None:
+    """How a chain of ``depth`` ops fails, or None when its data and the leaf's grad are
+    right (both are exact in floats: ±0.5, 0.5 + n, ±1)."""
     data, grad = CHAIN_OPS[op]
     adapter = engine.adapter
     kinds = OPS[op].operands
@@ -344,20 +357,19 @@ def _chain_failure(engine: Engine, op: str, depth: int) -> tuple[str, str] | Non
         for _ in range(depth):
             y = adapter.apply(op, *(y if k == "n" else 1.0 for k in kinds))
     except Exception as error:
-        return "forward", f"raises {describe(error)}"
+        return _ChainFailure("forward", f"building it raises {describe(error)}")
     try:
         adapter.backward(y)
     except Exception as error:
-        return "backward", f"raises {describe(error)}"
+        return _ChainFailure("backward", f"backward() raises {describe(error)}")
     try:
         got = read(engine, "data", y, "y"), read(engine, "grad", x, "x")
     except Exception as error:
-        return "grad", f"raises {describe(error)}"
-    if got != (data(depth), grad(depth)):
-        return (
-            "grad",
-            f"data {got[0]!r} and x.grad {got[1]!r}; right: {data(depth)!r}, {grad(depth)!r}",
-        )
+        return _ChainFailure("grad", f"reading it raises {describe(error)}")
+    if got[0] != data(depth):
+        return _ChainFailure("grad", "y.data is wrong", "data", got[0], data(depth))
+    if got[1] != grad(depth):
+        return _ChainFailure("grad", "x.grad is wrong", "grad", got[1], grad(depth))
     return None
 
 
@@ -369,21 +381,35 @@ def deep_chains(engine: Engine, supported: Collection[str] | None = None) -> Pro
     ops = _supported(engine, supported)
     op = next((op for op in CHAIN_OPS if op in ops), None)
     if op is None:
-        return PropertyResult(
-            key, title, SKIPPED, 0, f"needs one of {', '.join(OPS[o].title for o in CHAIN_OPS)}"
-        )
+        needs = ", ".join(OPS[o].title for o in CHAIN_OPS)
+        return PropertyResult(key, title, SKIPPED, 0, f"needs one of {needs}")
     deepest = 0
-    for depth in CHAIN_DEPTHS:
+    for tried, depth in enumerate(CHAIN_DEPTHS, start=1):
         failure = _chain_failure(engine, op, depth)
-        if failure is not None:
-            line, what = failure
-            detail = f"{what} at depth {depth:,}" + (f" (fine at {deepest:,})" if deepest else "")
-            snippet = snippets.write_chain(engine, op, depth, what, line)
-            example = Counterexample(
-                snippet, "x", "grad", None, CHAIN_OPS[op][1](depth), what, depth
-            )
-            return PropertyResult(key, title, FAIL, CHAIN_DEPTHS.index(depth) + 1, detail, example)
-        deepest = depth
+        if failure is None:
+            deepest = depth
+            continue
+        numbers = "" if failure.engine is None else f": {failure.engine!r}, right {failure.right!r}"
+        detail = f"{depth:,} deep: {failure.what}{numbers}"
+        if deepest:
+            detail = f"fine {deepest:,} deep; {detail}"
+        comment = (
+            f"this engine: {failure.engine!r}, right: {failure.right!r}"
+            if numbers
+            else failure.what
+        )
+        snippet = snippets.write_chain(engine, op, depth, comment, failure.line, failure.quantity)
+        error = "" if numbers else failure.what
+        example = Counterexample(
+            snippet,
+            "y" if failure.quantity == "data" else "x",
+            failure.quantity,
+            failure.engine,
+            failure.right,
+            error,
+            depth,
+        )
+        return PropertyResult(key, title, FAIL, tried, detail, example)
     return PropertyResult(
         key, title, PASS, len(CHAIN_DEPTHS), f"{deepest:,} ops deep, of {OPS[op].title}"
     )

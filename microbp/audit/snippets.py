@@ -99,9 +99,12 @@ def write(engine: Engine, d: Discrepancy) -> str:
     return "\n".join(lines)
 
 
-def write_chain(engine: Engine, op: str, depth: int, failure: str, line: str) -> str:
-    """A chain of ``depth`` ops ``op`` from one leaf, backward, and the leaf's grad; the comment
-    ``failure`` goes on the ``line`` that fails: "forward", "backward" or "grad"."""
+def write_chain(
+    engine: Engine, op: str, depth: int, failure: str, line: str, quantity: str = "grad"
+) -> str:
+    """A chain of ``depth`` ops ``op`` from one leaf, backward, and the leaf's grad (or with
+    ``quantity`` "data", the root's data); the comment ``failure`` goes on the ``line`` that
+    fails: "forward", "backward" or "grad" (the last)."""
     operands = ["y" if kind == "n" else "1.0" for kind in OPS[op].operands]
     comment = {line: f"  # {failure}"}
     return "\n".join(
@@ -113,6 +116,7 @@ def write_chain(engine: Engine, op: str, depth: int, failure: str, line: str) ->
             f"for _ in range({depth}):",
             f"    y = {engine.write_op(op, operands)}{comment.get('forward', '')}",
             f"{engine.write_backward('y')}{comment.get('backward', '')}",
-            f"print({engine.write_read('grad', 'x')}){comment.get('grad', '')}",
+            f"print({engine.write_read(quantity, 'x' if quantity == 'grad' else 'y')})"
+            + comment.get("grad", ""),
         ]
     )
