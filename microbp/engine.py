@@ -9,33 +9,15 @@ explicit stack. Nothing here recurses, so graphs millions of nodes deep work.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 from operator import mul
 from typing import TypeAlias, TypeVar
 
+from microbp.validate import check_number
+
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
 T = TypeVar("T")
-
-
-def _check_number(data: object, what: str) -> float:
-    """Return ``data`` as a finite float, or raise the error a bad ``what`` deserves."""
-    if type(data) is float and data - data == 0.0:  # the common case, without the ABC check
-        return data
-    if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(
-            f"{what} must be a real number (int or float), got {type(data).__name__} {data!r}"
-        )
-    try:
-        number = float(data)
-    except OverflowError:
-        raise OverflowError(f"{what} {data!r} is too large for a float") from None
-    if not math.isfinite(number):
-        raise ValueError(
-            f"{what} must be finite, got {number!r}; NaN and ±inf cannot enter a graph"
-        )
-    return number
 
 
 def _not_finite(op: str, operands: Iterable[object]) -> OverflowError:
@@ -70,7 +52,7 @@ def _as_value(x: Operand, op: str) -> Value:
         return x
     if type(x) is float and x - x == 0.0:  # the common case, without building a message
         return _result(x, "", (), ())
-    return _result(_check_number(x, f"the other operand of {op}"), "", (), ())
+    return _result(check_number(x, f"the other operand of {op}"), "", (), ())
 
 
 def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ...], list[float]]:
@@ -108,7 +90,7 @@ class Value:
     def __init__(self, data: Number, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
-        self.data = _check_number(data, "a Value's data")
+        self.data = check_number(data, "a Value's data")
         self.grad = 0.0
         self.name = name
         self.op = ""
@@ -144,7 +126,7 @@ class Value:
     def __pow__(self, exponent: Operand) -> Value:
         if isinstance(exponent, Value):
             return self._pow_value(exponent)
-        n = _check_number(exponent, "the exponent of **")
+        n = check_number(exponent, "the exponent of **")
         x = self.data
         _check_power_domain(x, n)
         op = f"**{exponent}" if type(exponent) is int else f"**{n!r}"

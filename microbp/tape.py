@@ -37,7 +37,8 @@ import numpy as np
 
 from microbp.engine import Value, affine, affine_parts, sum_values, topological_order
 from microbp.formulas import sigmoid
-from microbp.nn import MLP, check_label, check_loss, check_target
+from microbp.nn import MLP
+from microbp.validate import check_label, check_loss, check_target
 
 __all__ = [
     "Tape",
