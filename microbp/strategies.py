@@ -209,12 +209,12 @@ def expression_dags(
     known = UNARY_OPS + BINARY_OPS + NARY_OPS
     unknown = [op for op in ops if op not in known]
     if unknown or not ops:
-        raise ValueError(
-            f"ops must name at least one op of {', '.join(known)}; got {list(ops)!r}"
-        )
+        raise ValueError(f"ops must name at least one op of {', '.join(known)}; got {list(ops)!r}")
     n = draw(st.integers(min_leaves, max_leaves))
     value = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
-    dag = ExpressionDag(tuple(draw(value) for _ in range(n)), draw(_steps(n, min_ops, max_ops, tuple(ops))))
+    dag = ExpressionDag(
+        tuple(draw(value) for _ in range(n)), draw(_steps(n, min_ops, max_ops, tuple(ops)))
+    )
     try:
         _, root = dag.build()
     except (OverflowError, ValueError, ZeroDivisionError):

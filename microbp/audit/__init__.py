@@ -27,6 +27,7 @@ from microbp.audit.guard import run_limited
 from microbp.audit.ops import OPS
 from microbp.audit.program import Instruction, Program
 from microbp.audit.report import FAIL, PASS, Counterexample, PropertyResult, Report
+from microbp.validate import check_count, check_number
 
 __all__ = [
     "OPS",
@@ -85,11 +86,10 @@ def audit(
     Raises `TargetError` (a ValueError) when the target cannot be imported or does not look
     like an engine; any other trouble is a failed property in the report.
     """
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
-        raise ValueError(f"examples must be a positive int, got {examples!r}")
+    check_count(examples, "examples")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an int ≥ 0, got {seed!r}")
-    if not isinstance(time_limit, (int, float)) or not time_limit > 0:
+    if not check_number(time_limit, "time_limit") > 0.0:
         raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     folder = None if svg_dir is None else Path(svg_dir)
     if folder is not None and not folder.is_dir():

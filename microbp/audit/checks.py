@@ -22,6 +22,7 @@ from microbp import formulas
 from microbp.audit.adapter import Engine, ValueClassAdapter
 from microbp.audit.ops import OPS
 from microbp.audit.program import NetworkProgram, Program, StepFailed
+from microbp.comparison import compare_gradients
 from microbp.engine import Value
 from microbp.strategies import NetworkCase
 
@@ -247,10 +248,8 @@ def check_network(engine: Engine, case: NetworkCase, layout: NetworkProgram) -> 
     nodes = _run(engine, program)
     data = _read_all(engine, program, nodes, "data", "forward")
     grad = _backward(engine, program, nodes, "backward")
-    right = formulas.backward(case.net, case.x, case.target, case.loss)
-    comparison = formulas.compare_gradients(
-        network_grads(layout, grad), right, atol=RTOL, rtol=RTOL
-    )
+    right = formulas.gradients(case.net, case.x, case.target, case.loss)
+    comparison = compare_gradients(network_grads(layout, grad), right, atol=RTOL, rtol=RTOL)
     if comparison.ok:
         return
     wrong = [
@@ -277,7 +276,7 @@ def check_network(engine: Engine, case: NetworkCase, layout: NetworkProgram) -> 
 def stepped(case: NetworkCase, lr: float) -> formulas.Network:
     """The network after one SGD step by the formulas: W_k − η ∇W_k L, b_k − η ∇b_k L."""
     network = formulas.as_network(case.net)
-    grads = formulas.backward(network, case.x, case.target, case.loss).layers
+    grads = formulas.gradients(network, case.x, case.target, case.loss).layers
     return formulas.Network(
         [W - lr * g.grad_W for W, g in zip(network.W, grads)],
         [b - lr * g.grad_b for b, g in zip(network.b, grads)],
