@@ -68,12 +68,12 @@ CHAIN_OPS: dict[str, tuple[Callable[[int], float], Callable[[int], float]]] = {
 
 #: The properties beyond the single ops, by key, with the titles the report gives them.
 TITLES = {
-    "shared_nodes": "expressions reusing nodes",
-    "second_backward_leaves": "second backward(): leaves",
-    "second_backward_interior": "second backward(): interior nodes",
+    "shared_nodes": "reused nodes",
+    "second_backward_leaves": "2nd backward(): leaves",
+    "second_backward_interior": "2nd backward(): interior",
     "deep_chains": "deep chains",
-    "network": "network: ∇W_k, ∇b_k vs the formulas",
-    "sgd_step": "one SGD step",
+    "network": "network ∇W, ∇b",
+    "sgd_step": "SGD step",
 }
 
 
@@ -96,6 +96,8 @@ def refusal(engine: Engine, op: str) -> str | None:
     try:
         _probe(op).run(engine.adapter)
     except StepFailed as failed:
+        if isinstance(failed.error, NotImplementedError) and str(failed.error):
+            return str(failed.error)  # an adapter's own words
         if isinstance(failed.error, REFUSALS):
             return describe(failed.error)
     return None
@@ -336,13 +338,21 @@ def second_backward(
 @dataclass(frozen=True)
 class _ChainFailure:
     """How a chain failed: on which ``line`` of its snippet ("forward", "backward" or "grad"),
-    what happened, and for a wrong number the engine's and the right one."""
+    at which ``step`` ("backward()", or the number read: "x.grad"), and what happened: the
+    ``error`` raised, or the engine's number and the right one."""
 
     line: str
-    what: str
+    step: str
+    error: str = ""
     quantity: str = "grad"
     engine: float | None = None
     right: float | None = None
+
+    @property
+    def what(self) -> str:
+        if self.error:
+            return f"{self.step} raises {self.error}"
+        return f"{self.step} is {self.engine!r}, right {self.right!r}"
 
 
 def _chain_failure(engine: Engine, op: str, depth: int) -> _ChainFailure | None:
@@ -357,19 +367,19 @@ def _chain_failure(engine: Engine, op: str, depth: int) -> _ChainFailure | None:
         for _ in range(depth):
             y = adapter.apply(op, *(y if k == "n" else 1.0 for k in kinds))
     except Exception as error:
-        return _ChainFailure("forward", f"building it raises {describe(error)}")
+        return _ChainFailure("forward", "building it", describe(error))
     try:
         adapter.backward(y)
     except Exception as error:
-        return _ChainFailure("backward", f"backward() raises {describe(error)}")
+        return _ChainFailure("backward", "backward()", describe(error))
     try:
         got = read(engine, "data", y, "y"), read(engine, "grad", x, "x")
     except Exception as error:
-        return _ChainFailure("grad", f"reading it raises {describe(error)}")
+        return _ChainFailure("grad", "reading x.grad", describe(error))
     if got[0] != data(depth):
-        return _ChainFailure("grad", "y.data is wrong", "data", got[0], data(depth))
+        return _ChainFailure("grad", "y.data", "", "data", got[0], data(depth))
     if got[1] != grad(depth):
-        return _ChainFailure("grad", "x.grad is wrong", "grad", got[1], grad(depth))
+        return _ChainFailure("grad", "x.grad", "", "grad", got[1], grad(depth))
     return None
 
 
@@ -389,24 +399,21 @@ def deep_chains(engine: Engine, supported: Collection[str] | None = None) -> Pro
         if failure is None:
             deepest = depth
             continue
-        numbers = "" if failure.engine is None else f": {failure.engine!r}, right {failure.right!r}"
-        detail = f"{depth:,} deep: {failure.what}{numbers}"
+        detail = f"{depth:,} deep: {failure.what}"
         if deepest:
             detail = f"fine {deepest:,} deep; {detail}"
-        comment = (
-            f"this engine: {failure.engine!r}, right: {failure.right!r}"
-            if numbers
-            else failure.what
-        )
+        if failure.error:
+            comment = f"raises {failure.error}"
+        else:
+            comment = f"this engine: {failure.engine!r}, right: {failure.right!r}"
         snippet = snippets.write_chain(engine, op, depth, comment, failure.line, failure.quantity)
-        error = "" if numbers else failure.what
         example = Counterexample(
             snippet,
             "y" if failure.quantity == "data" else "x",
             failure.quantity,
             failure.engine,
             failure.right,
-            error,
+            failure.error,
             depth,
         )
         return PropertyResult(key, title, FAIL, tried, detail, example)

@@ -1,9 +1,10 @@
-"""The `microbp` command: explain one backward pass, verify the notes' formulas, train a network.
+"""The `microbp` command: explain one backward pass, verify the notes' formulas, train a network,
+audit your own engine.
 
-One module a subcommand (`explain`, `verify`, `train`), each with its options, its run function
-and its rendering; `options` holds what they share, `output` how they print. Every bad argument
-ends with one line on stderr and exit status 2; a disagreement between the engine and the
-formulas ends with exit status 1.
+One module a subcommand (`explain`, `verify`, `train`, `audit`), each with its options, its run
+function and its rendering; `options` holds what they share, `output` how they print. Every bad
+argument ends with one line on stderr and exit status 2; a disagreement between the engine and
+the formulas (or a failed audit) ends with exit status 1.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from microbp import __version__
-from microbp.cli import explain, train, verify
+from microbp.cli import audit, explain, train, verify
 from microbp.cli.options import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -25,7 +26,7 @@ from microbp.cli.options import (
     join_negative_number_lists,
 )
 
-SUBCOMMANDS = (explain, verify, train)
+SUBCOMMANDS = (explain, verify, train, audit)
 
 
 def build_parser() -> argparse.ArgumentParser:
