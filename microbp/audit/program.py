@@ -135,6 +135,10 @@ class Program:
             for a in dict.fromkeys(self.instructions[i].args):
                 yield self._rebuilt(len(self) - 1 if i != len(self) - 1 else a, {i: a})
 
+    def ending_at(self, root: int) -> Program:
+        """The program of node ``root``: the nodes it depends on, renumbered, it last."""
+        return self._rebuilt(root, {})
+
     def _rebuilt(self, root: int, bypass: dict[int, int]) -> Program:
         """The nodes ``root`` depends on once each node in ``bypass`` is replaced by its value
         there, renumbered in order."""
@@ -222,7 +226,7 @@ def from_expression(dag: ExpressionDag) -> Program:
             half = (len(a) - 1) // 2
             products = [b.add("mul", w, h) for w, h in zip(a[1 : 1 + half], a[1 + half :])]
             nodes.append(b.fold("add", a[0], products))
-    return b.program()
+    return b.program().ending_at(nodes[-1])  # a sum of one term is that term, made earlier
 
 
 #: The ops each part of a network needs: an activation g, a loss, the affine a = b + Σ W h.

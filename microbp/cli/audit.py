@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
     from microbp.audit import PropertyResult, Report
 
-#: How each status reads in the table (rich markup).
+#: How each status reads in the table (rich markup); {n} is the number of examples run.
 STATUS_MARKUP = {
-    "pass": "[green]pass[/]",
-    "fail": "[bold red]FAIL[/]",
+    "pass": "[green]pass[/] ({n})",
+    "fail": "[bold red]FAIL[/] ({n})",
     "not supported": "[yellow]not supported[/]",
     "skipped": "[yellow]skipped[/]",
 }
@@ -52,18 +52,16 @@ def svg_folder(text: str) -> Path:
 
 
 def table(report: Report) -> RenderableType:
-    """One row a property: examples run, the result, and a detail."""
+    """One row a property: the result (with the number of examples run) and a detail."""
     from rich import box
     from rich.table import Table
 
     result_table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    result_table.add_column("property")
-    result_table.add_column("examples", justify="right")
+    result_table.add_column("property", no_wrap=True)
     result_table.add_column("result", no_wrap=True)
     result_table.add_column("detail")
     for r in report.results:
-        examples = str(r.examples) if r.status in ("pass", "fail") else ""
-        result_table.add_row(r.title, examples, STATUS_MARKUP[r.status], r.detail)
+        result_table.add_row(r.title, STATUS_MARKUP[r.status].format(n=r.examples), r.detail)
     return result_table
 
 
