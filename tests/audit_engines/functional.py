@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(eq=False)
@@ -41,9 +42,7 @@ add = _binary(operator.add, lambda x, y: (1.0, 1.0))
 sub = _binary(operator.sub, lambda x, y: (1.0, -1.0))
 mul = _binary(operator.mul, lambda x, y: (y, x))
 div = _binary(operator.truediv, lambda x, y: (1.0 / y, -x / (y * y)))
-power = _binary(
-    operator.pow, lambda x, y: (y * x ** (y - 1), x**y * math.log(x) if x > 0 else 0.0)
-)
+power = _binary(operator.pow, lambda x, y: (y * x ** (y - 1), x**y * math.log(x) if x > 0 else 0.0))
 FUNCTIONS = {
     "neg": _unary(operator.neg, lambda x, v: -1.0),
     "exp": _unary(math.exp, lambda x, v: v),
@@ -75,7 +74,7 @@ def backward(root):
 
 
 class Adapter:
-    functions = FUNCTIONS
+    functions: ClassVar[dict] = FUNCTIONS
 
     def leaf(self, x):
         return Node(float(x))
@@ -106,7 +105,7 @@ class Adapter:
 
 
 class BuggyAdapter(Adapter):
-    functions = {**FUNCTIONS, "exp": _unary(math.exp, lambda x, v: v * x)}
+    functions: ClassVar[dict] = {**FUNCTIONS, "exp": _unary(math.exp, lambda x, v: v * x)}
 
 
 def make_adapter():
