@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -66,7 +67,12 @@ class Failed(Exception):
 
 
 def describe(error: BaseException) -> str:
-    """``ZeroDivisionError: float division by zero``, on one line."""
+    """``ZeroDivisionError: float division by zero``, on one line.
+
+    A RecursionError says the limit it hit instead of its words, which vary between Pythons.
+    """
+    if isinstance(error, RecursionError):
+        return f"RecursionError (Python's recursion limit is {sys.getrecursionlimit()})"
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
