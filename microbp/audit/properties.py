@@ -11,46 +11,37 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
-from hypothesis import HealthCheck, Phase, Verbosity, assume, given, seed, settings
+from hypothesis import assume
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
 
-from microbp.audit import snippets
+from microbp.audit import search, snippets
 from microbp.audit.adapter import Engine
 from microbp.audit.checks import (
     Discrepancy,
-    Failed,
     check_network,
     check_program,
     check_second_backward,
     check_sgd_step,
     describe,
-    in_domain,
     read,
-    reference,
 )
 from microbp.audit.ops import OPS
 from microbp.audit.pictures import draw
 from microbp.audit.program import (
     ACTIVATION_NEEDS,
     AFFINE_NEEDS,
-    DAG_NEEDS,
     LEAF,
     LOSS_NEEDS,
     Instruction,
     NetworkProgram,
     Program,
     StepFailed,
-    from_expression,
     from_network,
 )
 from microbp.audit.report import FAIL, NOT_SUPPORTED, PASS, SKIPPED, Counterexample, PropertyResult
 from microbp.nn import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-from microbp.strategies import ExpressionDag, NetworkCase, expression_dags, network_cases
-
-T = TypeVar("T")
+from microbp.strategies import NetworkCase, network_cases
 
 #: Exceptions with which an engine says it has no such op (`supported_ops`).
 REFUSALS = (NotImplementedError, TypeError, AssertionError)
@@ -115,90 +106,6 @@ def _supported(engine: Engine, supported: Collection[str] | None) -> frozenset[s
     return frozenset(supported)
 
 
-def hunt(
-    strategy: st.SearchStrategy[T], check: Callable[[T], None], examples: int, seed_: int
-) -> tuple[int, Discrepancy | None]:
-    """Run ``check`` on up to ``examples`` drawn examples; the number run, and the smallest
-    example's `Discrepancy` if one failed (hypothesis shrinks it)."""
-    runs = 0  # examples checked, not counting those outside the ops' domains
-
-    @seed(seed_)
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
-        report_multiple_bugs=False,
-        print_blob=False,
-    )
-    @given(strategy)
-    def holds(example: T) -> None:
-        nonlocal runs
-        try:
-            check(example)
-        except Failed:
-            runs += 1
-            raise
-        runs += 1
-
-    try:
-        holds()
-    except Failed as failed:
-        return runs, failed.discrepancy
-    except Unsatisfiable:
-        return 0, None
-    return runs, None
-
-
-def simplest(program: Program, check: Callable[[Program], None]) -> Discrepancy | None:
-    """Shrink a failing ``program`` further than hypothesis can, greedily: while some program
-    one step simpler (`Program.smaller`) still fails ``check``, take it. Returns the last
-    failure's `Discrepancy` (None if ``program`` itself passes).
-
-    Hypothesis shrinks an expression's numbers well but cannot drop a step from the middle
-    of it; this does, so a bug shows in a handful of ops.
-    """
-    found = _failure(program, check)
-    improved = found is not None
-    while improved:
-        improved = False
-        for candidate in filter(_in_domains, program.smaller()):
-            failure = _failure(candidate, check)
-            if failure is not None:
-                program, found, improved = candidate, failure, True
-                break
-    return found
-
-
-def _failure(program: Program, check: Callable[[Program], None]) -> Discrepancy | None:
-    try:
-        check(program)
-    except Failed as failed:
-        return failed.discrepancy
-    return None
-
-
-def hunt_programs(
-    strategy: st.SearchStrategy[Program],
-    check: Callable[[Program], None],
-    examples: int,
-    seed_: int,
-) -> tuple[int, Discrepancy | None]:
-    """`hunt` over the drawn programs inside every op's domain, then the failure made
-    `simplest`."""
-
-    def checked(program: Program) -> None:
-        assume(_in_domains(program))
-        check(program)
-
-    runs, found = hunt(strategy, checked, examples, seed_)
-    if found is None:
-        return runs, None
-    return runs, simplest(found.program, check) or found
-
-
 def counterexample(engine: Engine, d: Discrepancy, svg: Path | None = None) -> Counterexample:
     """The report's form of ``d``: a runnable snippet, the numbers, a picture if ``svg``."""
     picture = draw(d, svg) if svg is not None else None
@@ -260,34 +167,7 @@ def op_property(
             engine, Program((*leaves, Instruction(op, tuple(range(len(leaves))), number)))
         )
 
-    return _result(engine, key, title, hunt(spec.draw, check, examples, seed_), svg_dir)
-
-
-def _dag_ops(supported: frozenset[str]) -> list[str]:
-    return [op for op, needs in DAG_NEEDS.items() if needs <= supported]
-
-
-def _off_zero(dag: ExpressionDag) -> ExpressionDag:
-    """The expression with every leaf 1 larger: drawn from [−1, 3], shrinking towards 1.
-
-    At 0, where hypothesis shrinks a number to, most derivatives vanish (x·x has 0), and a bug
-    they would show hides; so shrinking stalls at a long example where some exp or sum makes
-    them nonzero again. At 1, x·x keeps its derivative 2.
-    """
-    return ExpressionDag(tuple(x + 1.0 for x in dag.leaves), dag.steps)
-
-
-def _expressions(supported: frozenset[str]) -> st.SearchStrategy[Program]:
-    return expression_dags(ops=_dag_ops(supported)).map(_off_zero).map(from_expression)
-
-
-def _in_domains(program: Program) -> bool:
-    """Every op of ``program`` works inside its domain (microbp runs it to see)."""
-    try:
-        data = reference(program).data
-    except StepFailed:  # e.g. a chain of + that overflows where a sum did not
-        return False
-    return in_domain(program, data)
+    return _result(engine, key, title, search.hunt(spec.draw, check, examples, seed_), svg_dir)
 
 
 def shared_nodes(
@@ -302,14 +182,16 @@ def shared_nodes(
     key = "shared_nodes"
     title = TITLES[key]
     ops = _supported(engine, supported)
-    if not _dag_ops(ops):
+    if not search.dag_ops(ops):
         return _exhausted(key, title, "expression")
 
     def check(program: Program) -> None:
         check_program(engine, program)
 
-    found = hunt_programs(_expressions(ops), check, examples, seed_)
-    return _result(engine, key, title, found, svg_dir, f"ops drawn: {', '.join(_dag_ops(ops))}")
+    found = search.hunt_programs(search.expressions(ops), check, examples, seed_)
+    return _result(
+        engine, key, title, found, svg_dir, f"ops drawn: {', '.join(search.dag_ops(ops))}"
+    )
 
 
 def second_backward(
@@ -325,13 +207,13 @@ def second_backward(
     key = "second_backward_leaves" if leaves else "second_backward_interior"
     title = TITLES[key]
     ops = _supported(engine, supported)
-    if not _dag_ops(ops):
+    if not search.dag_ops(ops):
         return _exhausted(key, title, "expression")
 
     def check(program: Program) -> None:
         check_second_backward(engine, program, leaves)
 
-    found = hunt_programs(_expressions(ops), check, examples, seed_)
+    found = search.hunt_programs(search.expressions(ops), check, examples, seed_)
     return _result(engine, key, title, found, svg_dir, "every grad doubles")
 
 
@@ -447,7 +329,7 @@ def _cases(choices: tuple[list[str], list[str], list[str]]) -> st.SearchStrategy
 
 def _network_in_domain(case: NetworkCase) -> NetworkProgram:
     layout = from_network(case)
-    assume(_in_domains(layout.program))
+    assume(search.drawable(layout.program))
     return layout
 
 
@@ -474,7 +356,7 @@ def network(
     def check(case: NetworkCase) -> None:
         check_network(engine, case, _network_in_domain(case))
 
-    found = hunt(_cases(choices), check, examples, seed_)
+    found = search.hunt(_cases(choices), check, examples, seed_)
     return _result(engine, key, title, found, svg_dir, _drawn(choices))
 
 
@@ -497,5 +379,5 @@ def sgd_step(
         case, lr = drawn
         check_sgd_step(engine, case, _network_in_domain(case), lr)
 
-    found = hunt(st.tuples(_cases(choices), st.floats(1e-3, 1.0)), check, examples, seed_)
+    found = search.hunt(st.tuples(_cases(choices), st.floats(1e-3, 1.0)), check, examples, seed_)
     return _result(engine, key, title, found, svg_dir, "η drawn from [0.001, 1]")
