@@ -105,3 +105,18 @@ def test_svg_to_a_file_is_refused(capsys, scratch):
     (scratch / "taken").write_text("")
     status, _, err = run(capsys, "audit", "microbp.engine:Value", "--svg", "taken")
     assert status == 2 and "is a file, not a folder" in err
+
+
+def test_on_a_terminal_a_spinner_names_each_property_as_it_runs(monkeypatch):
+    from rich.console import Console
+
+    from microbp.cli import output
+
+    monkeypatch.setenv("TERM", "xterm-256color")  # the terminal this test sets up for itself
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100, highlight=False)
+    monkeypatch.setattr(output, "console", lambda: terminal)
+    assert main(["audit", "microbp.engine:Value", "--examples", "5"]) == 0
+    shown = screen.getvalue()
+    assert "auditing microbp.engine:Value" in shown and "\x1b[" in shown
+    assert "everything the engine supports passes" in shown

@@ -72,6 +72,7 @@ def audit(
     seed: int = 0,
     svg_dir: str | Path | None = None,
     time_limit: float = TIME_LIMIT,
+    on_start: Callable[[str], None] | None = None,
 ) -> Report:
     """Run every property on the engine ``target`` and report each.
 
@@ -82,6 +83,7 @@ def audit(
         seed: hypothesis' seed: the same seed, the same examples and counterexamples.
         svg_dir: a folder (which must exist) to draw each failing example in, as SVG.
         time_limit: seconds each property may take before it is reported as a hang.
+        on_start: called with each property's title as it starts (to show progress).
 
     Raises `TargetError` (a ValueError) when the target cannot be imported or does not look
     like an engine; any other trouble is a failed property in the report.
@@ -95,12 +97,17 @@ def audit(
     if folder is not None and not folder.is_dir():
         raise ValueError(f"svg_dir {str(folder)!r} is not an existing folder")
     engine = load(target)
+
+    def run(key: str, title: str, check: Callable[[], PropertyResult]) -> PropertyResult:
+        if on_start is not None:
+            on_start(title)
+        return _guarded(key, title, check, time_limit)
+
     results = [
-        _guarded(
+        run(
             f"op:{op}",
             OPS[op].title,
             partial(properties.op_property, engine, op, examples, seed, folder),
-            time_limit,
         )
         for op in OPS
     ]
@@ -108,7 +115,7 @@ def audit(
     # property it breaks (a wrong derivative of exp by exp's line, not by every expression).
     passed = frozenset(op for op, result in zip(OPS, results) if result.status == PASS)
     drawn = (examples, seed, folder, passed)
-    runs: dict[str, Callable[[], PropertyResult]] = {
+    checks: dict[str, Callable[[], PropertyResult]] = {
         "shared_nodes": partial(properties.shared_nodes, engine, *drawn),
         "second_backward_leaves": partial(properties.second_backward, engine, True, *drawn),
         "second_backward_interior": partial(properties.second_backward, engine, False, *drawn),
@@ -116,6 +123,6 @@ def audit(
         "network": partial(properties.network, engine, *drawn),
         "sgd_step": partial(properties.sgd_step, engine, *drawn),
     }
-    for key, run in runs.items():
-        results.append(_guarded(key, properties.TITLES[key], run, time_limit))
+    for key, check in checks.items():
+        results.append(run(key, properties.TITLES[key], check))
     return Report(engine.spec, tuple(results), examples, seed)

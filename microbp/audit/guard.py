@@ -75,7 +75,11 @@ def run_limited(call: Callable[[], T], seconds: float) -> Outcome[T]:
             box["error"] = error
 
     thread = _start(work)
-    thread.join(seconds)
+    try:
+        thread.join(seconds)
+    except BaseException:  # Ctrl-C while waiting: stop the worker too, then pass it on
+        _interrupt(thread)
+        raise
     if thread.is_alive():
         _interrupt(thread)
         thread.join(GRACE_SECONDS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,22 +104,33 @@ def summary(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _audit(args: argparse.Namespace, console: Console) -> Report:
+    """The audit ``args`` ask for; on a terminal, a spinner says which property runs."""
+    from microbp.audit import audit
+
+    options = {"examples": args.examples, "seed": args.seed, "svg_dir": args.svg}
+    if not console.is_terminal:
+        return audit(args.target, **options)
+    with console.status("auditing") as status:
+
+        def show(title: str) -> None:
+            status.update(f"auditing {args.target}: {title}")
+
+        return audit(args.target, **options, on_start=show)
+
+
 def run(args: argparse.Namespace) -> int:
     """Audit the engine ``args.target``; exit 0 when all it supports passes, 1 when not."""
     from hypothesis.configuration import set_hypothesis_home_dir
 
-    from microbp.audit import TargetError, audit
+    from microbp.audit import TargetError
 
     console = output.console()
     # Hypothesis keeps caches in ./.hypothesis; the command leaves none in the user's folder.
     with tempfile.TemporaryDirectory() as storage:
         set_hypothesis_home_dir(storage)
         try:
-            waiting = console.status("auditing") if console.is_terminal else nullcontext()
-            with waiting:
-                report = audit(
-                    args.target, examples=args.examples, seed=args.seed, svg_dir=args.svg
-                )
+            report = _audit(args, console)
         except TargetError as error:
             raise UsageError(str(error)) from None
         finally:
