@@ -324,3 +324,15 @@ def test_the_docs_pytorch_adapter_audits_clean(tmp_path):
     report = audit(f"{tmp_path / 'torch_scalars.py'}:make_adapter", examples=30)
     assert report.ok, [(r.key, r.detail) for r in report.failures]
     assert report.unsupported == []
+
+
+def test_the_json_form_carries_an_engines_nan_as_a_string():
+    import json
+
+    from microbp.audit import Counterexample, Report
+
+    nan = Counterexample("print(1)", "x1", "grad", float("nan"), 2.0, "", 1)
+    report = Report("e:V", (PropertyResult("op:mul", "x * y", "fail", 1, "", nan),), 1, 0)
+    document = json.loads(json.dumps(report.as_dict(), allow_nan=False))
+    assert document["properties"][0]["counterexample"]["engine"] == "nan"
+    assert document["properties"][0]["counterexample"]["right"] == 2.0

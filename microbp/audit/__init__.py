@@ -23,6 +23,7 @@ from pathlib import Path
 
 from microbp.audit import properties
 from microbp.audit.adapter import Adapter, Engine, TargetError, ValueClassAdapter, load
+from microbp.audit.checks import describe
 from microbp.audit.guard import run_limited
 from microbp.audit.ops import OPS
 from microbp.audit.program import Instruction, Program
@@ -61,8 +62,8 @@ def _guarded(
         if not outcome.stopped:
             detail += " (it is stuck in one call and could not be stopped)"
         return PropertyResult(key, title, FAIL, 0, detail)
-    error = outcome.error
-    return PropertyResult(key, title, FAIL, 0, f"stopped by {type(error).__name__}: {error}")
+    assert outcome.error is not None
+    return PropertyResult(key, title, FAIL, 0, f"stopped by {describe(outcome.error)}")
 
 
 def audit(

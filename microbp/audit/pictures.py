@@ -9,6 +9,7 @@ from pathlib import Path
 
 from microbp import graph
 from microbp.audit.checks import MICROBP, Discrepancy, describe, differs, scale
+from microbp.audit.program import StepFailed
 
 #: How many backward passes microbp runs for the picture of each stage's failure.
 _PASSES = {"forward": 1, "backward": 1, "second backward": 2}
@@ -17,9 +18,12 @@ _PASSES = {"forward": 1, "backward": 1, "second backward": 2}
 def draw(d: Discrepancy, path: Path) -> str:
     """Write the picture of ``d`` to ``path`` (through a temporary file in the same folder);
     return the path written, or why nothing was."""
-    nodes = d.program.run(MICROBP)
-    for _ in range(_PASSES.get(d.stage, 1)):
-        nodes[-1].backward()
+    try:
+        nodes = d.program.run(MICROBP)
+        for _ in range(_PASSES.get(d.stage, 1)):
+            nodes[-1].backward()
+    except (StepFailed, ArithmeticError) as error:
+        return f"not drawn: microbp cannot compute it either ({describe(error)})"
     names = d.program.names()
     wrong = {d.node}
     if d.engine_all and d.right_all:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 PASS, FAIL, NOT_SUPPORTED, SKIPPED = "pass", "fail", "not supported", "skipped"
@@ -84,11 +85,22 @@ class Report:
         raise KeyError(f"no property {key!r}; the report has {[r.key for r in self.results]}")
 
     def as_dict(self) -> dict[str, object]:
-        """The report as plain data (for JSON): target, ok, examples, seed, properties."""
+        """The report as plain data for JSON: target, ok, examples, seed, properties. An
+        engine's NaN or infinite number is given as a string ("nan", "inf"), which strict
+        JSON can carry."""
+        properties = []
+        for r in self.results:
+            result = asdict(r)
+            example = result["counterexample"]
+            if example is not None:
+                for side in ("engine", "right"):
+                    if example[side] is not None and not math.isfinite(example[side]):
+                        example[side] = repr(example[side])
+            properties.append(result)
         return {
             "target": self.target,
             "ok": self.ok,
             "examples": self.examples,
             "seed": self.seed,
-            "properties": [asdict(r) for r in self.results],
+            "properties": properties,
         }
