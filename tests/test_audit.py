@@ -159,6 +159,17 @@ def test_each_planted_bug_is_caught_by_its_property_with_at_most_three_ops(engin
     assert ops_failing <= {"op:tanh", "op:div", "op:number_div"}
 
 
+@pytest.mark.parametrize("engine", ["FrozenData", "StaleProducts"])
+def test_an_sgd_step_the_engine_does_not_take_is_caught_by_the_sgd_line(engine):
+    loaded = load(engine_file(f"planted.py:{engine}"))
+    assert properties.network(loaded).status == "pass"
+    result = properties.sgd_step(loaded)
+    assert result.status == "fail"
+    example = result.counterexample
+    assert example is not None and "lr = " in example.snippet
+    assert float(printed_by(example.snippet)) == example.engine != example.right
+
+
 def test_a_second_backward_is_judged_apart_from_wrong_derivatives():
     report = audit(engine_file("planted.py:Overwrites"))
     assert report["second_backward_leaves"].status == "pass"

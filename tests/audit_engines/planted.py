@@ -37,3 +37,23 @@ class ParentsFirst(Value):
 
     def visiting_order(self, order):
         return order
+
+
+class FrozenData(Value):
+    """Setting ``data`` is silently ignored once a value is made: an SGD step changes nothing."""
+
+    def __setattr__(self, name, value):
+        if name != "data" or "data" not in self.__dict__:
+            super().__setattr__(name, value)
+
+
+class StaleProducts(Value):
+    """``*`` multiplies the numbers its operands were made with, not their data now."""
+
+    def __init__(self, data, parents=(), local_grads=()):
+        super().__init__(data, parents, local_grads)
+        self.first = self.data
+
+    def __mul__(self, other):
+        other = self._wrap(other)
+        return self._make(self.first * other.first, (self, other), (other.first, self.first))
