@@ -14,7 +14,7 @@ import numpy as np
 
 from microbp.engine import Value, zero_grad
 from microbp.formulas import Gradients, LayerGradients, Network, as_numbers, gradients
-from microbp.nn import LOSSES, MLP, SGD
+from microbp.nn import MLP, SGD, loss_of
 from microbp.validate import check_loss
 
 QUANTITIES = ("grad_a", "grad_h", "grad_W", "grad_b")
@@ -33,7 +33,7 @@ def engine_gradients(
             f"the engine side needs a microbp MLP, got {type(net).__name__}; "
             "build one from arrays with MLP.from_weights"
         )
-    L = LOSSES[loss](net(as_numbers(x)), target)
+    L = loss_of(loss, net(as_numbers(x)), target)
     zero_grad(net.parameters())  # only now: a pass that fails leaves the grads as they were
     L.backward()
 

@@ -11,8 +11,9 @@ no `Value`s. Column vectors are 1-D arrays; ``a[k-1]`` is a_k and ``h[k]`` is h_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -80,48 +81,58 @@ def as_network(net: MLP | Network) -> Network:
 def sigmoid(a: np.ndarray) -> np.ndarray:
     """σ(a) elementwise, exp only ever of −|a|, so it never overflows."""
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return np.asarray(np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e)), dtype=np.float64)
+
+
+def _softmax(a: np.ndarray) -> np.ndarray:
+    e = np.exp(a - a.max())
+    return np.asarray(e / e.sum(), dtype=np.float64)
+
+
+def _sigmoid_derivative(a: np.ndarray) -> np.ndarray:
+    s = sigmoid(a)
+    return s * (1.0 - s)
+
+
+#: h = g(a) for each activation; softmax is stabilised by subtracting max(a).
+ACTIVATION_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": sigmoid,
+    "tanh": np.tanh,
+    "relu": lambda a: np.maximum(a, 0.0),
+    "linear": lambda a: a.copy(),
+    "softmax": _softmax,
+}
+
+#: g'(a) for the elementwise activations (softmax's Jacobian is a full matrix); relu'(0) is
+#: taken as 0, as the engine does.
+ACTIVATION_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": _sigmoid_derivative,
+    "tanh": lambda a: 1.0 - np.tanh(a) ** 2,
+    "relu": lambda a: (a > 0.0).astype(np.float64),
+    "linear": np.ones_like,
+}
 
 
 def activation(name: str, a: np.ndarray) -> np.ndarray:
-    """h = g(a) for the activation ``name``; softmax is stabilised by subtracting max(a)."""
-    if name == "sigmoid":
-        return sigmoid(a)
-    if name == "tanh":
-        return np.tanh(a)
-    if name == "relu":
-        return np.maximum(a, 0.0)
-    if name == "linear":
-        return a.copy()
-    if name == "softmax":
-        e = np.exp(a - a.max())
-        return e / e.sum()
-    raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+    """h = g(a) for the activation ``name``."""
+    if name not in ACTIVATION_FUNCTIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+    return ACTIVATION_FUNCTIONS[name](a)
 
 
 def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
-    """g'(a) entry by entry, for the elementwise activations (not softmax, whose Jacobian is full).
-
-    relu'(0) is taken as 0, as the engine does.
-    """
-    if name == "sigmoid":
-        s = sigmoid(a)
-        return s * (1.0 - s)
-    if name == "tanh":
-        return 1.0 - np.tanh(a) ** 2
-    if name == "relu":
-        return (a > 0.0).astype(float)
-    if name == "linear":
-        return np.ones_like(a)
-    raise ValueError(f"g'(a) is a vector only for elementwise activations, not {name!r}")
+    """g'(a) entry by entry, for the elementwise activations (softmax's Jacobian is full)."""
+    if name not in ACTIVATION_DERIVATIVES:
+        raise ValueError(f"g'(a) is a vector only for elementwise activations, not {name!r}")
+    return ACTIVATION_DERIVATIVES[name](a)
 
 
 def backprop_activation(name: str, a: np.ndarray, grad_h: np.ndarray) -> np.ndarray:
     """∇a = (∂h/∂a)ᵀ ∇h: ∇h ⊙ g'(a), or for softmax ŷ ⊙ (∇h − ŷ·∇h)."""
     if name == "softmax":
         y_hat = activation("softmax", a)
-        return y_hat * (grad_h - y_hat @ grad_h)
-    return grad_h * activation_derivative(name, a)
+        return np.asarray(y_hat * (grad_h - y_hat @ grad_h), dtype=np.float64)
+    return np.asarray(grad_h * activation_derivative(name, a), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,10 @@ def gradients(
     return Gradients(layers[::-1], grad_h)
 
 
+@overload
+def as_numbers(x: Sequence[float | Value]) -> Sequence[float]: ...
+@overload
+def as_numbers(x: int) -> int: ...
 def as_numbers(x: Sequence[float | Value] | int) -> Sequence[float] | int:
     """A target or input with any `Value` in it replaced by its data."""
     if isinstance(x, Sequence):

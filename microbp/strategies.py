@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
@@ -41,9 +42,9 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from microbp.engine import Value, affine, sum_values, topological_order
-from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP, OUTPUT_ACTIVATIONS
-from microbp.validate import check_loss
+from microbp.engine import Value, affine, affine_parts, sum_values, topological_order
+from microbp.nn import HIDDEN_ACTIVATIONS, MLP, OUTPUT_ACTIVATIONS, loss_of
+from microbp.validate import LOSS_NAMES, check_loss
 
 UNARY_OPS = ("neg", "exp", "tanh", "sigmoid", "relu", "log", "pow_n")
 BINARY_OPS = ("+", "-", "*", "/", "pow_v")
@@ -123,33 +124,35 @@ class ExpressionDag:
         return lambda *leaves: self.evaluate(leaves, ops)
 
 
+#: Each step's rule: its value from its operands ``a``, its constant ``c`` and the ``ops`` in use.
+STEP_RULES: dict[str, Callable[[list[Any], float, Any], Any]] = {
+    "neg": lambda a, c, ops: -a[0],
+    "exp": lambda a, c, ops: ops.exp(a[0]),
+    "tanh": lambda a, c, ops: ops.tanh(a[0]),
+    "sigmoid": lambda a, c, ops: ops.sigmoid(a[0]),
+    "relu": lambda a, c, ops: ops.relu(a[0]),
+    "log": lambda a, c, ops: ops.log(a[0] * a[0] + c),
+    "pow_n": lambda a, c, ops: a[0] ** int(c),
+    "+": lambda a, c, ops: a[0] + a[1],
+    "-": lambda a, c, ops: a[0] - a[1],
+    "*": lambda a, c, ops: a[0] * a[1],
+    "/": lambda a, c, ops: a[0] / (a[1] * a[1] + c),
+    "pow_v": lambda a, c, ops: (a[0] * a[0] + c) ** a[1],
+    "sum": lambda a, c, ops: ops.sum(a),
+    "affine": lambda a, c, ops: ops.affine(*affine_parts(a)),
+}
+
+
 def _apply(step: Step, args: list[Any], ops: Any) -> Any:
-    op, c = step.op, step.const
-    if op == "neg":
-        return -args[0]
-    if op == "pow_n":
-        return args[0] ** int(c)
-    if op == "log":
-        return ops.log(args[0] * args[0] + c)
-    if op in ("exp", "tanh", "sigmoid", "relu"):
-        return getattr(ops, op)(args[0])
-    x, y = args[0], args[1] if len(args) > 1 else None
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    if op == "/":
-        return x / (y * y + c)
-    if op == "pow_v":
-        return (x * x + c) ** y
-    if op == "sum":
-        return ops.sum(args)
-    if op == "affine":
-        half = (len(args) - 1) // 2
-        return ops.affine(args[0], args[1 : 1 + half], args[1 + half : 1 + 2 * half])
-    raise ValueError(f"unknown op {op!r} in an ExpressionDag step")
+    """The value of ``step`` on its operands ``args``."""
+    if step.op not in STEP_RULES:
+        raise ValueError(f"unknown op {step.op!r} in an ExpressionDag step")
+    return STEP_RULES[step.op](args, step.const, ops)
+
+
+def _recent(available: int, i: int) -> int:
+    """The later of node i and its mirror image among the ``available`` nodes."""
+    return max(i, available - 1 - i)
 
 
 @st.composite
@@ -160,7 +163,7 @@ def _steps(
     for _ in range(draw(st.integers(min_ops, max_ops))):
         available = n_leaves + len(steps)
         # Prefer recent nodes, so the expression grows deep as well as wide.
-        index = st.integers(0, available - 1).map(lambda i, a=available: max(i, a - 1 - i))
+        index = st.integers(0, available - 1).map(partial(_recent, available))
         op = draw(st.sampled_from(ops))
         if op in UNARY_OPS:
             args: tuple[int, ...] = (draw(index),)
@@ -297,7 +300,7 @@ def input_vectors(
 
 @dataclass(frozen=True)
 class NetworkCase:
-    """A network, an input, a target and the loss's name (``nn.LOSSES``): one backprop problem.
+    """A network, an input, a target and the loss's name (one of ``LOSS_NAMES``): one problem.
 
     ``target`` is a 0-based label for cross-entropy, a vector for squared error.
     """
@@ -309,14 +312,14 @@ class NetworkCase:
 
     def loss_value(self) -> Value:
         """Forward pass and loss L with the engine, ready for ``backward()``."""
-        return LOSSES[self.loss](self.net(self.x), self.target)
+        return loss_of(self.loss, self.net(self.x), self.target)
 
 
 @st.composite
 def network_cases(
     draw: st.DrawFn,
     *,
-    losses: Sequence[str] = tuple(LOSSES),
+    losses: Sequence[str] = LOSS_NAMES,
     min_layers: int = 1,
     max_layers: int = 4,
     min_width: int = 1,

@@ -12,15 +12,21 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from microbp.nn import LOSSES, MLP, SGD, cross_entropy
+from microbp.nn import MLP, SGD, cross_entropy, loss_of
 from microbp.validate import check_count, check_loss
 
 #: The engines `train` runs on.
 ENGINES = ("tape", "scalar")
 
 
+#: Training has diverged when its last epoch's mean loss is more than this many times the
+#: untrained network's: large steps can make the loss spike and recover, not end higher.
+DIVERGED_FACTOR = 1.5
+
+
 class DivergedError(ArithmeticError):
-    """Training left the floats (a loss, a grad or a weight overflowed or hit log 0)."""
+    """Training left the floats (a loss, a grad or a weight overflowed or hit log 0), or ended
+    with a mean loss `DIVERGED_FACTOR` times the untrained network's or more."""
 
 
 def _sgd_step(optimizer: SGD, batch_size: int) -> None:
@@ -71,17 +77,23 @@ def train(
         def losses_and_grads(indices: list[int]) -> float:
             return float(tape.run(rows[indices]).sum())
 
+        def mean_loss() -> float:
+            return float(tape.forward(rows).mean())
+
     else:
-        loss_of = LOSSES[loss]
 
         def losses_and_grads(indices: list[int]) -> float:
             total = 0.0
             for i in indices:
-                L = loss_of(net(X[i]), y[i])
+                L = loss_of(loss, net(X[i]), y[i])
                 L.backward()
                 total += L.data
             return total
 
+        def mean_loss() -> float:
+            return sum(loss_of(loss, net(x), target).data for x, target in zip(X, y)) / len(X)
+
+    untrained_loss = mean_loss()
     rng = random.Random(seed)
     history: list[float] = []
     for epoch in range(1, epochs + 1):
@@ -101,6 +113,12 @@ def train(
         history.append(total / len(order))
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
+    if history[-1] > DIVERGED_FACTOR * untrained_loss:
+        raise DivergedError(
+            f"training diverged: the last epoch's mean loss, {history[-1]:.4g}, is more than "
+            f"{DIVERGED_FACTOR} times the untrained network's, {untrained_loss:.4g}; "
+            f"try a smaller lr than {lr}"
+        )
     return history
 
 

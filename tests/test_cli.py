@@ -279,6 +279,8 @@ BAD_ARGUMENTS = [
         "smaller lr",
     ),
     (["train", "--batch", "0"], "--batch: must be at least 1"),
+    (["train", "--lr", "20"], "diverged: the last epoch's mean loss"),
+    (["train", "--lr", "20", "--engine", "scalar"], "try a smaller lr than 20"),
     (["explain", "--sizes", "3,3,1"], "at least 2 outputs"),
     (["train", "--engine", "gpu"], "invalid choice: 'gpu'"),
 ]
@@ -432,8 +434,11 @@ def test_python_m_microbp_runs_explain_as_a_process():
 
 @pytest.mark.parametrize("argv", [["explain"], ["explain", "--json"]], ids=" ".join)
 def test_a_reader_that_stops_early_ends_the_command_with_the_broken_pipe_status(argv):
-    command = [sys.executable, "-m", "microbp", *argv, "--sizes", "30,30,2"]
+    # Far more output than a pipe holds (64 KiB), so the command is still writing when the
+    # reader leaves, however slow the machine.
+    command = [sys.executable, "-m", "microbp", *argv, "--sizes", "80,80,2"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
         process.stdout.readline()
         process.stdout.close()  # as `| head -1` does
         err = process.stderr.read().decode()

@@ -223,9 +223,9 @@ def test_formulas_refuse_bad_input_target_loss_and_network():
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         compare(net, [1.0, 2.0], 0, loss="hinge")
     with pytest.raises(TypeError, match=r"MLP or a formulas\.Network"):
-        forward([[1.0]], [1.0])
+        forward([[1.0]], [1.0])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"MLP\.from_weights"):
-        engine_gradients(as_network(net), [1.0, 2.0], 0)
+        engine_gradients(as_network(net), [1.0, 2.0], 0)  # type: ignore[arg-type]
 
 
 def test_comparing_gradients_of_different_networks_is_refused():

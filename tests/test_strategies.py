@@ -66,6 +66,7 @@ def test_network_cases_pair_each_loss_with_a_fitting_output_and_target(case):
     if case.loss == "cross_entropy":
         assert case.net.output == "softmax" and case.target in range(n_out)
     else:
+        assert isinstance(case.target, list)
         assert len(case.target) == n_out and all(abs(t) <= 1.0 for t in case.target)
 
 

@@ -21,6 +21,7 @@ from microbp.cli.options import (
     output_path,
     whole_number,
 )
+from microbp.validate import LOSS_NAMES
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from microbp.nn import MLP
 
 #: The losses by their command-line names (``--loss cross-entropy``) → the library's names.
-LOSS_OPTIONS = {name.replace("_", "-"): name for name in nn.LOSSES}
+LOSS_OPTIONS = {name.replace("_", "-"): name for name in LOSS_NAMES}
 
 
 @dataclass
@@ -107,7 +108,7 @@ def run_pass(args: argparse.Namespace) -> Pass:
     x = input_of(args)
     net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
     try:
-        L = nn.LOSSES[loss](net(x), target)  # type: ignore[arg-type]
+        L = nn.loss_of(loss, net(x), target)
         L.backward()
     except (ValueError, ArithmeticError) as error:
         raise UsageError(f"the forward pass failed on --x {x}: {error}") from None
