@@ -93,9 +93,6 @@ class Program:
         """How many nodes are made by ops (not leaves)."""
         return sum(ins.op != LEAF for ins in self.instructions)
 
-    def ops_used(self) -> set[str]:
-        return {ins.op for ins in self.instructions if ins.op != LEAF}
-
     def is_leaf(self, index: int) -> bool:
         return self.instructions[index].op == LEAF
 

@@ -94,16 +94,13 @@ def refusal(engine: Engine, op: str) -> str | None:
     return None
 
 
-def supported_ops(engine: Engine) -> dict[str, str]:
-    """Every op of `OPS` the engine does not have, with its words for saying so (`refusal`)."""
-    return {op: reason for op in OPS if (reason := refusal(engine, op)) is not None}
+def supported_ops(engine: Engine) -> frozenset[str]:
+    """The ops of `OPS` the engine has: those it does not refuse (`refusal`)."""
+    return frozenset(op for op in OPS if refusal(engine, op) is None)
 
 
 def _supported(engine: Engine, supported: Collection[str] | None) -> frozenset[str]:
-    if supported is None:
-        missing = supported_ops(engine)
-        return frozenset(op for op in OPS if op not in missing)
-    return frozenset(supported)
+    return supported_ops(engine) if supported is None else frozenset(supported)
 
 
 def counterexample(engine: Engine, d: Discrepancy, svg: Path | None = None) -> Counterexample:
