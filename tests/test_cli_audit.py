@@ -120,3 +120,13 @@ def test_on_a_terminal_a_spinner_names_each_property_as_it_runs(monkeypatch):
     shown = screen.getvalue()
     assert "auditing microbp.engine:Value" in shown and "\x1b[" in shown
     assert "everything the engine supports passes" in shown
+
+
+def test_a_module_in_the_current_folder_is_found(capsys, scratch, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(scratch))])
+    (scratch / "my_own_engine.py").write_text("from micrograd.engine import Value\n")
+    status, out, err = run(capsys, "audit", "my_own_engine:Value", "--examples", "5")
+    assert status == 1 and not err
+    assert out.startswith("audit of my_own_engine:Value")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import numbers
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -175,6 +176,11 @@ def _is_adapter_class(cls: type) -> bool:
 
 
 def _import(spec: str, module_name: str) -> Any:
+    """The module ``module_name``, looked for in the current folder too (as ``python -m``
+    does; the ``microbp`` script alone would not), which stays on ``sys.path``."""
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
     try:
         return importlib.import_module(module_name)
     except Exception as error:  # the user's module may raise anything while importing
