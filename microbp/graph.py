@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from microbp.engine import Value, affine_parts, topological_order
+from microbp.files import write_bytes_atomically
 from microbp.validate import check_count
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _roles(nodes: Sequence[Value]) -> dict[Value, _Role]:
     after: dict[Value, float | None] = {}  # the latest layer among the nearest named ancestors
     for v in nodes:
         if v in unnamed:
-            ranks = [after[p] for p in v.parents if after[p] is not None]
+            ranks = [rank for p in v.parents if (rank := after[p]) is not None]
             after[v] = max(ranks, default=None)
         else:
             after[v] = roles[v].layer
@@ -104,7 +105,8 @@ def _roles(nodes: Sequence[Value]) -> dict[Value, _Role]:
         down = before[v]
         if down is not None:
             for p in v.parents:
-                if before[p] is None or down < before[p]:
+                earliest = before[p]
+                if earliest is None or down < earliest:
                     before[p] = down
     for v in unnamed:
         up, down = after[v], before[v]
@@ -160,12 +162,11 @@ def _factor(node: Value, i: int) -> Value | None:
     return None
 
 
-def _edge_label(node: Value, i: int, precision: int) -> str:
-    """∂node/∂parents[i] as a number, named when it is another node's data (``h1[3] = …``)."""
-    text = _text(_number(node.local_grads[i], precision))
-    factor = _factor(node, i)
-    if factor is not None and factor.name:
-        text = f"{_text(factor.name)} = {text}"
+def _edge_label(edge: GraphEdge, precision: int) -> str:
+    """∂child/∂parent as a number, named when it is another node's data (``h1[3] = …``)."""
+    text = _text(_number(edge.local, precision))
+    if edge.factor is not None and edge.factor.name:
+        text = f"{_text(edge.factor.name)} = {text}"
     return f'<<font point-size="10">{text}</font>>'
 
 
@@ -178,13 +179,12 @@ def _layer_list(layers: Iterable[float | None]) -> str:
     return ", ".join(map(str, found)) if found else "none (no Wk[…], bk[…], ak[…], hk[…] names)"
 
 
-def _check_options(rankdir: str, max_nodes: int, precision: int) -> None:
+def _check_style(rankdir: str, precision: int) -> None:
     if rankdir not in _RANKDIRS:
         raise ValueError(
             f"rankdir must be one of {', '.join(_RANKDIRS)} "
             f"('LR' left to right, 'TB' top to bottom), got {rankdir!r}"
         )
-    check_count(max_nodes, "max_nodes")
     if isinstance(precision, bool) or not isinstance(precision, int) or not 1 <= precision <= 17:
         raise ValueError(
             f"precision (significant digits) must be an int 1 to 17, got {precision!r}"
@@ -251,6 +251,103 @@ def _on_paths(sources: set[Value], nodes: Sequence[Value]) -> set[Value]:
 _CLUSTER_LABELS = {0: "inputs", _LOSS: "loss"}
 
 
+@dataclass(frozen=True)
+class GraphNode:
+    """One node as `draw` shows it; ``id`` names its box in the DOT source and in the SVG."""
+
+    id: str  # n0, n1, … in the order drawn: parents before children
+    value: Value
+    kind: str  # a key of COLORS: "input", "parameter", "pre-activation", "activation", …
+    layer: float | None  # the box it sits in: 0 inputs, k layer k, math.inf loss; None no box
+    context: bool  # drawn dashed: it feeds the layers drawn (``layers=…``) but is not in them
+    lit: bool  # on a path from a highlighted node to the root
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """The edge parent → child, ``parent`` being ``child.parents[index]``: ∂child/∂parent."""
+
+    id: str  # e0, e1, … in the order drawn
+    parent: GraphNode
+    child: GraphNode
+    index: int
+    local: float  # ∂child/∂parent, the number backward multiplies the child's grad by
+    factor: Value | None  # the node whose data ``local`` is (``h1[3]`` on W2[1,3] → a2[1])
+    lit: bool
+
+
+@dataclass(frozen=True)
+class GraphData:
+    """What `draw` shows, before it becomes DOT: the nodes (parents first) and the edges."""
+
+    root: Value
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    highlighted: bool  # some node was highlighted: the lit paths are drawn red, the rest grey
+
+
+def graph_data(
+    root: Value,
+    *,
+    highlight: Value | str | Iterable[Value | str] | None = None,
+    layers: Iterable[int] | None = None,
+    max_nodes: int = MAX_NODES,
+) -> GraphData:
+    """The nodes and edges of the graph ending at ``root`` that `draw` shows (options as there).
+
+    The one description of a drawing: `digraph` turns it into DOT, `microbp.explorer` into the
+    data of its page. Refused with a `GraphTooLargeError` over ``max_nodes`` nodes.
+    """
+    check_count(max_nodes, "max_nodes")
+    nodes = topological_order(root)
+    if layers is None and len(nodes) > max_nodes:
+        raise _too_large(root, len(nodes), max_nodes, (_role_of_name(v).layer for v in nodes))
+    roles = _roles(nodes)
+    on_path = (
+        _on_paths(_highlight_sources(highlight, nodes), nodes) if highlight is not None else set()
+    )
+    context: set[Value] = set()
+    if layers is not None:
+        nodes, context = _layers_only(nodes, roles, layers)
+        if len(nodes) > max_nodes:
+            raise _too_large(root, len(nodes), max_nodes, (r.layer for r in roles.values()))
+    drawn = {
+        v: GraphNode(
+            f"n{i}",
+            v,
+            roles[v].kind,
+            None if v in context else roles[v].layer,
+            v in context,
+            v in on_path,
+        )
+        for i, v in enumerate(nodes)
+    }
+    inward = [(v, i, p) for v in nodes if v not in context for i, p in enumerate(v.parents)]
+    edges = [
+        GraphEdge(
+            f"e{n}",
+            drawn[p],
+            drawn[v],
+            i,
+            v.local_grads[i],
+            _factor(v, i),
+            p in on_path and v in on_path,
+        )
+        for n, (v, i, p) in enumerate(inward)
+    ]
+    return GraphData(root, list(drawn.values()), edges, bool(on_path))
+
+
+def _layers_only(
+    nodes: list[Value], roles: dict[Value, _Role], layers: Iterable[int]
+) -> tuple[list[Value], set[Value]]:
+    """The nodes of the chosen layers and of their context (their parents outside them)."""
+    chosen = _selected_layers(layers, roles)
+    selected = {v for v in nodes if roles[v].layer in chosen}
+    context = {p for v in selected for p in v.parents} - selected
+    return [v for v in nodes if v in selected or v in context], context
+
+
 def draw(
     root: Value,
     *,
@@ -285,37 +382,34 @@ def draw(
         precision: significant digits of the numbers shown.
 
     Returns the ``graphviz.Digraph``: displayed inline in Jupyter, its ``.source`` is the DOT
-    text (no Graphviz install needed for that); `render_svg` writes it as SVG.
+    text (no Graphviz install needed for that); `render_svg` writes it as SVG. It is
+    ``digraph(graph_data(root, …), …)``.
     """
-    import graphviz
-
     if not isinstance(root, Value):
         raise TypeError(
             f"draw needs a Value, the node the graph ends at (e.g. the loss L), "
             f"got {type(root).__name__}"
         )
-    _check_options(rankdir, max_nodes, precision)
-    nodes = topological_order(root)
-    if layers is None and len(nodes) > max_nodes:
-        raise _too_large(root, len(nodes), max_nodes, (_role_of_name(v).layer for v in nodes))
-    roles = _roles(nodes)
-    on_path = (
-        _on_paths(_highlight_sources(highlight, nodes), nodes) if highlight is not None else set()
-    )
-    context: set[Value] = set()
-    if layers is not None:
-        chosen = _selected_layers(layers, roles)
-        selected = {v for v in nodes if roles[v].layer in chosen}
-        context = {p for v in selected for p in v.parents} - selected
-        nodes = [v for v in nodes if v in selected or v in context]
-        if len(nodes) > max_nodes:
-            raise _too_large(root, len(nodes), max_nodes, (r.layer for r in roles.values()))
+    _check_style(rankdir, precision)
+    data = graph_data(root, highlight=highlight, layers=layers, max_nodes=max_nodes)
+    return digraph(data, rankdir=rankdir, edge_labels=edge_labels, precision=precision)
 
-    ids = {v: f"n{i}" for i, v in enumerate(nodes)}
+
+def digraph(
+    data: GraphData, *, rankdir: str = "LR", edge_labels: bool = True, precision: int = 4
+) -> graphviz.Digraph:
+    """``data`` (from `graph_data`) as a ``graphviz.Digraph``, drawn as `draw` describes.
+
+    Each node's and edge's DOT ``id`` is its ``id`` in ``data``, so the SVG's elements can be
+    found by it.
+    """
+    import graphviz
+
+    _check_style(rankdir, precision)
     caption = []
     if edge_labels:
         caption.append("edge: local derivative ∂child/∂parent")
-    if on_path:
+    if data.highlighted:
         caption.append("red: every path from the highlighted node(s) to the root")
     dot = graphviz.Digraph(
         "microbp",
@@ -331,11 +425,19 @@ def draw(
         node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica"},
         edge_attr={"fontname": "Helvetica", "arrowsize": "0.6"},
     )
+    _add_nodes(dot, data.nodes, precision)
+    for edge in data.edges:
+        style = _edge_style(edge, data.highlighted, edge_labels, precision)
+        dot.edge(edge.parent.id, edge.child.id, **style)
+    return dot
 
-    clusters: dict[float | None, list[Value]] = {}
-    for v in nodes:
-        clusters.setdefault(None if v in context else roles[v].layer, []).append(v)
-    for layer in sorted(k for k in clusters if k is not None):
+
+def _add_nodes(dot: graphviz.Digraph, nodes: list[GraphNode], precision: int) -> None:
+    """Every node into ``dot``, inside the box of its layer if it has one."""
+    boxes: dict[float | None, list[GraphNode]] = {}
+    for node in nodes:
+        boxes.setdefault(node.layer, []).append(node)
+    for layer in sorted(k for k in boxes if k is not None):
         with dot.subgraph(name=f"cluster_{layer}") as box:
             box.attr(
                 label=_CLUSTER_LABELS.get(layer, f"layer {layer}"),
@@ -343,43 +445,41 @@ def draw(
                 color="#999999",
                 fontcolor="#555555",
             )
-            for v in clusters[layer]:
-                box.node(ids[v], **_node_style(v, roles[v], v in on_path, False, precision))
-    for v in clusters.get(None, []):
-        dot.node(ids[v], **_node_style(v, roles[v], v in on_path, v in context, precision))
-
-    for v in nodes:
-        if v in context:
-            continue
-        for i, parent in enumerate(v.parents):
-            style: dict[str, str] = {}
-            if roles[parent].kind in ("input", "activation") and roles[v].kind == "pre-activation":
-                style["minlen"] = "2"  # h_{k-1} a column before W_k, so layers sit side by side
-            if edge_labels:
-                style["label"] = _edge_label(v, i, precision)
-            if on_path:
-                lit = parent in on_path and v in on_path
-                style.update(
-                    {
-                        "color": COLORS["highlight"],
-                        "fontcolor": COLORS["highlight"],
-                        "penwidth": "2.2",
-                    }
-                    if lit
-                    else {"color": "#bbbbbb"}
-                )
-            dot.edge(ids[parent], ids[v], **style)
-    return dot
+            for node in boxes[layer]:
+                box.node(node.id, **_node_style(node, precision))
+    for node in boxes.get(None, []):
+        dot.node(node.id, **_node_style(node, precision))
 
 
-def _node_style(v: Value, role: _Role, lit: bool, context: bool, precision: int) -> dict[str, str]:
-    style = {"label": _node_label(v, precision), "fillcolor": COLORS[role.kind]}
-    if role.kind == "loss":
+def _node_style(node: GraphNode, precision: int) -> dict[str, str]:
+    style = {
+        "id": node.id,
+        "label": _node_label(node.value, precision),
+        "fillcolor": COLORS[node.kind],
+    }
+    if node.kind == "loss":
         style["penwidth"] = "2"
-    if context:
+    if node.context:
         style["style"] = "rounded,filled,dashed"
-    if lit:
+    if node.lit:
         style.update({"color": COLORS["highlight"], "penwidth": "2.5"})
+    return style
+
+
+def _edge_style(
+    edge: GraphEdge, highlighted: bool, edge_labels: bool, precision: int
+) -> dict[str, str]:
+    style = {"id": edge.id}
+    if edge.parent.kind in ("input", "activation") and edge.child.kind == "pre-activation":
+        style["minlen"] = "2"  # h_{k-1} a column before W_k, so layers sit side by side
+    if edge_labels:
+        style["label"] = _edge_label(edge, precision)
+    if highlighted and edge.lit:
+        style.update(
+            {"color": COLORS["highlight"], "fontcolor": COLORS["highlight"], "penwidth": "2.2"}
+        )
+    elif highlighted:
+        style["color"] = "#bbbbbb"
     return style
 
 
@@ -391,20 +491,26 @@ _INSTALL_HELP = (
 )
 
 
-def render_svg(root: Value, path: str | os.PathLike[str], **options: object) -> Path:
-    """Draw the graph ending at ``root`` (options as for `draw`) and write it as SVG to ``path``.
+def svg(drawing: graphviz.Digraph) -> str:
+    """The SVG text Graphviz's ``dot`` makes of ``drawing`` (from `draw` or `digraph`).
 
-    Writes exactly ``path`` (no suffix added; its folder must exist) and returns it as a
-    ``pathlib.Path``. Raises `GraphvizNotFoundError` (a RuntimeError) when Graphviz's ``dot``
-    is not installed; nothing is written then.
+    Raises `GraphvizNotFoundError` (a RuntimeError) when ``dot`` is not installed.
     """
     import graphviz
 
-    digraph = draw(root, **options)  # type: ignore[arg-type]
     try:
-        svg = digraph.pipe(format="svg")
+        text: str = drawing.pipe(format="svg", encoding="utf-8")
     except graphviz.ExecutableNotFound as missing:
         raise GraphvizNotFoundError(_INSTALL_HELP) from missing
-    target = Path(path)
-    target.write_bytes(svg)
-    return target
+    return text
+
+
+def render_svg(root: Value, path: str | os.PathLike[str], **options: object) -> Path:
+    """Draw the graph ending at ``root`` (options as for `draw`) and write it as SVG to ``path``.
+
+    Writes exactly ``path`` (no suffix added; its folder must exist), whole or not at all, and
+    returns it as a ``pathlib.Path``. Raises `GraphvizNotFoundError` (a RuntimeError) when
+    Graphviz's ``dot`` is not installed; nothing is written then.
+    """
+    drawing = draw(root, **options)  # type: ignore[arg-type]
+    return write_bytes_atomically(path, svg(drawing).encode("utf-8"))

@@ -25,8 +25,11 @@ from microbp.graph import (
     MAX_NODES,
     GraphTooLargeError,
     GraphvizNotFoundError,
+    digraph,
     draw,
+    graph_data,
     render_svg,
+    svg,
 )
 from microbp.strategies import expression_dags, network_cases
 
@@ -610,6 +613,28 @@ def test_bad_arguments_are_refused_with_what_to_pass_instead():
         draw(L, max_nodes=0)
     with pytest.raises(ValueError, match="precision"):
         draw(L, precision=0)
+
+
+# ---- the description drawn: graph_data, then digraph ----
+
+
+def test_draw_is_digraph_of_graph_data_whose_ids_name_the_svg_elements():
+    _, L = network_3_3_2()
+    L.backward()
+    data = graph_data(L, highlight="W2[1,3]")
+    assert draw(L, highlight="W2[1,3]").source == digraph(data).source
+    assert [node.value for node in data.nodes] == topological_order(L)
+    root = ET.fromstring(svg(digraph(data)))
+    shown = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("class") in ("node", "edge")}
+    assert set(shown) == {n.id for n in data.nodes} | {e.id for e in data.edges}
+    for node in data.nodes:
+        assert shown[node.id].findtext(f"{SVG}title") == node.id
+    for edge in data.edges:
+        assert shown[edge.id].findtext(f"{SVG}title") == f"{edge.parent.id}->{edge.child.id}"
+        assert edge.local == edge.child.value.local_grads[edge.index]
+        assert edge.child.value.parents[edge.index] is edge.parent.value
+    lit = {n.value.name for n in data.nodes if n.lit}
+    assert {"W2[1,3]", "a2[1]", "h2[2]", "L"} <= lit and "W2[1,1]" not in lit
 
 
 # ---- the committed docs example ----

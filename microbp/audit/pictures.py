@@ -4,7 +4,6 @@ wrong nodes and every path from them to the root in red."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from microbp import graph
@@ -16,8 +15,8 @@ _PASSES = {"forward": 1, "backward": 1, "second backward": 2}
 
 
 def draw(d: Discrepancy, path: Path) -> str:
-    """Write the picture of ``d`` to ``path`` (through a temporary file in the same folder);
-    return the path written, or why nothing was."""
+    """Write the picture of ``d`` to ``path`` (whole or not at all, as `graph.render_svg`
+    writes); return the path written, or why nothing was."""
     try:
         nodes = d.program.run(MICROBP)
         for _ in range(_PASSES.get(d.stage, 1)):
@@ -35,12 +34,9 @@ def draw(d: Discrepancy, path: Path) -> str:
         v.name = name
         if i in wrong:
             v.name += "\n" + _engine_line(d, i)
-    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        graph.render_svg(nodes[-1], temporary, highlight=[nodes[i] for i in sorted(wrong)])
-        os.replace(temporary, path)
+        graph.render_svg(nodes[-1], path, highlight=[nodes[i] for i in sorted(wrong)])
     except (graph.GraphvizNotFoundError, graph.GraphTooLargeError, OSError) as error:
-        temporary.unlink(missing_ok=True)
         return f"not drawn: {describe(error)}"
     return str(path)
 
