@@ -12,6 +12,7 @@ from microbp.cli import output
 from microbp.cli.options import (
     EXIT_DISAGREE,
     EXIT_OK,
+    INTERRUPTS,
     UsageError,
     add_count_option,
     add_seed_option,
@@ -105,15 +106,17 @@ def summary(report: Report) -> str:
 
 
 def _audit(args: argparse.Namespace, console: Console) -> Report:
-    """The audit ``args`` ask for; on a terminal, a spinner says which property runs."""
+    """The audit ``args`` ask for; on a terminal, a spinner says which property runs. Between
+    properties, a Ctrl-C Python dropped is taken up (`INTERRUPTS`)."""
     from microbp.audit import audit
 
     options = {"examples": args.examples, "seed": args.seed, "svg_dir": args.svg}
     if not console.is_terminal:
-        return audit(args.target, **options)
+        return audit(args.target, **options, on_start=lambda title: INTERRUPTS.check())
     with console.status("auditing") as status:
 
         def show(title: str) -> None:
+            INTERRUPTS.check()
             status.update(f"auditing {args.target}: {title}")
 
         return audit(args.target, **options, on_start=show)
