@@ -156,13 +156,15 @@ def _recent(available: int, i: int) -> int:
 
 
 @st.composite
-def _steps(draw: st.DrawFn, n_leaves: int, min_ops: int, max_ops: int) -> tuple[Step, ...]:
+def _steps(
+    draw: st.DrawFn, n_leaves: int, min_ops: int, max_ops: int, ops: Sequence[str]
+) -> tuple[Step, ...]:
     steps: list[Step] = []
     for _ in range(draw(st.integers(min_ops, max_ops))):
         available = n_leaves + len(steps)
         # Prefer recent nodes, so the expression grows deep as well as wide.
         index = st.integers(0, available - 1).map(partial(_recent, available))
-        op = draw(st.sampled_from(UNARY_OPS + BINARY_OPS + NARY_OPS))
+        op = draw(st.sampled_from(ops))
         if op in UNARY_OPS:
             args: tuple[int, ...] = (draw(index),)
         elif op in BINARY_OPS:
@@ -192,8 +194,12 @@ def expression_dags(
     max_ops: int = 10,
     min_value: float = -2.0,
     max_value: float = 2.0,
+    ops: Sequence[str] = UNARY_OPS + BINARY_OPS + NARY_OPS,
 ) -> ExpressionDag:
     """Expressions over ``min_leaves``–``max_leaves`` leaves, ``min_ops``–``max_ops`` steps.
+
+    Each step's op is drawn from ``ops`` (default: all of `UNARY_OPS`, `BINARY_OPS`,
+    `NARY_OPS`), e.g. only the ones an engine under test supports.
 
     Leaves are drawn from [``min_value``, ``max_value``]; a drawn expression whose numbers leave
     a float's range (say exp of exp of exp) or whose numbers or local derivatives exceed 10⁶ in
@@ -203,9 +209,15 @@ def expression_dags(
         raise ValueError(f"need 1 ≤ min_leaves ≤ max_leaves, got {min_leaves} and {max_leaves}")
     if not 1 <= min_ops <= max_ops:
         raise ValueError(f"need 1 ≤ min_ops ≤ max_ops, got {min_ops} and {max_ops}")
+    known = UNARY_OPS + BINARY_OPS + NARY_OPS
+    unknown = [op for op in ops if op not in known]
+    if unknown or not ops:
+        raise ValueError(f"ops must name at least one op of {', '.join(known)}; got {list(ops)!r}")
     n = draw(st.integers(min_leaves, max_leaves))
     value = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
-    dag = ExpressionDag(tuple(draw(value) for _ in range(n)), draw(_steps(n, min_ops, max_ops)))
+    dag = ExpressionDag(
+        tuple(draw(value) for _ in range(n)), draw(_steps(n, min_ops, max_ops, tuple(ops)))
+    )
     try:
         _, root = dag.build()
     except (OverflowError, ValueError, ZeroDivisionError):
@@ -313,20 +325,32 @@ def network_cases(
     min_width: int = 1,
     max_width: int = 6,
     hidden: Sequence[str] = HIDDEN_ACTIVATIONS,
+    output: Sequence[str] = OUTPUT_ACTIVATIONS,
     max_weight: float = 1.0,
     max_input: float = 2.0,
     max_preactivation: float = 30.0,
 ) -> NetworkCase:
     """A drawn network with an input, a target and a loss.
 
-    Cross-entropy gets a softmax output (ŷ must be probabilities) and a label; squared error a
-    softmax or linear output and a target vector in [−1, 1]. Cases with some |a_ki| above
+    Cross-entropy gets a softmax output (ŷ must be probabilities) and a label; squared error an
+    output drawn from ``output`` (softmax or linear) and a target vector in [−1, 1]; a loss
+    whose output ``output`` leaves out is never drawn. Cases with some |a_ki| above
     ``max_preactivation`` are rejected, so the losses stay finite and finite differences
     meaningful.
     """
     for loss in losses:
         check_loss(loss)
-    loss = draw(st.sampled_from(losses))
+    if not output or any(g not in OUTPUT_ACTIVATIONS for g in output):
+        raise ValueError(
+            f"output must list outputs from {', '.join(OUTPUT_ACTIVATIONS)}, got {list(output)!r}"
+        )
+    drawable = [loss for loss in losses if loss != "cross_entropy" or "softmax" in output]
+    if not drawable:
+        raise ValueError(
+            f"no loss of {list(losses)!r} fits the outputs {list(output)!r}: "
+            "cross-entropy needs a softmax output"
+        )
+    loss = draw(st.sampled_from(drawable))
     net = draw(
         networks(
             min_layers=min_layers,
@@ -334,7 +358,7 @@ def network_cases(
             min_width=min_width,
             max_width=max_width,
             hidden=hidden,
-            output=("softmax",) if loss == "cross_entropy" else OUTPUT_ACTIVATIONS,
+            output=("softmax",) if loss == "cross_entropy" else tuple(output),
             max_weight=max_weight,
         )
     )

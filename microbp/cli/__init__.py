@@ -1,10 +1,11 @@
-"""The `microbp` command: explain one backward pass, verify the notes' formulas, train a network.
+"""The `microbp` command: explain one backward pass, verify the notes' formulas, train a network,
+audit your own engine.
 
-One module a subcommand (`explain`, `verify`, `train`), each with its options, its run function
-and its rendering; `options` holds what they share, `output` how they print. Every bad argument
-ends with one line on stderr and exit status 2; a disagreement between the engine and the
-formulas ends with exit status 1. Nothing a user types or an ordinary fault (a full disk, a
-closed pipe, Ctrl-C, an ASCII terminal) ends in a traceback.
+One module a subcommand (`explain`, `verify`, `train`, `audit`), each with its options, its run
+function and its rendering; `options` holds what they share, `output` how they print. Every bad
+argument ends with one line on stderr and exit status 2; a disagreement between the engine and
+the formulas (or a failed audit) ends with exit status 1. Nothing a user types or an ordinary
+fault (a full disk, a closed pipe, Ctrl-C, an ASCII terminal) ends in a traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from microbp.cli.options import (
 
 # The subcommands (and numpy, rich, …) are imported inside `main`, where Ctrl-C is caught, so
 # an interrupt while they load is no traceback either.
-SUBCOMMANDS = ("explain", "verify", "train")
+SUBCOMMANDS = ("explain", "verify", "train", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:
