@@ -20,7 +20,7 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def write_atomically(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Call ``write(temporary_path)`` to make the file, then rename it to ``path``.
 
     The temporary file sits in the same folder (so the rename is atomic) and keeps the suffix,
