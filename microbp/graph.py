@@ -14,6 +14,8 @@ import html
 import math
 import os
 import re
+import shutil
+import subprocess
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from microbp.engine import Value, affine_parts, describe, topological_order
 from microbp.files import write_bytes_atomically
-from microbp.validate import check_count
+from microbp.validate import brief, check_count
 
 if TYPE_CHECKING:
     import graphviz
@@ -31,6 +33,17 @@ if TYPE_CHECKING:
 #: no longer reads, and dot's time grows fast (measured here, networks with edge labels:
 #: 400 nodes 0.2 s, 1,300 nodes 3 s, 2,300 nodes 28 s); draw such a graph a layer at a time.
 MAX_NODES = 500
+
+#: The most edges `draw` lays out per node it may lay out (``max_nodes``): what costs dot its time
+#: is edges as much as nodes (a node summing 20,000 copies of another is two nodes and 20,000
+#: edges). A network's graph has fewer than four edges a node.
+EDGES_PER_NODE = 4
+
+#: The most seconds dot may take to lay out one drawing before it is stopped.
+DOT_SECONDS = 120
+
+#: The most characters of a name a label shows (dot cannot lay out very long labels).
+LABEL_CHARACTERS = 60
 
 #: The colours the node categories are filled with (and the highlight colour).
 COLORS = {
@@ -45,7 +58,7 @@ COLORS = {
     "highlight": "#d62728",
 }
 
-_LAYERED_NAME = re.compile(r"([Wbah])([1-9][0-9]*)\[")
+_LAYERED_NAME = re.compile(r"([Wbah])([1-9][0-9]{0,5})\[")  # layer numbers of at most 6 digits
 _KIND_OF_LETTER = {"W": "parameter", "b": "parameter", "a": "pre-activation", "h": "activation"}
 _LOSS = math.inf  # the loss's place in the layer order: after every layer
 _RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -53,6 +66,10 @@ _RANKDIRS = ("LR", "TB", "RL", "BT")
 
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` executable is not installed (or not on PATH)."""
+
+
+class GraphvizError(RuntimeError):
+    """Graphviz's ``dot`` failed on a drawing, or took longer than `DOT_SECONDS`."""
 
 
 class GraphTooLargeError(ValueError):
@@ -123,6 +140,8 @@ def _text(user_text: str) -> str:
     characters other than the line break, lone surrogates) are shown as their Python escape,
     e.g. ``\\x07``, so any name gives a well-formed SVG that shows it as text.
     """
+    if len(user_text) > LABEL_CHARACTERS:
+        user_text = user_text[: LABEL_CHARACTERS - 1] + "…"
     lines = user_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return '<br align="center"/>'.join(
         html.escape("".join(map(_visible, line))).replace("\\", "\\\\") for line in lines
@@ -296,6 +315,12 @@ def graph_data(
     """
     check_count(max_nodes, "max_nodes")
     nodes = topological_order(root)
+    for i, v in enumerate(nodes):
+        if v.name is not None and not isinstance(v.name, str):
+            raise TypeError(
+                f"a node's name must be a str or None; node {i} of the graph ending at "
+                f"{describe(root)} has the {type(v.name).__name__} {brief(v.name)}"
+            )
     if layers is None and len(nodes) > max_nodes:
         raise _too_large(root, len(nodes), max_nodes, (_role_of_name(v).layer for v in nodes))
     roles = _roles(nodes)
@@ -319,6 +344,12 @@ def graph_data(
         for i, v in enumerate(nodes)
     }
     inward = [(v, i, p) for v in nodes if v not in context for i, p in enumerate(v.parents)]
+    if len(inward) > EDGES_PER_NODE * max_nodes:
+        raise GraphTooLargeError(
+            f"the graph ending at {describe(root)} has {len(inward):,} edges to draw, more than "
+            f"{EDGES_PER_NODE} for each of max_nodes={max_nodes} (dot's time grows with them); "
+            "nodes with that many operands make no picture: draw a smaller graph"
+        )
     edges = [
         GraphEdge(
             f"e{n}",
@@ -490,14 +521,31 @@ _INSTALL_HELP = (
 def svg(drawing: graphviz.Digraph) -> str:
     """The SVG text Graphviz's ``dot`` makes of ``drawing`` (from `draw` or `digraph`).
 
-    Raises `GraphvizNotFoundError` (a RuntimeError) when ``dot`` is not installed.
+    Raises `GraphvizNotFoundError` (a RuntimeError) when ``dot`` is not installed, and
+    `GraphvizError` when it fails or takes longer than `DOT_SECONDS`.
     """
-    import graphviz
-
+    dot = shutil.which("dot")
+    if dot is None:
+        raise GraphvizNotFoundError(_INSTALL_HELP)
     try:
-        text: str = drawing.pipe(format="svg", encoding="utf-8")
-    except graphviz.ExecutableNotFound as missing:
-        raise GraphvizNotFoundError(_INSTALL_HELP) from missing
+        done = subprocess.run(
+            [dot, "-Tsvg"],
+            input=drawing.source.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GraphvizError(
+            f"dot took more than microbp.graph.DOT_SECONDS = {DOT_SECONDS} s to lay out the "
+            "graph and was stopped; draw fewer nodes (layers=…, a smaller network)"
+        ) from None
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["nothing"]
+        raise GraphvizError(
+            f"dot could not draw the graph (exit {done.returncode}): {said[0][:200]}"
+        )
+    text: str = done.stdout.decode("utf-8")
     return text
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,11 +21,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microbp import MLP, Value, cross_entropy, topological_order
+from microbp import MLP, Value, cross_entropy, graph, sum_values, topological_order
 from microbp.graph import (
     COLORS,
+    LABEL_CHARACTERS,
     MAX_NODES,
     GraphTooLargeError,
+    GraphvizError,
     GraphvizNotFoundError,
     digraph,
     draw,
@@ -660,3 +664,62 @@ def test_the_committed_docs_pictures_show_what_the_code_draws_today(file_name, t
     assert sorted(tuple(e.texts) for e in committed.edges) == sorted(
         tuple(e.texts) for e in fresh.edges
     )
+
+
+# ---- hostile graphs: bounded work for dot, clear errors, no partial files ----
+
+
+def test_a_node_with_more_operands_than_dot_can_lay_out_is_refused_before_dot_runs(tmp_path):
+    x = Value(1.0, "x")
+    crowd = sum_values([x] * 20_000)  # two nodes, 20,000 edges
+    started = time.perf_counter()
+    with pytest.raises(GraphTooLargeError, match="20,000 edges"):
+        render_svg(crowd, tmp_path / "crowd.svg")
+    assert time.perf_counter() - started < 30  # refused, not laid out
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("length", [1_000, 100_000])
+def test_a_very_long_name_is_shortened_in_the_picture_and_drawn(length, tmp_path):
+    x = Value(2.0, "y" * length)
+    path = render_svg(x * 3.0, tmp_path / "long.svg")
+    text = path.read_text()
+    assert "y" * (LABEL_CHARACTERS - 1) + "…" in text and "y" * LABEL_CHARACTERS not in text
+
+
+def test_a_name_with_thousands_of_digits_in_brackets_is_drawn_as_a_plain_name(tmp_path):
+    x = Value(1.0, "W" + "9" * 5000 + "[1,1]")
+    render_svg(x * 2.0, tmp_path / "digits.svg")
+    assert graph_data(x * 2.0).nodes[0].kind == "named"
+
+
+@pytest.mark.parametrize("bad_name", [3, b"x", ["x"]])
+def test_a_name_that_is_not_a_string_set_after_construction_is_a_type_error(bad_name):
+    x = Value(1.0, "x")
+    y = x * 2.0
+    x.name = bad_name
+    with pytest.raises(TypeError, match=f"name must be a str or None.*{type(bad_name).__name__}"):
+        draw(y)
+
+
+def test_dot_that_fails_or_runs_too_long_is_a_clear_error(monkeypatch, tmp_path):
+    _, L = network_3_3_2()
+    sleep = shutil.which("sleep")
+    path = tmp_path / "g.svg"
+    path.write_text("old")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    fake_dot = tools / "dot"
+    fake_dot.write_text("#!/bin/sh\necho 'Error: something dot says' >&2\nexit 1\n")
+    fake_dot.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tools))
+    with pytest.raises(GraphvizError, match=r"dot could not draw the graph.*something dot says"):
+        render_svg(L, path)
+    fake_dot.write_text(f"#!/bin/sh\nexec {sleep} 30\n")
+    monkeypatch.setattr(graph, "DOT_SECONDS", 0.5)
+    with pytest.raises(GraphvizError, match=r"DOT_SECONDS = 0\.5 s"):
+        render_svg(L, path)
+    assert path.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "g.svg",
+        "tools",
+    ]

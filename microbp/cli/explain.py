@@ -269,8 +269,12 @@ def picture_errors(option: str, L: Value, path: Path) -> Iterator[None]:
             f"{option}: the graph of L has {len(topological_order(L))} nodes, more than the "
             f"{graph.MAX_NODES} it is drawn with; use smaller --sizes"
         ) from None
-    except OSError as error:
-        raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+    except graph.GraphvizError as error:
+        raise UsageError(f"{option}: {error}") from None
+    except (OSError, ValueError) as error:  # ValueError: the path became a FIFO meanwhile
+        raise UsageError(
+            f"cannot write {str(path)!r}: {getattr(error, 'strerror', None) or error}"
+        ) from None
 
 
 def write_pictures(args: argparse.Namespace, done: Pass) -> None:
