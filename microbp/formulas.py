@@ -11,6 +11,7 @@ no `Value`s. Column vectors are 1-D arrays; ``a[k-1]`` is a_k and ``h[k]`` is h_
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -19,7 +20,27 @@ import numpy as np
 
 from microbp.engine import Value
 from microbp.nn import ACTIVATIONS, MLP
-from microbp.validate import check_label, check_loss, check_target
+from microbp.validate import brief, check_label, check_loss, check_target
+
+
+def real_array(values: object, what: str, ndmin: int = 1) -> np.ndarray:
+    """``values`` (numbers, nested lists of them, an array) as a float array, or the error they
+    deserve: a `TypeError` for bools, strings and other objects, a `ValueError` for NaN or ±inf
+    (the scalar engine refuses the same)."""
+    entries = np.array(values, dtype=object, ndmin=ndmin)
+    for index, v in np.ndenumerate(entries):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+            where = f"{what}[{', '.join(map(str, index))}]"
+            raise TypeError(f"{where} must be a real number, got {type(v).__name__} {brief(v)}")
+    array = entries.astype(np.float64)
+    not_finite = np.argwhere(~np.isfinite(array))
+    if len(not_finite):
+        index = tuple(int(i) for i in not_finite[0])
+        where = f"{what}[{', '.join(map(str, index))}]"
+        raise ValueError(
+            f"{where} is {float(array[index])!r}; NaN and ±inf are not numbers a network uses"
+        )
+    return array
 
 
 @dataclass(frozen=True)
@@ -54,8 +75,8 @@ class Network:
     ) -> Network:
         """From nested lists or arrays of numbers."""
         return cls(
-            [np.array(w, dtype=float, ndmin=2) for w in W],
-            [np.array(v, dtype=float, ndmin=1) for v in b],
+            [real_array(w, f"W{k}", ndmin=2) for k, w in enumerate(W, start=1)],
+            [real_array(v, f"b{k}") for k, v in enumerate(b, start=1)],
             list(activations),
         )
 
@@ -146,7 +167,7 @@ class Forward:
 def forward(net: MLP | Network, x: Sequence[float]) -> Forward:
     """a_k = b_k + W_k h_{k-1}, h_k = g_k(a_k), for k = 1..L."""
     network = as_network(net)
-    h = [np.array(as_numbers(x), dtype=float)]
+    h = [real_array(as_numbers(x), "x")]
     if h[0].shape != (network.W[0].shape[1],):
         raise ValueError(f"the network takes {network.W[0].shape[1]} inputs, got {len(h[0])}")
     a = []
