@@ -9,9 +9,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from examples import DEFAULT_EXAMPLES
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("default", max_examples=100, deadline=None)
+settings.register_profile("default", max_examples=DEFAULT_EXAMPLES, deadline=None)
 settings.register_profile(
     "thorough",
     max_examples=1000,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from examples import scaled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,7 +135,7 @@ def test_explain_prints_every_layer_and_exits_0_when_the_engine_agrees(capsys):
     assert "\x1b[" not in out, "output must be plain text when not a terminal"
 
 
-@settings(max_examples=25)
+@settings(max_examples=scaled(25))
 @given(
     sizes=st.tuples(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.integers(2, 4)).map(
         lambda drawn: [*drawn[0], drawn[1]]  # a softmax needs at least 2 outputs

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from examples import scaled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -280,7 +281,7 @@ def test_a_parent_used_twice_by_one_node_has_two_edges(tmp_path):
     assert shown(picture.by_name("x"), "grad") == "6"
 
 
-@settings(max_examples=25)
+@settings(max_examples=scaled(25))
 @given(dag=expression_dags(max_ops=8), backward=st.booleans())
 def test_every_node_and_every_edge_of_any_expression_is_drawn_with_its_numbers(
     dag, backward, tmp_path_factory
@@ -366,7 +367,7 @@ def test_characters_xml_cannot_carry_are_shown_as_their_python_escapes(name, sho
     assert picture.by_name(shown_as).texts[0] == shown_as
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(
     name=st.text(
         st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufffe\uffff"),
@@ -493,7 +494,7 @@ def test_nodes_sit_in_the_cluster_their_name_gives_and_softmax_internals_in_thei
                 assert not box.inside(other), (box.name, name)
 
 
-@settings(max_examples=10)
+@settings(max_examples=scaled(10))
 @given(case=network_cases(max_layers=3, max_width=3))
 def test_in_any_network_each_named_node_sits_in_its_layers_box(case, tmp_path_factory):
     L = case.loss_value()

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from examples import scaled
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +82,7 @@ def depends_on_a_changed_constant(recorded: list[Value], nodes: list[Value]) -> 
     return changed
 
 
-@settings(max_examples=40)
+@settings(max_examples=scaled(40))
 @given(network_problems())
 def test_replay_equals_the_engine_sample_by_sample_in_every_node(problem):
     net, loss, example, X, targets = problem
@@ -113,7 +114,7 @@ def test_replay_equals_the_engine_sample_by_sample_in_every_node(problem):
     assert_close(replayed_grads, [p.grad for p in net.parameters()], "parameter grads")
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(network_problems(max_batch=1))
 def test_replaying_the_recorded_example_reproduces_every_node_of_the_recorded_graph(problem):
     net, loss, _, X, targets = problem
@@ -129,7 +130,7 @@ def test_replaying_the_recorded_example_reproduces_every_node_of_the_recorded_gr
             assert_close(tape.grad_of(mine)[0], theirs.grad, f"grad of {mine}")
 
 
-@settings(max_examples=40)
+@settings(max_examples=scaled(40))
 @given(network_problems())
 def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(problem):
     net, loss, example, X, targets = problem
@@ -164,7 +165,7 @@ def recorded_and_engine_results(net, loss, x, recorded_target, engine_loss):
     return results
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(networks(max_layers=3, max_width=4, output=("softmax",)), st.data())
 def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, data):
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -176,7 +177,7 @@ def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, dat
     assert recorded == engine
 
 
-@settings(max_examples=20)
+@settings(max_examples=scaled(20))
 @given(networks(max_layers=2, max_width=4, output=("linear",)), st.data())
 def test_recorded_squared_error_is_bit_for_bit_the_engines_squared_error(net, data):
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -195,7 +196,7 @@ def perturbed(dag: ExpressionDag, shifts: list[float], inputs: list[int]) -> Exp
     return ExpressionDag(tuple(leaves), dag.steps)
 
 
-@settings(max_examples=60)
+@settings(max_examples=scaled(60))
 @given(expression_dags(max_ops=12), st.data())
 def test_any_expression_replays_as_the_engine_with_inputs_parameters_and_constants(dag, data):
     leaves, root = dag.build()

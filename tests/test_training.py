@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import pytest
+from examples import scaled
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +49,7 @@ def training_runs(draw):
     return recipe, X, y, options
 
 
-@settings(max_examples=50)
+@settings(max_examples=scaled(50))
 @given(training_runs())
 def test_both_engines_reach_the_same_weights_and_losses(run):
     recipe, X, y, options = run
@@ -86,7 +87,7 @@ def numpy_minibatch_sgd(net, X, y, loss, epochs, lr, batch, seed):
     return np.concatenate([np.concatenate([Wk.ravel(), bk]) for Wk, bk in zip(W, b)])
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(training_runs(), st.sampled_from(ENGINES))
 def test_training_takes_the_steps_of_minibatch_sgd_on_the_notes_formulas(run, engine):
     recipe, X, y, options = run
