@@ -165,3 +165,25 @@ def test_the_quick_start_commands_need_no_python_command_and_no_system_pip(marke
     assert not re.search(r"(^|&& )python ", command), "stock Debian has no `python` command"
     assert "pip install" in command and ".venv/bin/python -m pip install" in command
     assert command in (ROOT / "docs" / "index.md").read_text(), "index.md says the same"
+
+
+INLINE_TEX = re.compile(r"\\\((.+?)\\\)", re.S)
+DISPLAY_TEX = re.compile(r"^\$\$\n(.+?)\n\$\$$", re.S | re.M)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_formula_renders_to_mathml_when_the_site_is_built(page):
+    from docs_hooks.mathml import to_mathml
+
+    text = page.read_text()
+    formulas = [(tex, "inline") for tex in INLINE_TEX.findall(text)]
+    formulas += [(tex, "block") for tex in DISPLAY_TEX.findall(text)]
+    for tex, display in formulas:
+        rendered = to_mathml(tex, display)
+        assert rendered.startswith("<math") and "merror" not in rendered, tex
+
+
+def test_the_site_loads_no_script_or_font_from_the_network():
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert "extra_javascript" not in config and "font: false" in config
+    assert "docs_hooks/mathml.py" in config
