@@ -3,7 +3,14 @@
 from typing import TYPE_CHECKING
 
 from microbp.check import GradcheckError, gradcheck
-from microbp.engine import Value, affine, sum_values, topological_order, zero_grad
+from microbp.engine import (
+    Value,
+    affine,
+    derivatives,
+    sum_values,
+    topological_order,
+    zero_grad,
+)
 from microbp.nn import MLP, SGD, Layer, cross_entropy, squared_error
 
 __all__ = [
@@ -15,6 +22,7 @@ __all__ = [
     "affine",
     "compare",
     "cross_entropy",
+    "derivatives",
     "gradcheck",
     "squared_error",
     "sum_values",

@@ -37,7 +37,13 @@ from collections.abc import Iterable, Sequence
 from operator import mul
 from typing import TypeAlias, TypeVar, cast
 
-from microbp.validate import brief, check_number
+from microbp.validate import (
+    brief,
+    check_domain,
+    check_number,
+    finite_derivatives,
+    not_finite_error,
+)
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
@@ -48,27 +54,12 @@ T = TypeVar("T")
 _PASS_LOCK = threading.Lock()
 
 
-def _not_finite(op: str, operands: Sequence[float]) -> ValueError | OverflowError:
-    """The error for an op whose result or local derivative left the floats: a `ValueError`
-    when an operand was already NaN or ±inf (written into ``.data``), else an overflow."""
-    shown = brief(tuple(operands))
-    if any(x - x != 0.0 for x in operands):
-        return ValueError(
-            f"{op} of {shown}: an operand is NaN or infinite; a Value's data must be a finite "
-            "number (check what was written into .data)"
-        )
-    return OverflowError(
-        f"{op} of {shown} overflows a float (result or derivative is not finite); "
-        "scale the inputs down"
-    )
-
-
 def _result(
     data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
 ) -> Value:
     """Make the node ``op(parents)`` = ``data`` with ∂node/∂parent_i = ``local_grads[i]``."""
     if data - data != 0.0:  # true exactly for ±inf and NaN
-        raise _not_finite(op, [p.data for p in parents])
+        raise not_finite_error(op, [p.data for p in parents])
     node = object.__new__(Value)
     node.data = data
     node.grad = 0.0
@@ -99,45 +90,6 @@ def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ..
         return cast("tuple[Value, ...]", given), data
     values = tuple(_as_value(v, op) for v in given)
     return values, [v.data for v in values]
-
-
-def _finite(op: str, operands: Sequence[float], *derivatives: float) -> tuple[float, ...]:
-    """The local derivatives, refused when one is not finite (e.g. 1/x² for a tiny x)."""
-    for d in derivatives:
-        if d - d != 0.0:
-            raise _not_finite(op, operands)
-    return derivatives
-
-
-def check_domain(op: str, *operands: float) -> None:
-    """Refuse, with the operands named, an op whose value or derivative is undefined there.
-
-    NaN or ±inf operands (written directly into ``.data``) are refused for every op.
-    """
-    for x in operands:
-        if x - x != 0.0:
-            raise _not_finite(op, operands)
-    if op == "/" and operands[1] == 0.0:
-        x, y = operands
-        raise ZeroDivisionError(f"division by zero: {x!r} / {y!r} (the divisor is zero)")
-    if op == "log" and operands[0] <= 0.0:
-        raise ValueError(f"log needs a positive operand, got {operands[0]!r}")
-    if op == "**":
-        x, n = operands
-        if x < 0.0 and not n.is_integer():
-            raise ValueError(
-                f"** of a negative base {x!r} to the non-integer power {n!r} is not real"
-            )
-        if x == 0.0 and n < 0.0:
-            raise ValueError(f"** of 0 to the negative power {n!r} is undefined (division by zero)")
-        if x == 0.0 and 0.0 < n < 1.0:
-            raise ValueError(f"** of 0 to the power {n!r} has an infinite derivative at 0")
-    if op == "** with a Value exponent" and operands[0] < 0.0:
-        raise ValueError(
-            f"** with a Value exponent needs a base ≥ 0, got base {operands[0]!r}: the "
-            "derivative with respect to the exponent, x**y·log(x), is not real; use a plain "
-            "number exponent"
-        )
 
 
 def power_derivative(x: float, n: float) -> float:
@@ -214,7 +166,9 @@ class Value:
         o = _as_value(other, "/")
         x, y = self.data, o.data
         check_domain("/", x, y)
-        return _result(x / y, "/", (self, o), _finite("/", (x, y), 1.0 / y, -(x / y) / y))
+        return _result(
+            x / y, "/", (self, o), finite_derivatives("/", (x, y), 1.0 / y, -(x / y) / y)
+        )
 
     def __neg__(self) -> Value:
         return _result(-self.data, "neg", (self,), (-1.0,))
@@ -229,8 +183,8 @@ class Value:
         try:
             data, local = x**n, power_derivative(x, n)
         except (OverflowError, ZeroDivisionError):
-            raise _not_finite(op, (x,)) from None
-        return _result(data, op, (self,), _finite(op, (x,), local))
+            raise not_finite_error(op, (x,)) from None
+        return _result(data, op, (self,), finite_derivatives(op, (x,), local))
 
     def _pow_value(self, exponent: Value) -> Value:
         """x ** y with y a Value: ∂/∂x = y·x^(y−1), ∂/∂y = x^y·log x (0 for x = 0); x ≥ 0."""
@@ -240,9 +194,11 @@ class Value:
         try:
             data, d_base = x**y, power_derivative(x, y)
         except (OverflowError, ZeroDivisionError):
-            raise _not_finite("**", (x, y)) from None
+            raise not_finite_error("**", (x, y)) from None
         d_exponent = data * math.log(x) if x > 0.0 else 0.0
-        return _result(data, "**", (self, exponent), _finite("**", (x, y), d_base, d_exponent))
+        return _result(
+            data, "**", (self, exponent), finite_derivatives("**", (x, y), d_base, d_exponent)
+        )
 
     def exp(self) -> Value:
         x = self.data
@@ -251,13 +207,13 @@ class Value:
         try:
             e = math.exp(x)
         except OverflowError:
-            raise _not_finite("exp", (x,)) from None
+            raise not_finite_error("exp", (x,)) from None
         return _result(e, "exp", (self,), (e,))
 
     def log(self) -> Value:
         x = self.data
         check_domain("log", x)
-        return _result(math.log(x), "log", (self,), _finite("log", (x,), 1.0 / x))
+        return _result(math.log(x), "log", (self,), finite_derivatives("log", (x,), 1.0 / x))
 
     def tanh(self) -> Value:
         x = self.data
@@ -431,7 +387,7 @@ def _fsum(op: str, terms: list[float]) -> float:
     try:
         return math.fsum(terms)
     except (OverflowError, ValueError):
-        raise _not_finite(op, terms) from None
+        raise not_finite_error(op, terms) from None
 
 
 def _reverse_pass(root: Value) -> tuple[list[Value], list[Value]]:

@@ -7,7 +7,7 @@ shows ∂L/∂Wk[i,j] = ∂L/∂ak[i] · h_{k-1,j}; clicking a node shows the ch
 is the sum of; the backward pass can be replayed one node at a time in the engine's order.
 
 Every number on the page is the engine's (or, for the formula column, `formulas.gradients`'s),
-embedded as JSON built from `graph.graph_data`, the same description the SVG is drawn from; the
+embedded as JSON built from `drawing.graph_data`, the same description the SVG is drawn from; the
 page's script only looks numbers up and shows them. Nothing is fetched when the page is viewed.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from microbp import formulas, graph
+from microbp import drawing, formulas, graph
 from microbp.engine import Value, zero_grad
 from microbp.files import write_bytes_atomically
 from microbp.nn import LOSSES, MLP, Layer
@@ -72,15 +72,15 @@ def explore(
 
     ``target`` is a class index counting from 0 for ``loss="cross_entropy"``, a vector y for
     ``"squared_error"``. The parameters' grads are zeroed before the backward pass, so they hold
-    exactly this pass's afterwards. A graph with more than `graph.MAX_NODES` nodes is refused with
-    `graph.GraphTooLargeError` before any grad changes; without Graphviz's ``dot``,
+    exactly this pass's afterwards. A graph with more than `drawing.MAX_NODES` nodes is refused with
+    `drawing.GraphTooLargeError` before any grad changes; without Graphviz's ``dot``,
     `graph.GraphvizNotFoundError`.
     """
     check_loss(loss)
     if not isinstance(net, MLP):
         raise TypeError(f"explore needs a microbp MLP, got {type(net).__name__}")
     L = LOSSES[loss](net(x), target)
-    data = graph.graph_data(L)  # the size guard, before the pass changes anything
+    data = drawing.graph_data(L)  # the size guard, before the pass changes anything
     zero_grad(net.parameters())
     L.backward()
     formula = formulas.gradients(net, x, target, loss)
@@ -112,7 +112,7 @@ def _page_data(
     L: Value,
     loss: str,
     target: int | Sequence[float],
-    data: graph.GraphData,
+    data: drawing.GraphData,
     formula: formulas.Gradients,
 ) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data: the graph's nodes and edges with their

@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 
 from microbp import MLP, Value, formulas, topological_order
+from microbp.drawing import MAX_NODES, GraphTooLargeError
 from microbp.explorer import INLINE_HEIGHT, explore, write_html
-from microbp.graph import MAX_NODES, GraphTooLargeError
 from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, Layer
 
 pytestmark = pytest.mark.dot

@@ -23,16 +23,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microbp import MLP, Value, cross_entropy, graph, sum_values, topological_order
+from microbp.drawing import MAX_NODES, GraphTooLargeError, graph_data
 from microbp.graph import (
     COLORS,
     LABEL_CHARACTERS,
-    MAX_NODES,
-    GraphTooLargeError,
     GraphvizError,
     GraphvizNotFoundError,
     digraph,
     draw,
-    graph_data,
     render_svg,
     svg,
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 from microbp import graph
 from microbp.audit.checks import MICROBP, Discrepancy, describe, differs, scale
 from microbp.audit.program import StepFailed
+from microbp.drawing import GraphTooLargeError
 
 #: How many backward passes microbp runs for the picture of each stage's failure.
 _PASSES = {"forward": 1, "backward": 1, "second backward": 2}
@@ -36,7 +37,7 @@ def draw(d: Discrepancy, path: Path) -> str:
             v.name += "\n" + _engine_line(d, i)
     try:
         graph.render_svg(nodes[-1], path, highlight=[nodes[i] for i in sorted(wrong)])
-    except (graph.GraphvizNotFoundError, graph.GraphTooLargeError, OSError) as error:
+    except (graph.GraphvizNotFoundError, GraphTooLargeError, OSError) as error:
         return f"not drawn: {describe(error)}"
     return str(path)
 

@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
 @contextmanager
 def picture_errors(option: str, L: Value, path: Path) -> Iterator[None]:
     """The ways writing a picture of ``L`` to ``path`` fails, each as one clear line."""
-    from microbp import graph
+    from microbp import drawing, graph
     from microbp.engine import topological_order
 
     try:
@@ -264,10 +264,10 @@ def picture_errors(option: str, L: Value, path: Path) -> Iterator[None]:
         raise UsageError(
             f"{option} needs Graphviz's `dot` program; install it (e.g. apt-get install graphviz)"
         ) from None
-    except graph.GraphTooLargeError:
+    except drawing.GraphTooLargeError:
         raise UsageError(
             f"{option}: the graph of L has {len(topological_order(L))} nodes, more than the "
-            f"{graph.MAX_NODES} it is drawn with; use smaller --sizes"
+            f"{drawing.MAX_NODES} it is drawn with; use smaller --sizes"
         ) from None
     except graph.GraphvizError as error:
         raise UsageError(f"{option}: {error}") from None
