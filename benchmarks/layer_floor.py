@@ -147,12 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         ("floor: one multiply-add per edge into .grad", multiply_add_into_grad, zero_grads),
     ]
     micrograd_times = micrograd_step_times(n, reps // 2)
-    times = interleaved_times([(run, before) for _, run, before in items], reps)
+    item_times = interleaved_times([(run, before) for _, run, before in items], reps)
     micrograd_times += micrograd_step_times(n, reps // 2)
     rest_pass_grads()
     zero_grads()
     L._pass_grad, L.grad = 0.0, 0.0
-    rows = [(what, statistics.median(t)) for (what, _, _), t in zip(items, times)]
+    rows = [(what, statistics.median(t)) for (what, _, _), t in zip(items, item_times)]
     rows.append(("micrograd: one step (own process)", statistics.median(micrograd_times)))
 
     seconds = dict(rows)

@@ -9,4 +9,6 @@ DEFAULT_EXAMPLES = 100
 
 def scaled(n: int) -> int:
     """``n`` examples under the default profile, proportionally more or fewer under another."""
-    return max(1, n * settings.default.max_examples // DEFAULT_EXAMPLES)
+    profile = settings.default
+    assert profile is not None, "conftest.py loads a profile before the tests are collected"
+    return max(1, n * profile.max_examples // DEFAULT_EXAMPLES)

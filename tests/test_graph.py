@@ -138,13 +138,14 @@ def read_svg(path: Path) -> Picture:
     root = ET.parse(path).getroot()  # raises unless the SVG is well-formed XML
     picture = Picture(root=root)
     for g in root.iter(f"{SVG}g"):
-        title = g.findtext(f"{SVG}title")
+        title = g.findtext(f"{SVG}title") or ""
         kind = g.get("class")
         if kind == "node":
             picture.nodes[title] = _box(g)
         elif kind == "edge":
             tail, head = title.split("->")
             shape = g.find(f"{SVG}path")
+            assert shape is not None, f"edge {title} has no path"
             picture.edges.append(Edge(tail, head, _texts(g), shape.get("stroke")))
         elif kind == "cluster":
             box = _box(g)
@@ -160,7 +161,9 @@ def picture_of(root: Value, tmp_path: Path, **options: object) -> Picture:
 
 def number_in(text: str) -> float:
     """The number a label shows (after ``name = `` when the label names its factor)."""
-    return float(re.fullmatch(rf"(?:.* = )?({NUMBER})", text, re.DOTALL)[1])
+    found = re.fullmatch(rf"(?:.* = )?({NUMBER})", text, re.DOTALL)
+    assert found, f"no number in {text!r}"
+    return float(found[1])
 
 
 def shown(box: Box, what: str) -> str:
@@ -288,20 +291,21 @@ def test_every_node_and_every_edge_of_any_expression_is_drawn_with_its_numbers(
     if backward:
         root.backward()
     nodes = topological_order(root)
-    for i, v in enumerate(nodes):
-        v.name = f"v{i}"
+    names = [f"v{i}" for i in range(len(nodes))]
+    for v, name in zip(nodes, names):
+        v.name = name
     picture = picture_of(root, tmp_path_factory.mktemp("dag"))
-    assert sorted(b.name for b in picture.nodes.values()) == sorted(v.name for v in nodes)
+    assert sorted(b.name for b in picture.nodes.values()) == sorted(names)
     assert not picture.clusters  # names outside the notes' notation belong to no layer
-    data = {v.name: v.data for v in nodes}
-    for v in nodes:
-        box = picture.by_name(v.name)
+    data = {name: v.data for v, name in zip(nodes, names)}
+    for v, name in zip(nodes, names):
+        box = picture.by_name(name)
         assert close(float(shown(box, "data")), v.data)
         if backward:
             assert close(float(shown(box, "grad")), v.grad)
         else:
             assert shown(box, "grad") == "not computed"
-    drawn = Counter()
+    drawn: Counter[tuple[str, str, float]] = Counter()
     for edge in picture.edges:
         tail, head = picture.nodes[edge.tail].name, picture.nodes[edge.head].name
         (label,) = edge.texts
@@ -336,6 +340,7 @@ HOSTILE_NAMES = [
 
 
 def _assert_plain_svg(picture: Picture) -> None:
+    assert picture.root is not None
     tags = {el.tag for el in picture.root.iter()}
     allowed = {f"{SVG}{t}" for t in ("svg", "g", "title", "text", "path", "polygon", "ellipse")}
     assert tags <= allowed, tags - allowed
@@ -457,7 +462,7 @@ def test_layers_draws_only_those_layers_with_their_inputs_dashed_as_context(tmp_
     L.backward()
     picture = picture_of(L, tmp_path, layers=[2])
     named = {b.name for b in picture.nodes.values() if re.match(r"[A-Za-z]\w*\[", b.name)}
-    layer2 = {v.name for v in net.layers[1].parameters()} | {"a2[1]", "a2[2]", "h2[2]"}
+    layer2 = {str(v.name) for v in net.layers[1].parameters()} | {"a2[1]", "a2[2]", "h2[2]"}
     h1 = {"h1[1]", "h1[2]", "h1[3]"}
     assert named == layer2 | h1
     assert all(picture.by_name(n).dashed for n in h1)
@@ -509,7 +514,7 @@ def test_in_any_network_each_named_node_sits_in_its_layers_box(case, tmp_path_fa
 def test_parameters_inputs_pre_activations_activations_and_the_loss_are_styled_apart(tmp_path):
     _, L = network_3_3_2()
     picture = picture_of(L, tmp_path)
-    fills: dict[str, set[str]] = {}
+    fills: dict[str, set[str | None]] = {}
     for box in picture.nodes.values():
         kind = box.name.split("[")[0].rstrip("0123456789")
         if kind in ("W", "b", "x", "a", "h", "L"):
@@ -609,7 +614,7 @@ def test_highlight_refuses_nodes_that_are_not_in_the_graph():
 def test_bad_arguments_are_refused_with_what_to_pass_instead():
     _, L = network_3_3_2()
     with pytest.raises(TypeError, match="draw needs a Value"):
-        draw(1.0)
+        draw(1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'TB' top to bottom"):
         draw(L, rankdir="XY")
     with pytest.raises(ValueError, match="max_nodes must be a positive int"):
