@@ -64,14 +64,18 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `microbp` command with ``argv`` (default: the process's arguments)."""
+    with INTERRUPTS.caught():
+        return _main(sys.argv[1:] if argv is None else argv)
+
+
+def _main(argv: Sequence[str]) -> int:
+    """`main` with Ctrl-C remembered: every way the command ends, as an exit status."""
     command = "microbp"
     try:
         _replace_what_cannot_be_encoded()
         parser = build_parser()
         try:
-            args = parser.parse_args(
-                join_negative_number_lists(sys.argv[1:] if argv is None else argv)
-            )
+            args = parser.parse_args(join_negative_number_lists(argv))
         except SystemExit as done:  # --help, or a bad argument already reported in one line
             return done.code if isinstance(done.code, int) else EXIT_USAGE
         if args.command is None:  # bare `microbp`: what it can do
@@ -79,12 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         command = f"microbp {args.command}"
         try:
-            with INTERRUPTS.caught():
-                status: int = args.run(args)
+            status: int = args.run(args)
             sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         except UsageError as error:
             print(f"{command}: error: {error}", file=sys.stderr)
             return EXIT_USAGE
+        except Exception:
+            # A library interrupted mid-way may raise anything (hypothesis, an AssertionError):
+            # after Ctrl-C, whatever ends the run is the interrupt.
+            INTERRUPTS.check()
+            raise
         return status
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
