@@ -290,6 +290,19 @@ def sum_values(terms: Iterable[Operand]) -> Value:
     return _result(sum(data), "sum", parents, (1.0,) * len(parents))
 
 
+def max_value(values: Iterable[Operand]) -> Value:
+    """One node m = max_i v_i that passes no gradient: every edge carries ∂m/∂v_i = 0.
+
+    For a quantity the result does not depend on, such as softmax's shift m = max_j a_j: the
+    shift is computed from each sample's own data (so a replay recomputes it) while the
+    derivatives stay those of m taken as a constant.
+    """
+    parents, data = _values_and_data(values, "max_value")
+    if not parents:
+        raise ValueError("max_value needs at least one value, got none")
+    return _result(max(data), "max", parents, (0.0,) * len(parents))
+
+
 def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
     """One node a = b + Σ_j w_j h_j; its edges carry the notes' local derivatives.
 
