@@ -12,7 +12,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from microbp.nn import LOSSES, MLP, SGD, check_count, check_loss
+from microbp.tape import Tape, network_batch, record_network
 
 #: The engines `train` runs on.
 ENGINES = ("tape", "scalar")
@@ -28,6 +31,33 @@ def _sgd_step(optimizer: SGD, batch_size: int) -> None:
         p.grad /= batch_size
     optimizer.step()
     optimizer.zero_grad()
+
+
+class _TapeSteps:
+    """SGD steps replayed from a tape on a vector θ of the parameters' values, in numpy; the
+    `Value`s' ``.data`` are brought up to date by `publish`, whenever the caller can look."""
+
+    def __init__(self, tape: Tape, rows: np.ndarray, optimizer: SGD) -> None:
+        self.tape, self.rows, self.optimizer = tape, rows, optimizer
+        self.theta = tape.parameter_vector()
+
+    def __call__(self, indices: list[int]) -> float:
+        losses, grad = self.tape.loss_and_gradient(self.rows[indices], self.theta)
+        grad /= len(indices)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+            updated = self.theta - self.optimizer.lr * grad
+        if not np.isfinite(updated).all():
+            # the step leaves the floats: let SGD refuse it, as it does on the scalar engine
+            self.publish()
+            for p, g in zip(self.tape.graph_parameters, grad.tolist()):
+                p.grad = g
+            self.optimizer.step()
+        self.theta = updated
+        return float(losses.sum())
+
+    def publish(self) -> None:
+        """Write θ into the parameters' ``.data``."""
+        self.tape.set_parameters(self.theta)
 
 
 def train(
@@ -51,8 +81,6 @@ def train(
     Raises `DivergedError` if the numbers leave the floats; the weights are then those of the
     last good step.
     """
-    from microbp.tape import network_batch, record_network
-
     check_loss(loss)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -65,21 +93,24 @@ def train(
     optimizer.zero_grad()
 
     if engine == "tape":
-        tape = record_network(net, loss, example=X[0])
-
-        def losses_and_grads(indices: list[int]) -> float:
-            return float(tape.run(rows[indices]).sum())
-
+        step: Callable[[list[int]], float] = _TapeSteps(
+            record_network(net, loss, example=X[0]), rows, optimizer
+        )
+        publish = step.publish
     else:
         loss_of = LOSSES[loss]
 
-        def losses_and_grads(indices: list[int]) -> float:
+        def step(indices: list[int]) -> float:
             total = 0.0
             for i in indices:
                 L = loss_of(net(X[i]), y[i])
                 L.backward()
                 total += L.data
+            _sgd_step(optimizer, len(indices))
             return total
+
+        def publish() -> None:
+            return None  # the scalar engine works on the Values themselves
 
     rng = random.Random(seed)
     history: list[float] = []
@@ -90,13 +121,14 @@ def train(
         for start in range(0, len(order), batch):
             indices = order[start : start + batch]
             try:
-                total += losses_and_grads(indices)
-                _sgd_step(optimizer, len(indices))
+                total += step(indices)
             except (ArithmeticError, ValueError) as error:
+                publish()
                 optimizer.zero_grad()
                 raise DivergedError(
                     f"training diverged in epoch {epoch} ({error}); try a smaller lr than {lr}"
                 ) from error
+        publish()
         history.append(total / len(order))
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
