@@ -93,10 +93,9 @@ def train(
     optimizer.zero_grad()
 
     if engine == "tape":
-        step: Callable[[list[int]], float] = _TapeSteps(
-            record_network(net, loss, example=X[0]), rows, optimizer
-        )
-        publish = step.publish
+        tape_steps = _TapeSteps(record_network(net, loss, example=X[0]), rows, optimizer)
+        step: Callable[[list[int]], float] = tape_steps
+        publish: Callable[[], None] = tape_steps.publish
     else:
         loss_of = LOSSES[loss]
 
