@@ -60,23 +60,49 @@ def _as_slice(rows: Array) -> slice | Array:
     return rows
 
 
+#: The most entries a scatter matrix may have; a larger scatter adds with ``np.add.at``.
+_SCATTER_MATRIX_LIMIT = 1 << 20
+
+
+class _Scatter:
+    """Adds contributions into positions that repeat (x*x, a shared total): the contributions
+    to each distinct position summed by one product with a 0/1 matrix, far cheaper than
+    ``np.add.at`` for the small groups of a network; ``np.add.at`` for big ones."""
+
+    def __init__(self, positions: Array) -> None:
+        self.positions = positions.ravel()
+        self.targets, inverse = np.unique(self.positions, return_inverse=True)
+        self.matrix: Array | None = None
+        if self.targets.size * self.positions.size <= _SCATTER_MATRIX_LIMIT:
+            self.matrix = np.zeros((self.targets.size, self.positions.size))
+            self.matrix[inverse.ravel(), np.arange(self.positions.size)] = 1.0
+
+    def add(self, into: Array, contribution: Array) -> None:
+        """``into[positions[i]] += contribution[i]`` for every i (rows of a flat contribution)."""
+        if self.matrix is None:
+            np.add.at(into, self.positions, contribution)
+        else:
+            into[self.targets] += self.matrix @ contribution
+
+
 class _SampleRows:
     """Rows of ``values``: inputs and op results."""
 
     def __init__(self, rows: Array) -> None:
         self.index = _as_slice(rows)
-        self.rows = rows
-        self.unique = len(np.unique(rows)) == rows.size
+        self.shape = rows.shape
+        self.scatter = None if len(np.unique(rows)) == rows.size else _Scatter(rows)
 
     def read(self, r: Registers) -> Array:
         return r.values[self.index]
 
     def add(self, r: Registers, contribution: Array) -> None:
-        if self.unique:
+        if self.scatter is None:
             r.grads[self.index] += contribution
-        else:  # a row appears twice (x*x, a shared total): add every contribution
-            full = np.broadcast_to(contribution, (*self.rows.shape, r.grads.shape[1]))
-            np.add.at(r.grads, self.rows, full)
+        else:
+            batch = r.grads.shape[1]
+            full = np.broadcast_to(contribution, (*self.shape, batch)).reshape(-1, batch)
+            self.scatter.add(r.grads, full)
 
 
 class _UniformRows:
@@ -84,18 +110,21 @@ class _UniformRows:
 
     def __init__(self, entries: Array) -> None:
         self.index = _as_slice(entries)
-        self.entries = entries
-        self.unique = len(np.unique(entries)) == entries.size
+        self.shape = entries.shape
+        self.scatter = None if len(np.unique(entries)) == entries.size else _Scatter(entries)
 
     def read(self, r: Registers) -> Array:
         return r.uniform[self.index][..., None]
 
     def add(self, r: Registers, contribution: Array) -> None:
-        total = np.broadcast_to(contribution, (*self.entries.shape, r.grads.shape[1])).sum(axis=-1)
-        if self.unique:
+        full_shape = (*self.shape, r.grads.shape[1])
+        if contribution.shape != full_shape:
+            contribution = np.broadcast_to(contribution, full_shape)
+        total = contribution.sum(axis=-1)
+        if self.scatter is None:
             r.uniform_grads[self.index] += total
         else:
-            np.add.at(r.uniform_grads, self.entries, total)
+            self.scatter.add(r.uniform_grads, total.ravel())
 
 
 class _MixedRows:
@@ -104,6 +133,7 @@ class _MixedRows:
     def __init__(self, rows: Array, uniform: Array) -> None:
         self.mask, self.shape = uniform, rows.shape
         self.rows, self.entries = rows[~uniform], rows[uniform]
+        self.row_scatter, self.entry_scatter = _Scatter(self.rows), _Scatter(self.entries)
 
     def read(self, r: Registers) -> Array:
         data = np.empty((*self.shape, r.values.shape[1]))
@@ -113,8 +143,8 @@ class _MixedRows:
 
     def add(self, r: Registers, contribution: Array) -> None:
         full = np.broadcast_to(contribution, (*self.shape, r.grads.shape[1]))
-        np.add.at(r.grads, self.rows, full[~self.mask])
-        np.add.at(r.uniform_grads, self.entries, full[self.mask].sum(axis=-1))
+        self.row_scatter.add(r.grads, full[~self.mask])
+        self.entry_scatter.add(r.uniform_grads, full[self.mask].sum(axis=-1))
 
 
 def operand(rows: Array, uniform: Array) -> Operand:
