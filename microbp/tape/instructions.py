@@ -5,16 +5,23 @@ result) has a row of ``values`` (one column per sample) and of ``grads``; a para
 constant has one entry of ``uniform``, the same for every sample, and one of ``uniform_grads``,
 where its grad contributions arrive summed over the batch. An instruction's operands say which
 rows or entries it reads (`operand`), and its output is a contiguous block of rows.
+
+An instruction is bound to the registers of one batch size (`Instruction.bind`): its operands
+become numpy views made once, and its forward and backward steps closures over them, so that a
+replay is a loop of calls with no slicing, lookups or temporaries it can avoid.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from microbp.tape.rules import BINARY, UNARY, Array, BinaryRule, UnaryRule, power_rule
+from microbp.tape.rules import BINARY, UNARY, Array, UnaryRule, power_rule
+
+Thunk = Callable[[], None]
 
 
 @dataclass
@@ -23,20 +30,33 @@ class Registers:
 
     values: Array  # (rows, batch): every input's and op result's data, per sample
     uniform: Array  # (entries,): every parameter's, then every constant's data
-    grads: Array  # (rows, batch): ∂L/∂node per sample; filled by the backward pass
+    grads: Array  # (rows, batch): ∂L/∂node per sample, filled by the backward pass
     uniform_grads: Array  # (entries,): Σ over the batch of ∂L/∂θ
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An operand bound to registers: ``read()`` its data, shaped as its positions then the
+    batch (or 1, when uniform); ``add(c)`` adds ∂L/∂node per sample, shaped as ``read()``."""
+
+    read: Callable[[], Array]
+    add: Callable[[Array], None]
 
 
 class Operand(Protocol):
     """The nodes one operand of an instruction reads, and adds its grad contributions to."""
 
-    def read(self, r: Registers) -> Array:
-        """Their data, shaped as the operand's rows then the batch (or 1, when uniform)."""
+    def bind(self, r: Registers) -> Bound:
+        """This operand's reader and adder over ``r``."""
         ...
 
-    def add(self, r: Registers, contribution: Array) -> None:
-        """Add ∂L/∂node (per sample, shaped as `read`'s result) into their grads."""
-        ...
+
+@dataclass(frozen=True)
+class Steps:
+    """An instruction bound to registers: its forward step, then its backward step."""
+
+    forward: Thunk
+    backward: Thunk
 
 
 class Instruction(Protocol):
@@ -44,20 +64,29 @@ class Instruction(Protocol):
 
     out: slice
 
-    def forward(self, r: Registers) -> None:
-        """Write the group's data into ``r.values[out]`` from its operands' data."""
+    def bind(self, r: Registers) -> Steps:
+        """Forward writes the group's data into ``r.values[out]`` from its operands' data;
+        backward adds ∂L/∂operand into the operands' grads from ``r.grads[out]`` (complete by
+        then: instructions run backward in the reverse of their forward order)."""
         ...
 
-    def backward(self, r: Registers) -> None:
-        """Add ∂L/∂operand into the operands' grads from ``r.grads[out]`` (already complete)."""
-        ...
+
+def _consecutive(positions: Array) -> bool:
+    flat = positions.ravel()
+    return bool(flat.size) and bool((flat == np.arange(flat[0], flat[0] + flat.size)).all())
 
 
-def _as_slice(rows: Array) -> slice | Array:
-    """A 1-d run of consecutive rows as a slice (a view, cheaper than gathering), else ``rows``."""
-    if rows.ndim == 1 and rows.size and (rows == np.arange(rows[0], rows[0] + rows.size)).all():
-        return slice(int(rows[0]), int(rows[0]) + rows.size)
-    return rows
+def _view(array: Array, positions: Array) -> Array | None:
+    """``array[positions]`` as a view, if the positions allow one (consecutive, or one row
+    repeated, which broadcasts); None if only a copy can gather them."""
+    if _consecutive(positions):
+        start = int(positions.ravel()[0])
+        block = array[start : start + positions.size]
+        return block.reshape(*positions.shape, *array.shape[1:])
+    if positions.ndim == 1 and (positions == positions[0]).all():
+        row = int(positions[0])
+        return np.broadcast_to(array[row : row + 1], (positions.size, *array.shape[1:]))
+    return None
 
 
 #: The most entries a scatter matrix may have; a larger scatter adds with ``np.add.at``.
@@ -85,76 +114,133 @@ class _Scatter:
             into[self.targets] += self.matrix @ contribution
 
 
+def _adder(into: Array, positions: Array, shape: tuple[int, ...]) -> Callable[[Array], None]:
+    """Adds a contribution of ``shape`` (positions' shape, then the batch or nothing) into the
+    rows or entries ``positions`` of ``into``, each contribution to a repeated one counted."""
+    view = _view(into, positions)
+    unique = len(np.unique(positions)) == positions.size
+    if view is not None and unique:
+
+        def add_into_view(contribution: Array) -> None:
+            view[...] += contribution
+
+        return add_into_view
+    if positions.ndim == 1 and (positions == positions[0]).all():  # one row, shared
+        row = int(positions[0])
+        shared = into[row : row + 1]
+
+        def add_to_shared(contribution: Array) -> None:
+            if contribution.shape != shape:
+                contribution = np.broadcast_to(contribution, shape)
+            np.add(shared, contribution.sum(axis=0, keepdims=True), out=shared)
+
+        return add_to_shared
+    scatter = _Scatter(positions)
+    flat = (positions.size, *shape[positions.ndim :])
+
+    def scatter_add(contribution: Array) -> None:
+        scatter.add(into, np.broadcast_to(contribution, shape).reshape(flat))
+
+    return scatter_add
+
+
 class _SampleRows:
     """Rows of ``values``: inputs and op results."""
 
     def __init__(self, rows: Array) -> None:
-        self.index = _as_slice(rows)
-        self.shape = rows.shape
-        self.scatter = None if len(np.unique(rows)) == rows.size else _Scatter(rows)
+        self.rows = rows
 
-    def read(self, r: Registers) -> Array:
-        return r.values[self.index]
+    def bind(self, r: Registers) -> Bound:
+        rows = self.rows
+        view = _view(r.values, rows)
+        if view is not None:
+            data = view  # bound once: a view sees each replay's numbers
 
-    def add(self, r: Registers, contribution: Array) -> None:
-        if self.scatter is None:
-            r.grads[self.index] += contribution
+            def read() -> Array:
+                return data
         else:
-            batch = r.grads.shape[1]
-            full = np.broadcast_to(contribution, (*self.shape, batch)).reshape(-1, batch)
-            self.scatter.add(r.grads, full)
+            values = r.values
+
+            def read() -> Array:
+                gathered: Array = values[rows]
+                return gathered
+
+        return Bound(read, _adder(r.grads, rows, (*rows.shape, r.grads.shape[1])))
 
 
 class _UniformRows:
     """Entries of ``uniform``: parameters and constants, the same for every sample."""
 
     def __init__(self, entries: Array) -> None:
-        self.index = _as_slice(entries)
-        self.shape = entries.shape
-        self.scatter = None if len(np.unique(entries)) == entries.size else _Scatter(entries)
+        self.entries = entries
 
-    def read(self, r: Registers) -> Array:
-        return r.uniform[self.index][..., None]
+    def bind(self, r: Registers) -> Bound:
+        entries = self.entries
+        view = _view(r.uniform, entries)
+        if view is not None and view.shape == entries.shape:
+            data = view[..., None]
 
-    def add(self, r: Registers, contribution: Array) -> None:
-        full_shape = (*self.shape, r.grads.shape[1])
-        if contribution.shape != full_shape:
-            contribution = np.broadcast_to(contribution, full_shape)
-        total = contribution.sum(axis=-1)
-        if self.scatter is None:
-            r.uniform_grads[self.index] += total
+            def read() -> Array:
+                return data
         else:
-            self.scatter.add(r.uniform_grads, total.ravel())
+            uniform = r.uniform
+
+            def read() -> Array:
+                gathered: Array = uniform[entries][..., None]
+                return gathered
+
+        full = (*entries.shape, r.grads.shape[1])
+        add_total = _adder(r.uniform_grads, entries, entries.shape)
+
+        def add(contribution: Array) -> None:
+            add_total(np.broadcast_to(contribution, full).sum(axis=-1))
+
+        return Bound(read, add)
 
 
 class _MixedRows:
     """Some rows of ``values`` and some entries of ``uniform``, for an operand that has both."""
 
-    def __init__(self, rows: Array, uniform: Array) -> None:
-        self.mask, self.shape = uniform, rows.shape
-        self.rows, self.entries = rows[~uniform], rows[uniform]
-        self.row_scatter, self.entry_scatter = _Scatter(self.rows), _Scatter(self.entries)
+    def __init__(self, positions: Array, uniform: Array) -> None:
+        self.mask, self.shape = uniform, positions.shape
+        self.rows, self.entries = positions[~uniform], positions[uniform]
 
-    def read(self, r: Registers) -> Array:
-        data = np.empty((*self.shape, r.values.shape[1]))
-        data[~self.mask] = r.values[self.rows]
-        data[self.mask] = r.uniform[self.entries][:, None]
-        return data
+    def bind(self, r: Registers) -> Bound:
+        mask, rows, entries = self.mask, self.rows, self.entries
+        full = (*self.shape, r.values.shape[1])
+        add_rows = _adder(r.grads, rows, (rows.size, full[-1]))
+        add_entries = _adder(r.uniform_grads, entries, entries.shape)
 
-    def add(self, r: Registers, contribution: Array) -> None:
-        full = np.broadcast_to(contribution, (*self.shape, r.grads.shape[1]))
-        self.row_scatter.add(r.grads, full[~self.mask])
-        self.entry_scatter.add(r.uniform_grads, full[self.mask].sum(axis=-1))
+        def read() -> Array:
+            data = np.empty(full)
+            data[~mask] = r.values[rows]
+            data[mask] = r.uniform[entries][:, None]
+            return data
+
+        def add(contribution: Array) -> None:
+            spread = np.broadcast_to(contribution, full)
+            add_rows(spread[~mask])
+            add_entries(spread[mask].sum(axis=-1))
+
+        return Bound(read, add)
 
 
-def operand(rows: Array, uniform: Array) -> Operand:
-    """The operand reading positions ``rows`` (any shape), each of ``uniform`` where the mask is
+def operand(positions: Array, uniform: Array) -> Operand:
+    """The operand reading ``positions`` (any shape), each of ``uniform`` where the mask is
     true (a parameter's or constant's entry) and of ``values`` where it is false."""
     if not uniform.any():
-        return _SampleRows(rows)
+        return _SampleRows(positions)
     if uniform.all():
-        return _UniformRows(rows)
-    return _MixedRows(rows, uniform)
+        return _UniformRows(positions)
+    return _MixedRows(positions, uniform)
+
+
+def _times(local: Array | float, g: Array) -> Array:
+    """local · g, without the pass when local is the number 1."""
+    if isinstance(local, float) and local == 1.0:
+        return g
+    product: Array = local * g
+    return product
 
 
 class Unary:
@@ -164,29 +250,52 @@ class Unary:
         self.f, self.local = UNARY[op] if n is None else power_rule(n)
         self.out, self.x = out, x
 
-    def forward(self, r: Registers) -> None:
-        r.values[self.out] = self.f(self.x.read(r))
+    def bind(self, r: Registers) -> Steps:
+        x, y, g = self.x.bind(r), r.values[self.out], r.grads[self.out]
+        f, local = self.f, self.local
 
-    def backward(self, r: Registers) -> None:
-        self.x.add(r, self.local(self.x.read(r), r.values[self.out]) * r.grads[self.out])
+        if isinstance(f, np.ufunc):
+
+            def forward() -> None:
+                f(x.read(), out=y)
+        else:
+
+            def forward() -> None:
+                y[...] = f(x.read())
+
+        def backward() -> None:
+            x.add(_times(local(x.read(), y), g))
+
+        return Steps(forward, backward)
 
 
 class Binary:
     """z = f(x, y) elementwise: ``+``, ``-``, ``*``, ``/`` and ``**`` of two nodes."""
 
     def __init__(self, op: str, out: slice, x: Operand, y: Operand) -> None:
-        rule: BinaryRule = BINARY[op]
-        self.f, self.locals = rule
+        self.f, self.locals = BINARY[op]
         self.out, self.x, self.y = out, x, y
 
-    def forward(self, r: Registers) -> None:
-        r.values[self.out] = self.f(self.x.read(r), self.y.read(r))
+    def bind(self, r: Registers) -> Steps:
+        x, y = self.x.bind(r), self.y.bind(r)
+        z, g = r.values[self.out], r.grads[self.out]
+        f, locals_ = self.f, self.locals
 
-    def backward(self, r: Registers) -> None:
-        g = r.grads[self.out]
-        local_x, local_y = self.locals(self.x.read(r), self.y.read(r), r.values[self.out])
-        self.x.add(r, local_x * g)
-        self.y.add(r, local_y * g)
+        if isinstance(f, np.ufunc):
+
+            def forward() -> None:
+                f(x.read(), y.read(), out=z)
+        else:
+
+            def forward() -> None:
+                z[...] = f(x.read(), y.read())
+
+        def backward() -> None:
+            local_x, local_y = locals_(x.read(), y.read(), z)
+            x.add(_times(local_x, g))
+            y.add(_times(local_y, g))
+
+        return Steps(forward, backward)
 
 
 class Sum:
@@ -195,11 +304,17 @@ class Sum:
     def __init__(self, out: slice, terms: Operand) -> None:
         self.out, self.terms = out, terms
 
-    def forward(self, r: Registers) -> None:
-        r.values[self.out] = self.terms.read(r).sum(axis=1)
+    def bind(self, r: Registers) -> Steps:
+        terms, s, g = self.terms.bind(r), r.values[self.out], r.grads[self.out]
+        g_each = g[:, None, :]
 
-    def backward(self, r: Registers) -> None:
-        self.terms.add(r, r.grads[self.out][:, None, :])  # ∂sum/∂term = 1 for every term
+        def forward() -> None:
+            np.sum(terms.read(), axis=1, out=s)
+
+        def backward() -> None:
+            terms.add(g_each)  # ∂sum/∂term = 1 for every term
+
+        return Steps(forward, backward)
 
 
 class Max:
@@ -208,11 +323,16 @@ class Max:
     def __init__(self, out: slice, terms: Operand) -> None:
         self.out, self.terms = out, terms
 
-    def forward(self, r: Registers) -> None:
-        r.values[self.out] = self.terms.read(r).max(axis=1)
+    def bind(self, r: Registers) -> Steps:
+        terms, m = self.terms.bind(r), r.values[self.out]
 
-    def backward(self, r: Registers) -> None:
-        return None  # ∂m/∂term = 0 for every term
+        def forward() -> None:
+            np.max(terms.read(), axis=1, out=m)
+
+        def backward() -> None:
+            return None  # ∂m/∂term = 0 for every term
+
+        return Steps(forward, backward)
 
 
 class Affine:
@@ -221,32 +341,30 @@ class Affine:
     def __init__(self, out: slice, b: Operand, w: Operand, h: Operand) -> None:
         self.out, self.b, self.w, self.h = out, b, w, h
 
-    def forward(self, r: Registers) -> None:
-        r.values[self.out] = self.b.read(r) + (self.w.read(r) * self.h.read(r)).sum(axis=1)
+    def bind(self, r: Registers) -> Steps:
+        b, w, h = self.b.bind(r), self.w.bind(r), self.h.bind(r)
+        a, g = r.values[self.out], r.grads[self.out]
+        g_each = g[:, None, :]
 
-    def backward(self, r: Registers) -> None:
-        g = r.grads[self.out]
-        self.b.add(r, g)
-        self.w.add(r, self.h.read(r) * g[:, None, :])
-        self.h.add(r, self.w.read(r) * g[:, None, :])
+        def forward() -> None:
+            a[...] = b.read() + (w.read() * h.read()).sum(axis=1)
+
+        def backward() -> None:
+            b.add(g)
+            w.add(h.read() * g_each)
+            h.add(w.read() * g_each)
+
+        return Steps(forward, backward)
 
 
 class Dense:
     """A layer's a = b + W h, for affine nodes sharing their inputs h (rows of ``values``), with
     weights W that are parameters or constants: one matrix product forward, ∇h = Wᵀ ∇a and
-    ∇W = Σ_batch ∇a hᵀ backward. With an ``activation`` (``fuse``), h_out = g(a) in the same step.
+    ∇W = Σ_batch ∇a hᵀ backward. With an activation (`fuse`), h_out = g(a) in the same step.
     """
 
     def __init__(self, out: slice, b: Operand, W: Array, h: Operand) -> None:
-        self.out, self.b, self.h = out, b, h
-        n_out, n_in = W.shape
-        flat = _as_slice(W.ravel())
-        if isinstance(flat, slice):  # W row by row, as a layer's parameters(): a view
-            self.W: slice | Array = flat
-        else:
-            self.W = W
-        self.shape = (n_out, n_in)
-        self.W_unique = len(np.unique(W)) == W.size
+        self.out, self.b, self.W, self.h = out, b, W, h
         self.activation: UnaryRule | None = None
         self.h_out = out
 
@@ -254,28 +372,61 @@ class Dense:
         """Also compute h_out = g(a) for the activation ``op`` (rows ``h_out``)."""
         self.activation, self.h_out = UNARY[op], h_out
 
-    def _weights(self, uniform: Array) -> Array:
-        return uniform[self.W].reshape(self.shape)
+    def _weights(self, r: Registers) -> tuple[Callable[[], Array], Callable[[Array], None]]:
+        """W's reader and the adder of ∇W (a view of the uniform vector when W is laid out row
+        by row, as a layer's parameters are)."""
+        entries = self.W
+        view = _view(r.uniform, entries)
+        if view is not None and view.shape == entries.shape:
+            W, grad_W = view, _view(r.uniform_grads, entries)
 
-    def forward(self, r: Registers) -> None:
-        a = r.values[self.out]
-        np.matmul(self._weights(r.uniform), self.h.read(r), out=a)
-        a += self.b.read(r)
-        if self.activation is not None:
-            r.values[self.h_out] = self.activation[0](a)
+            def read() -> Array:
+                return W
 
-    def backward(self, r: Registers) -> None:
-        grad_a = r.grads[self.out]
-        if self.activation is not None:
-            local = self.activation[1](r.values[self.out], r.values[self.h_out])
-            grad_a += local * r.grads[self.h_out]
-        self.b.add(r, grad_a)
-        W = self._weights(r.uniform)
-        self.h.add(r, W.T @ grad_a)
-        grad_W = grad_a @ self.h.read(r).T
-        if isinstance(self.W, slice):
-            r.uniform_grads[self.W] += grad_W.ravel()
-        elif self.W_unique:
-            r.uniform_grads[self.W] += grad_W
+            def add(contribution: Array) -> None:
+                grad_W[...] += contribution  # type: ignore[index]
+
+            return read, add
+        uniform = r.uniform
+
+        def gather() -> Array:
+            gathered: Array = uniform[entries]
+            return gathered
+
+        return gather, _adder(r.uniform_grads, entries, entries.shape)
+
+    def bind(self, r: Registers) -> Steps:
+        b, h = self.b.bind(r), self.h.bind(r)
+        read_W, add_grad_W = self._weights(r)
+        a, grad_a = r.values[self.out], r.grads[self.out]
+        y, grad_y = r.values[self.h_out], r.grads[self.h_out]
+
+        def affine() -> None:
+            np.matmul(read_W(), h.read(), out=a)
+            np.add(a, b.read(), out=a)
+
+        def affine_back() -> None:
+            b.add(grad_a)
+            h.add(read_W().T @ grad_a)
+            add_grad_W(grad_a @ h.read().T)
+
+        if self.activation is None:
+            return Steps(affine, affine_back)
+        g, local = self.activation
+
+        if isinstance(g, np.ufunc):
+
+            def forward() -> None:
+                affine()
+                g(a, out=y)
         else:
-            np.add.at(r.uniform_grads, self.W, grad_W)
+
+            def forward() -> None:
+                affine()
+                y[...] = g(a)
+
+        def backward() -> None:
+            np.add(grad_a, local(a, y) * grad_y, out=grad_a)
+            affine_back()
+
+        return Steps(forward, backward)

@@ -205,7 +205,9 @@ def compile_graph(loss: Value, inputs: Sequence[Value], parameters: Sequence[Val
     rows = list(inputs)
     instructions: list[Instruction] = []
     for key in keys:
-        group = groups[key]
+        # in the order of their operands' places: a layer's nodes in the order of its
+        # parameters (so W is a block of the uniform vector), the next group's in theirs
+        group = groups[key] = sorted(groups[key], key=lambda v: [place[p] for p in v.parents])
         out = slice(len(rows), len(rows) + len(group))
         place.update({v: (False, i) for i, v in enumerate(group, start=len(rows))})
         rows.extend(group)

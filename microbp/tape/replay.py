@@ -11,12 +11,13 @@ from __future__ import annotations
 import numbers
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from microbp.engine import Value
 from microbp.tape.errors import TapeError
-from microbp.tape.instructions import Registers
+from microbp.tape.instructions import Registers, Thunk
 from microbp.tape.recording import Array, compile_graph, label, signature
 from microbp.tape.rules import engine_apply
 
@@ -43,6 +44,19 @@ def _as_numbers(batch: object) -> Array:
         raise OverflowError("a batch holds an int too large for a float") from None
 
 
+#: How many batch sizes a tape keeps registers for (training meets two: the batch, the rest).
+_PLANS_KEPT = 4
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A tape's registers for one batch size, and its instructions bound to them."""
+
+    registers: Registers
+    forwards: list[Thunk]
+    backwards: list[Thunk]  # in the order backward runs them
+
+
 def _data_at(r: Registers, place: tuple[bool, int]) -> Array:
     """The data of the node at ``place``, one entry per sample (a copy)."""
     uniform, position = place
@@ -63,6 +77,7 @@ class Tape:
         self.inputs = self._program.inputs
         self.parameters = list(parameters)
         self.loss = loss
+        self._plans: dict[int, _Plan] = {}
         self._registers: Registers | None = None
         self._backward_done = False
 
@@ -109,19 +124,37 @@ class Tape:
 
     # -- replay --
 
+    def _plan(self, batch_size: int) -> _Plan:
+        """The registers and bound instructions for batches of ``batch_size`` (kept for reuse)."""
+        plan = self._plans.get(batch_size)
+        if plan is None:
+            program = self._program
+            uniform = np.concatenate([np.zeros(len(program.parameters)), program.constants])
+            r = Registers(
+                np.empty((program.n_rows, batch_size)),
+                uniform,
+                np.zeros((program.n_rows, batch_size)),
+                np.zeros_like(uniform),
+            )
+            steps = [instruction.bind(r) for instruction in program.instructions]
+            plan = _Plan(r, [s.forward for s in steps], [s.backward for s in reversed(steps)])
+            if len(self._plans) >= _PLANS_KEPT:
+                del self._plans[next(iter(self._plans))]
+            self._plans[batch_size] = plan
+        return plan
+
     def _forward(self, batch: object, theta: Array) -> Array:
         X = self._check_batch(batch)
-        program = self._program
-        values = np.empty((program.n_rows, X.shape[0]))
-        values[: len(self.inputs)] = X.T
-        uniform = np.concatenate([theta, program.constants])
-        r = Registers(values, uniform, np.empty((0, 0)), np.empty(0))  # grads: see _backward
+        plan = self._plan(X.shape[0])
+        r = plan.registers
         self._registers, self._backward_done = None, False
+        r.values[: len(self.inputs)] = X.T
+        r.uniform[: len(theta)] = theta
         with np.errstate(all="ignore"):
-            for instruction in program.instructions:
-                instruction.forward(r)
-        if not np.isfinite(values).all():
-            self._refuse(values, r.uniform, np.isfinite(values))
+            for forward in plan.forwards:
+                forward()
+        if not np.isfinite(r.values).all():
+            self._refuse(r.values, r.uniform, np.isfinite(r.values))
         self._registers = r
         return _data_at(r, self._program.root)
 
@@ -132,21 +165,23 @@ class Tape:
             raise TapeError(
                 "backward needs a forward pass first: call forward(batch) or run(batch)"
             )
-        r.grads = np.zeros_like(r.values)
-        r.uniform_grads = np.zeros_like(r.uniform)
+        plan = self._plans[r.values.shape[1]]
+        r.grads.fill(0.0)
+        r.uniform_grads.fill(0.0)
         uniform, position = self._program.root
         if uniform:
             r.uniform_grads[position] = r.values.shape[1]  # ∂L/∂L = 1 for each sample
         else:
             r.grads[position] = 1.0
+        self._backward_done = False
         with np.errstate(all="ignore"):
-            for instruction in reversed(self._program.instructions):
-                instruction.backward(r)
+            for backward in plan.backwards:
+                backward()
         finite = np.isfinite(r.grads)
         if not finite.all() or not np.isfinite(r.uniform_grads).all():
             self._refuse(r.values, r.uniform, finite)
         self._backward_done = True
-        return r.uniform_grads[: len(self._program.parameters)]
+        return r.uniform_grads[: len(self._program.parameters)].copy()
 
     def forward(self, batch: object) -> Array:
         """Every node's data for each sample (rows of ``batch``, ordered as ``inputs``); the loss

@@ -40,10 +40,17 @@ def sigmoid_local(x: Array) -> Array:
     return e / (1.0 + e) ** 2
 
 
-def tanh_local(x: Array) -> Array:
-    """tanh'(x) = 1/cosh²(x): exact where 1 − tanh² loses every digit, in three passes."""
-    sech: Array = 1.0 / np.cosh(x)
-    local: Array = sech * sech
+#: Below this |tanh x|, 1 − tanh² x keeps 14 digits (1 − y² ≥ 0.02); above, 1/cosh² x does.
+_TANH_NEAR_ONE = 0.99
+
+
+def tanh_local(x: Array, y: Array) -> Array:
+    """tanh'(x) from x and y = tanh x: 1 − y² (two cheap passes) where y is away from ±1, and
+    1/cosh² x where y is near ±1 and 1 − y² would lose digits (it is 0 once y rounds to ±1)."""
+    local: Array = 1.0 - y * y
+    near_one = np.abs(y) > _TANH_NEAR_ONE
+    if near_one.any():
+        local[near_one] = np.cosh(x[near_one]) ** -2.0
     return local
 
 
@@ -61,7 +68,7 @@ UNARY: dict[str, UnaryRule] = {
     "neg": (np.negative, lambda x, y: -1.0),
     "exp": (np.exp, lambda x, y: y),
     "log": (np.log, lambda x, y: 1.0 / x),
-    "tanh": (np.tanh, lambda x, y: tanh_local(x)),
+    "tanh": (np.tanh, tanh_local),
     "sigmoid": (sigmoid, lambda x, y: sigmoid_local(x)),
     "relu": (relu, lambda x, y: relu_local(x)),
 }
