@@ -122,7 +122,7 @@ def _adder(into: Array, positions: Array, shape: tuple[int, ...]) -> Callable[[A
     if view is not None and unique:
 
         def add_into_view(contribution: Array) -> None:
-            view[...] += contribution
+            np.add(view, contribution, out=view)
 
         return add_into_view
     if positions.ndim == 1 and (positions == positions[0]).all():  # one row, shared
@@ -132,7 +132,7 @@ def _adder(into: Array, positions: Array, shape: tuple[int, ...]) -> Callable[[A
         def add_to_shared(contribution: Array) -> None:
             if contribution.shape != shape:
                 contribution = np.broadcast_to(contribution, shape)
-            np.add(shared, contribution.sum(axis=0, keepdims=True), out=shared)
+            np.add(shared, np.add.reduce(contribution, axis=0, keepdims=True), out=shared)
 
         return add_to_shared
     scatter = _Scatter(positions)
@@ -193,7 +193,9 @@ class _UniformRows:
         add_total = _adder(r.uniform_grads, entries, entries.shape)
 
         def add(contribution: Array) -> None:
-            add_total(np.broadcast_to(contribution, full).sum(axis=-1))
+            if contribution.shape != full:
+                contribution = np.broadcast_to(contribution, full)
+            add_total(np.add.reduce(contribution, axis=-1))
 
         return Bound(read, add)
 
@@ -298,6 +300,22 @@ class Binary:
         return Steps(forward, backward)
 
 
+def _reduction(ufunc: np.ufunc, terms: Bound, out: Array) -> Thunk:
+    """Writes ``ufunc`` reduced over each node's terms into ``out`` (written in place, unless
+    the terms are all uniform and their result needs spreading over the batch)."""
+    if terms.read().shape[-1] == out.shape[-1]:
+
+        def reduce_in_place() -> None:
+            ufunc.reduce(terms.read(), axis=1, out=out)
+
+        return reduce_in_place
+
+    def reduce_and_spread() -> None:
+        out[...] = ufunc.reduce(terms.read(), axis=1)
+
+    return reduce_and_spread
+
+
 class Sum:
     """s = Σ_t term_t, for nodes with the same number of terms (``terms`` is nodes × terms)."""
 
@@ -308,8 +326,7 @@ class Sum:
         terms, s, g = self.terms.bind(r), r.values[self.out], r.grads[self.out]
         g_each = g[:, None, :]
 
-        def forward() -> None:
-            np.sum(terms.read(), axis=1, out=s)
+        forward = _reduction(np.add, terms, s)
 
         def backward() -> None:
             terms.add(g_each)  # ∂sum/∂term = 1 for every term
@@ -326,8 +343,7 @@ class Max:
     def bind(self, r: Registers) -> Steps:
         terms, m = self.terms.bind(r), r.values[self.out]
 
-        def forward() -> None:
-            np.max(terms.read(), axis=1, out=m)
+        forward = _reduction(np.maximum, terms, m)
 
         def backward() -> None:
             return None  # ∂m/∂term = 0 for every term
@@ -384,7 +400,7 @@ class Dense:
                 return W
 
             def add(contribution: Array) -> None:
-                grad_W[...] += contribution  # type: ignore[index]
+                np.add(grad_W, contribution, out=grad_W)
 
             return read, add
         uniform = r.uniform

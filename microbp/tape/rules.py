@@ -40,16 +40,17 @@ def sigmoid_local(x: Array) -> Array:
     return e / (1.0 + e) ** 2
 
 
-#: Below this |tanh x|, 1 − tanh² x keeps 14 digits (1 − y² ≥ 0.02); above, 1/cosh² x does.
-_TANH_NEAR_ONE = 0.99
+#: Where 1 − tanh² x is at least this (|tanh x| ≤ 0.99), it keeps 14 digits despite the
+#: rounding of tanh x; below, 1/cosh² x is used.
+_FAR_FROM_ZERO = 1.0 - 0.99**2
 
 
 def tanh_local(x: Array, y: Array) -> Array:
     """tanh'(x) from x and y = tanh x: 1 − y² (two cheap passes) where y is away from ±1, and
     1/cosh² x where y is near ±1 and 1 − y² would lose digits (it is 0 once y rounds to ±1)."""
     local: Array = 1.0 - y * y
-    near_one = np.abs(y) > _TANH_NEAR_ONE
-    if near_one.any():
+    if local.min() < _FAR_FROM_ZERO:
+        near_one = local < _FAR_FROM_ZERO
         local[near_one] = np.cosh(x[near_one]) ** -2.0
     return local
 
