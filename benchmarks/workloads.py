@@ -25,7 +25,7 @@ from measure import Step
 from micrograd.engine import Value as MgValue
 
 import microbp
-from microbp import datasets, formulas, nn, tape, training
+from microbp import comparison, datasets, formulas, nn, tape, training
 
 
 @dataclass(frozen=True)
@@ -272,10 +272,10 @@ def _explain_microbp(_: int) -> Step:
     net = _explain_net()
     params = net.parameters()
 
-    def run() -> formulas.Comparison:
-        return formulas.compare(net, EXPLAIN_X, EXPLAIN_LABEL)  # zeroes the grads first
+    def run() -> comparison.Comparison:
+        return comparison.compare(net, EXPLAIN_X, EXPLAIN_LABEL)  # zeroes the grads first
 
-    def fingerprint(report: formulas.Comparison) -> list[float]:
+    def fingerprint(report: comparison.Comparison) -> list[float]:
         return [float(report.ok), *_grads(params)]
 
     return Step(lambda: None, run, fingerprint)
@@ -287,7 +287,7 @@ def _explain_micrograd(_: int) -> Step:
     activations = [layer.activation for layer in net.layers]
     params = _params(layers)
 
-    def run() -> formulas.Comparison:
+    def run() -> comparison.Comparison:
         mg.zero_grad(params)  # as compare does on the microbp side
         h = [MgValue(x_j) for x_j in EXPLAIN_X]
         x = h
@@ -316,11 +316,11 @@ def _explain_micrograd(_: int) -> Step:
             [[v.data for v in b] for _, b in layers],
             activations,
         )
-        return formulas.compare_gradients(
-            engine, formulas.backward(network, EXPLAIN_X, EXPLAIN_LABEL)
+        return comparison.compare_gradients(
+            engine, formulas.gradients(network, EXPLAIN_X, EXPLAIN_LABEL)
         )
 
-    def fingerprint(report: formulas.Comparison) -> list[float]:
+    def fingerprint(report: comparison.Comparison) -> list[float]:
         return [float(report.ok), *_grads(params)]
 
     return Step(lambda: None, run, fingerprint)

@@ -23,9 +23,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``microbp.compare`` imports numpy (via microbp.formulas) only when first used."""
+    """``microbp.compare`` imports numpy (via microbp.comparison) only when first used."""
     if name == "compare":
-        from microbp.formulas import compare
+        from microbp.comparison import compare
 
         return compare
     raise AttributeError(f"module 'microbp' has no attribute {name!r}")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from microbp.engine import Value, _check_number, topological_order
+from microbp.engine import Value, topological_order
+from microbp.validate import check_number
 
 
 class GradcheckError(AssertionError):
@@ -71,9 +72,9 @@ def gradcheck(
     for i, v in enumerate(inputs):
         if not isinstance(v, Value):
             raise TypeError(f"gradcheck's inputs must be Values, input {i} is {type(v).__name__}")
-    if not _check_number(eps, "eps") > 0.0:
+    if not check_number(eps, "eps") > 0.0:
         raise ValueError(f"eps, the finite-difference step, must be > 0, got {eps!r}")
-    if _check_number(atol, "atol") < 0.0 or _check_number(rtol, "rtol") < 0.0:
+    if check_number(atol, "atol") < 0.0 or check_number(rtol, "rtol") < 0.0:
         raise ValueError(f"the tolerances must be ≥ 0, got atol={atol!r} and rtol={rtol!r}")
     analytic = _engine_derivatives(f, inputs)
     for i, (v, engine) in enumerate(zip(inputs, analytic)):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
-from microbp.nn import check_count
+from microbp.validate import check_count
 
 Dataset = tuple[list[list[float]], list[int]]
 
@@ -69,3 +70,11 @@ def make_circles(
         X.append(_jitter(rng, (r * math.cos(t), r * math.sin(t)), noise))
         y.append(label)
     return X, y
+
+
+#: The data sets by name, as `microbp train --data` offers them.
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "moons": make_moons,
+    "xor": make_xor,
+    "circles": make_circles,
+}

@@ -9,33 +9,15 @@ explicit stack. Nothing here recurses, so graphs millions of nodes deep work.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 from operator import mul
 from typing import TypeAlias, TypeVar
 
+from microbp.validate import check_number
+
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
 T = TypeVar("T")
-
-
-def _check_number(data: object, what: str) -> float:
-    """Return ``data`` as a finite float, or raise the error a bad ``what`` deserves."""
-    if type(data) is float and data - data == 0.0:  # the common case, without the ABC check
-        return data
-    if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(
-            f"{what} must be a real number (int or float), got {type(data).__name__} {data!r}"
-        )
-    try:
-        number = float(data)
-    except OverflowError:
-        raise OverflowError(f"{what} {data!r} is too large for a float") from None
-    if not math.isfinite(number):
-        raise ValueError(
-            f"{what} must be finite, got {number!r}; NaN and ±inf cannot enter a graph"
-        )
-    return number
 
 
 def _not_finite(op: str, operands: Iterable[object]) -> OverflowError:
@@ -70,7 +52,7 @@ def _as_value(x: Operand, op: str) -> Value:
         return x
     if type(x) is float and x - x == 0.0:  # the common case, without building a message
         return _result(x, "", (), ())
-    return _result(_check_number(x, f"the other operand of {op}"), "", (), ())
+    return _result(check_number(x, f"the other operand of {op}"), "", (), ())
 
 
 def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ...], list[float]]:
@@ -108,7 +90,7 @@ class Value:
     def __init__(self, data: Number, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
-        self.data = _check_number(data, "a Value's data")
+        self.data = check_number(data, "a Value's data")
         self.grad = 0.0
         self.name = name
         self.op = ""
@@ -144,7 +126,7 @@ class Value:
     def __pow__(self, exponent: Operand) -> Value:
         if isinstance(exponent, Value):
             return self._pow_value(exponent)
-        n = _check_number(exponent, "the exponent of **")
+        n = check_number(exponent, "the exponent of **")
         x = self.data
         _check_power_domain(x, n)
         op = f"**{exponent}" if type(exponent) is int else f"**{n!r}"
@@ -283,11 +265,14 @@ def _check_power_domain(x: float, n: float) -> None:
 
 
 def sum_values(terms: Iterable[Operand]) -> Value:
-    """One node Σ_i t_i with every edge carrying ∂sum/∂t_i = 1 (however many terms)."""
+    """One node Σ_i t_i with every edge carrying ∂sum/∂t_i = 1 (however many terms).
+
+    The sum is `math.fsum`'s, correctly rounded, so it is the same number on every Python.
+    """
     parents, data = _values_and_data(terms, "sum_values")
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
-    return _result(sum(data), "sum", parents, (1.0,) * len(parents))
+    return _result(math.fsum(data), "sum", parents, (1.0,) * len(parents))
 
 
 def max_value(values: Iterable[Operand]) -> Value:
@@ -325,9 +310,15 @@ def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
 def _affine_node(
     parents: tuple[Value, ...], b_data: float, w_data: Sequence[float], h_data: Sequence[float]
 ) -> Value:
-    """The affine node over ``parents`` = (b, *w, *h), given their data (all checked finite)."""
+    """The affine node over ``parents`` = (b, *w, *h), given their data (all checked finite).
+
+    b + Σ_j w_j h_j is `math.fsum` of b and the rounded products: the same on every Python.
+    """
     return _result(
-        b_data + sum(map(mul, w_data, h_data)), "affine", parents, (1.0, *h_data, *w_data)
+        math.fsum([b_data, *map(mul, w_data, h_data)]),
+        "affine",
+        parents,
+        (1.0, *h_data, *w_data),
     )
 
 

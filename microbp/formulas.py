@@ -1,4 +1,4 @@
-"""The notes' matrix formulas in numpy, and their entry-by-entry comparison with the engine.
+"""The notes' matrix formulas in numpy: forward and backward with whole vectors and matrices.
 
 A second, independent implementation of forward and backward: whole vectors and matrices,
 no `Value`s. Column vectors are 1-D arrays; ``a[k-1]`` is a_k and ``h[k]`` is h_k (h_0 = x).
@@ -6,8 +6,7 @@ no `Value`s. Column vectors are 1-D arrays; ``a[k-1]`` is a_k and ``h[k]`` is h_
     ∇a_L = ŷ − e(ℓ)  (softmax + cross-entropy)    ∇W_k = ∇a_k h_{k-1}ᵀ    ∇b_k = ∇a_k
     ∇h_{k-1} = W_kᵀ ∇a_k                           ∇a_{k-1} = ∇h_{k-1} ⊙ g'(a_{k-1})
 
-`compare` runs the scalar engine and these formulas on the same network and input and sets
-every entry of ∇W_k, ∇b_k, ∇a_k, ∇h_k (and ∇x) side by side.
+`microbp.comparison` sets every entry of these gradients beside the scalar engine's.
 """
 
 from __future__ import annotations
@@ -17,10 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from microbp.engine import Value, zero_grad
-from microbp.nn import ACTIVATIONS, LOSSES, MLP, check_label, check_loss, check_target
-
-QUANTITIES = ("grad_a", "grad_h", "grad_W", "grad_b")
+from microbp.engine import Value
+from microbp.nn import ACTIVATIONS, MLP
+from microbp.validate import check_label, check_loss, check_target
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,7 @@ class Forward:
 def forward(net: MLP | Network, x: Sequence[float]) -> Forward:
     """a_k = b_k + W_k h_{k-1}, h_k = g_k(a_k), for k = 1..L."""
     network = as_network(net)
-    h = [np.array(_as_numbers(x), dtype=float)]
+    h = [np.array(as_numbers(x), dtype=float)]
     if h[0].shape != (network.W[0].shape[1],):
         raise ValueError(f"the network takes {network.W[0].shape[1]} inputs, got {len(h[0])}")
     a = []
@@ -166,7 +164,7 @@ class Gradients:
     grad_x: np.ndarray
 
 
-def backward(
+def gradients(
     net: MLP | Network,
     x: Sequence[float],
     target: int | Sequence[float],
@@ -194,7 +192,7 @@ def backward(
         else:
             grad_a = backprop_activation(network.activations[-1], fw.a[-1], grad_h)
     else:
-        y = np.array(check_target(_as_numbers(target), len(y_hat)))
+        y = np.array(check_target(as_numbers(target), len(y_hat)))
         grad_h = 2.0 * (y_hat - y)
         grad_a = backprop_activation(network.activations[-1], fw.a[-1], grad_h)
     n_layers = len(network.W)
@@ -208,213 +206,8 @@ def backward(
     return Gradients(layers[::-1], grad_h)
 
 
-def _as_numbers(x: Sequence[float | Value] | int) -> Sequence[float] | int:
+def as_numbers(x: Sequence[float | Value] | int) -> Sequence[float] | int:
+    """A target or input with any `Value` in it replaced by its data."""
     if isinstance(x, Sequence):
         return [v.data if isinstance(v, Value) else v for v in x]
     return x
-
-
-def engine_gradients(
-    net: MLP, x: Sequence[float], target: int | Sequence[float], loss: str = "cross_entropy"
-) -> Gradients:
-    """One forward and backward pass of the scalar engine, its grads gathered into arrays.
-
-    The parameters' grads are zeroed first, so afterwards they hold exactly this pass's.
-    """
-    check_loss(loss)
-    if not isinstance(net, MLP):
-        raise TypeError(
-            f"the engine side needs a microbp MLP, got {type(net).__name__}; "
-            "build one from arrays with MLP.from_weights"
-        )
-    L = LOSSES[loss](net(_as_numbers(x)), target)
-    zero_grad(net.parameters())  # only now: a pass that fails leaves the grads as they were
-    L.backward()
-
-    def grads(values: Sequence[Value]) -> np.ndarray:
-        return np.array([v.grad for v in values])
-
-    layers = [
-        LayerGradients(
-            layer.k,
-            grads(layer.a),
-            grads(layer.h),
-            np.array([[w.grad for w in row] for row in layer.W]),
-            grads(layer.b),
-        )
-        for layer in net.layers
-    ]
-    return Gradients(layers, grads(net.layers[0].h_prev))
-
-
-# ---- the comparison ----
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """One gradient, e.g. ∇W_2, from both sides: ``engine`` and ``formula`` arrays."""
-
-    symbol: str  # the notes' name of the quantity: "W2", "b2", "a2", "h2", "x"
-    engine: np.ndarray
-    formula: np.ndarray
-    atol: float
-    rtol: float
-
-    def __post_init__(self) -> None:
-        if self.engine.shape != self.formula.shape:
-            raise ValueError(
-                f"∇{self.symbol} has shape {self.engine.shape} from the engine but "
-                f"{self.formula.shape} from the formulas: not the same network"
-            )
-
-    @property
-    def max_abs_diff(self) -> float:
-        """max_i |engine_i − formula_i|."""
-        return float(np.max(np.abs(self.engine - self.formula), initial=0.0))
-
-    @property
-    def max_rel_diff(self) -> float:
-        """max_i |engine_i − formula_i| / max(|engine_i|, |formula_i|) over the entries larger
-        than ``atol``; smaller ones are zeros up to rounding, judged by the absolute difference."""
-        scale = np.maximum(np.abs(self.engine), np.abs(self.formula))
-        large = scale > self.atol
-        if not large.any():
-            return 0.0
-        return float(np.max(np.abs(self.engine - self.formula)[large] / scale[large]))
-
-    @property
-    def tolerance(self) -> float:
-        """``atol + rtol · max|formula|``: how far an entry may be from the other side."""
-        return self.atol + self.rtol * float(np.max(np.abs(self.formula), initial=0.0))
-
-    @property
-    def ok(self) -> bool:
-        """Every entry within `tolerance` of the other side."""
-        return self.max_abs_diff <= self.tolerance
-
-    def entries(self) -> list[tuple[str, float, float]]:
-        """(label, engine, formula) for every entry, labelled as the notes do: ``∇W2[1,3]``.
-
-        Adding 0.0 turns a −0.0 into 0.0, so zeros print alike on both sides.
-        """
-        rows = []
-        for index in np.ndindex(self.formula.shape):
-            label = f"∇{self.symbol}[{','.join(str(i + 1) for i in index)}]"
-            rows.append((label, float(self.engine[index]) + 0.0, float(self.formula[index]) + 0.0))
-        return rows
-
-    def format(self, max_entries: int | None = 24) -> str:
-        """A heading line, then up to ``max_entries`` entries side by side (all if None)."""
-        verdict = "ok" if self.ok else "MISMATCH"
-        lines = [
-            f"  ∇{self.symbol}: max |diff| {self.max_abs_diff:.3g}, "
-            f"max rel {self.max_rel_diff:.3g}  {verdict}"
-        ]
-        rows = self.entries()
-        shown = rows if max_entries is None else rows[:max_entries]
-        tolerance = self.tolerance
-        for label, e, f in shown:
-            mark = "" if abs(e - f) <= tolerance else "  <-- differs"
-            lines.append(f"    {label:<12} engine {e: .17g}  formula {f: .17g}{mark}")
-        if len(shown) < len(rows):
-            lines.append(f"    … and {len(rows) - len(shown)} more entries")
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class LayerComparison:
-    """Layer k's ∇a_k, ∇h_k, ∇W_k, ∇b_k, each as a `Quantity`."""
-
-    k: int
-    grad_a: Quantity
-    grad_h: Quantity
-    grad_W: Quantity
-    grad_b: Quantity
-
-    def quantities(self) -> list[Quantity]:
-        return [getattr(self, name) for name in QUANTITIES]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The engine's gradients against the formulas', layer by layer, with ∇x."""
-
-    layers: list[LayerComparison]
-    grad_x: Quantity
-
-    def quantities(self) -> list[Quantity]:
-        return [q for layer in self.layers for q in layer.quantities()] + [self.grad_x]
-
-    @property
-    def ok(self) -> bool:
-        return all(q.ok for q in self.quantities())
-
-    @property
-    def max_abs_diff(self) -> float:
-        return max(q.max_abs_diff for q in self.quantities())
-
-    @property
-    def max_rel_diff(self) -> float:
-        return max(q.max_rel_diff for q in self.quantities())
-
-    def format(self, max_entries: int | None = 24) -> str:
-        """The verdict, then per layer every quantity's entries side by side."""
-        verdict = "agree" if self.ok else "DISAGREE"
-        lines = [
-            f"scalar engine vs matrix formulas: {verdict} "
-            f"(max |diff| {self.max_abs_diff:.3g}, max rel diff {self.max_rel_diff:.3g})"
-        ]
-        for layer in reversed(self.layers):
-            lines.append(f"layer {layer.k}")
-            lines.extend(q.format(max_entries) for q in layer.quantities())
-        lines.append("input")
-        lines.append(self.grad_x.format(max_entries))
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-def compare_gradients(
-    engine: Gradients, formula: Gradients, *, atol: float = 1e-12, rtol: float = 1e-10
-) -> Comparison:
-    """Set two sets of gradients of the same network side by side."""
-    if len(engine.layers) != len(formula.layers):
-        raise ValueError(
-            f"the gradients are of different networks: {len(engine.layers)} layers "
-            f"and {len(formula.layers)}"
-        )
-    layers = []
-    for e, f in zip(engine.layers, formula.layers):
-        symbols = {
-            "grad_a": f"a{f.k}",
-            "grad_h": f"h{f.k}",
-            "grad_W": f"W{f.k}",
-            "grad_b": f"b{f.k}",
-        }
-        quantities = {
-            name: Quantity(symbols[name], getattr(e, name), getattr(f, name), atol, rtol)
-            for name in QUANTITIES
-        }
-        layers.append(LayerComparison(f.k, **quantities))
-    return Comparison(layers, Quantity("x", engine.grad_x, formula.grad_x, atol, rtol))
-
-
-def compare(
-    net: MLP,
-    x: Sequence[float],
-    target: int | Sequence[float],
-    loss: str = "cross_entropy",
-    *,
-    atol: float = 1e-12,
-    rtol: float = 1e-10,
-) -> Comparison:
-    """Run the scalar engine and the matrix formulas on ``net`` at ``x``; compare every entry.
-
-    ``target`` is a 0-based label for cross-entropy, a vector for squared error. Entries agree
-    when within ``atol + rtol · max|entry|`` of their quantity. The network's parameters are
-    left holding this pass's grads.
-    """
-    return compare_gradients(
-        engine_gradients(net, x, target, loss), backward(net, x, target, loss), atol=atol, rtol=rtol
-    )

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from microbp.engine import Value, affine_parts, topological_order
-from microbp.nn import check_count
+from microbp.validate import check_count
 
 if TYPE_CHECKING:
     import graphviz

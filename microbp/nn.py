@@ -8,36 +8,22 @@ from 0 (``net.layers[1].W[0][2]`` is ``W2[1,3]``). Losses and the SGD update rul
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from microbp.engine import (
-    Value,
-    _affine_node,
-    _check_number,
-    max_value,
-    sum_values,
-    zero_grad,
+from microbp.engine import Value, _affine_node, max_value, sum_values, zero_grad
+from microbp.validate import (
+    check_choice,
+    check_count,
+    check_label,
+    check_number,
+    check_target,
 )
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("softmax", "linear")
 ACTIVATIONS = (*HIDDEN_ACTIVATIONS, "softmax")
-
-
-def _check_choice(value: object, choices: Sequence[str], what: str) -> str:
-    if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
-    return str(value)
-
-
-def check_count(n: object, what: str) -> int:
-    """``n`` if it is a positive int, else a clear error naming ``what`` it counts."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
 
 
 def _initial_weight_bound(n_in: int, n_out: int, activation: str) -> float:
@@ -91,7 +77,7 @@ class Layer:
         self.n_in = check_count(n_in, "a layer's number of inputs n_in")
         self.n_out = check_count(n_out, "a layer's number of outputs n_out")
         self.k = check_count(k, "a layer's index k (counting from 1)")
-        self.activation = _check_choice(activation, ACTIVATIONS, "activation")
+        self.activation = check_choice(activation, ACTIVATIONS, "activation")
         rng = rng or random.Random()
         bound = _initial_weight_bound(n_in, n_out, activation)
         # Read-only tuples: the forward pass reads these Values' data without checking them.
@@ -137,7 +123,7 @@ class Layer:
                 f"layer {self.k} expects {self.n_in} inputs h{self.k - 1}, got {len(h_prev)}"
             )
         h_prev = [
-            v if isinstance(v, Value) else Value(_check_number(v, name), name)
+            v if isinstance(v, Value) else Value(check_number(v, name), name)
             for v, name in zip(h_prev, self._input_names)
         ]
         h_data = [v.data for v in h_prev]
@@ -181,8 +167,8 @@ class MLP:
             )
         for n in sizes:
             check_count(n, f"every layer size (in sizes={sizes!r})")
-        _check_choice(hidden, HIDDEN_ACTIVATIONS, "hidden activation")
-        _check_choice(output, OUTPUT_ACTIVATIONS, "output activation")
+        check_choice(hidden, HIDDEN_ACTIVATIONS, "hidden activation")
+        check_choice(output, OUTPUT_ACTIVATIONS, "output activation")
         rng = random.Random(seed)
         n_layers = len(sizes) - 1
         self.sizes = sizes
@@ -222,9 +208,9 @@ class MLP:
             k = layer.k
             for i, row in enumerate(W):
                 for j, w in enumerate(row):
-                    layer.W[i][j].data = _check_number(w, f"W{k}[{i + 1},{j + 1}]")
+                    layer.W[i][j].data = check_number(w, f"W{k}[{i + 1},{j + 1}]")
             for i, b_i in enumerate(b):
-                layer.b[i].data = _check_number(b_i, f"b{k}[{i + 1}]")
+                layer.b[i].data = check_number(b_i, f"b{k}[{i + 1}]")
         return net
 
     def __call__(self, x: Sequence[float | Value]) -> list[Value]:
@@ -250,26 +236,6 @@ class MLP:
 
     def __repr__(self) -> str:
         return f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r})"
-
-
-def check_label(label: object, n_outputs: int) -> int:
-    """``label`` as an int class index in 0..n_outputs−1, or a clear error."""
-    if isinstance(label, bool) or not isinstance(label, numbers.Integral):
-        raise TypeError(f"label must be an int class index, got {type(label).__name__} {label!r}")
-    if not 0 <= label < n_outputs:
-        raise ValueError(
-            f"label {label} is out of range for {n_outputs} outputs; use 0 to {n_outputs - 1}"
-        )
-    return int(label)
-
-
-def check_target(target: Sequence[float], n_outputs: int) -> list[float]:
-    """``target`` as a list of n_outputs finite floats, or a clear error."""
-    if len(target) != n_outputs:
-        raise ValueError(
-            f"target has {len(target)} entries but the network has {n_outputs} outputs"
-        )
-    return [_check_number(t, f"target[{i}]") for i, t in enumerate(target)]
 
 
 def cross_entropy(y_hat: Sequence[Value], label: int) -> Value:
@@ -302,7 +268,7 @@ class SGD:
         for p in self.params:
             if not isinstance(p, Value):
                 raise TypeError(f"SGD optimises Values, got {type(p).__name__} {p!r}")
-        self.lr = _check_number(lr, "the learning rate lr")
+        self.lr = check_number(lr, "the learning rate lr")
         if self.lr <= 0.0:
             raise ValueError(f"the learning rate lr must be positive, got {lr!r}")
 
@@ -323,12 +289,5 @@ class SGD:
         zero_grad(self.params)
 
 
-#: The losses by name, as `formulas.compare` and the strategies take them.
+#: The losses by name, as `comparison.compare` and the strategies take them.
 LOSSES = {"cross_entropy": cross_entropy, "squared_error": squared_error}
-
-
-def check_loss(loss: object) -> str:
-    """``loss`` if it names one of `LOSSES`, else a clear error listing them."""
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-    return loss  # type: ignore[return-value]

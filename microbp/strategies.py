@@ -21,7 +21,7 @@ Example::
 networks: shapes, weights, inputs and targets. A `NetworkCase` is a whole backprop problem::
 
     from hypothesis import given
-    from microbp.formulas import compare
+    from microbp.comparison import compare
     from microbp.strategies import network_cases
 
     @given(network_cases(max_layers=3, hidden=["tanh", "relu"]))
@@ -42,7 +42,8 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from microbp.engine import Value, affine, sum_values, topological_order
-from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP, OUTPUT_ACTIVATIONS, check_loss
+from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP, OUTPUT_ACTIVATIONS
+from microbp.validate import check_loss
 
 UNARY_OPS = ("neg", "exp", "tanh", "sigmoid", "relu", "log", "pow_n")
 BINARY_OPS = ("+", "-", "*", "/", "pow_v")

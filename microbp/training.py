@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from microbp.nn import LOSSES, MLP, SGD, check_count, check_loss
+from microbp.nn import LOSSES, MLP, SGD, cross_entropy
 from microbp.tape import Tape, network_batch, record_network
+from microbp.validate import check_count, check_loss
 
 #: The engines `train` runs on.
 ENGINES = ("tape", "scalar")
@@ -132,3 +133,13 @@ def train(
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
     return history
+
+
+def evaluate(net: MLP, X: Sequence[Sequence[float]], y: Sequence[int]) -> tuple[float, int]:
+    """Mean cross-entropy over the points, and how many the network classifies right."""
+    total, correct = 0.0, 0
+    for x, label in zip(X, y):
+        y_hat = net(x)
+        total += cross_entropy(y_hat, label).data
+        correct += max(range(len(y_hat)), key=lambda i: y_hat[i].data) == label
+    return total / len(X), correct

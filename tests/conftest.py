@@ -19,6 +19,30 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+#: What a terminal tells rich and the command about itself; each test starts without them.
+TERMINAL_VARIABLES = (
+    "COLUMNS",
+    "LINES",
+    "TERM",
+    "COLORTERM",
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "PYTHONIOENCODING",
+)
+
+
+@pytest.fixture(autouse=True)
+def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees the same environment whatever the caller's terminal and locale: output
+    as when piped, 80 columns, UTF-8; a test that needs a terminal sets one up itself."""
+    for name in TERMINAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("PYTHONUTF8", "1")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "dot: needs Graphviz's `dot` program (skipped without it)")
 

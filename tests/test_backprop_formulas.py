@@ -17,14 +17,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from microbp.check import GradcheckError, gradcheck
+from microbp.comparison import compare, compare_gradients, engine_gradients
 from microbp.engine import Value
-from microbp.formulas import (
-    activation_derivative,
-    backward,
-    compare,
-    compare_gradients,
-    engine_gradients,
-)
+from microbp.formulas import activation_derivative, gradients
 from microbp.nn import SGD
 from microbp.strategies import NetworkCase, network_cases
 
@@ -133,7 +128,7 @@ def test_sgd_step_is_W_minus_eta_grad_W(case, eta):
     """W_k ← W_k − η ∇a_k h_{k-1}ᵀ and b_k ← b_k − η ∇a_k, with the numpy formulas' ∇a_k."""
     before = [np.array([data(row) for row in layer.W]) for layer in case.net.layers]
     biases = [data(layer.b) for layer in case.net.layers]
-    formula = backward(case.net, case.x, case.target, case.loss)
+    formula = gradients(case.net, case.x, case.target, case.loss)
     backward_pass(case)
     SGD(case.net.parameters(), eta).step()
     for layer, W, b, g in zip(case.net.layers, before, biases, formula.layers):
@@ -155,7 +150,7 @@ def test_compare_catches_a_corrupted_grad_entry(case, draw):
     array = getattr(layer, draw.draw(st.sampled_from(["grad_a", "grad_h", "grad_W", "grad_b"])))
     index = tuple(draw.draw(st.integers(0, n - 1)) for n in array.shape)
     array[index] += 1e-8 * (1.0 + np.abs(array).max())
-    report = compare_gradients(engine, backward(case.net, case.x, case.target, case.loss))
+    report = compare_gradients(engine, gradients(case.net, case.x, case.target, case.loss))
     assert not report.ok
     assert "<-- differs" in report.format(max_entries=None)
 

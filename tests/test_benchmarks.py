@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 pytest.importorskip("micrograd")
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
+# benchmarks/ is on the import path through pytest's `pythonpath` setting (pyproject.toml).
+import micrograd_adapter as mg
+import run
+import worker
+import workloads
+from measure import GC_MODES, Step, repeat
+from micrograd.engine import Value as MgValue
+from workloads import ENGINES, WORKLOADS, Workload
 
-import micrograd_adapter as mg  # noqa: E402
-import run  # noqa: E402
-import worker  # noqa: E402
-import workloads  # noqa: E402
-from measure import GC_MODES, Step, repeat  # noqa: E402
-from micrograd.engine import Value as MgValue  # noqa: E402
-from workloads import ENGINES, WORKLOADS, Workload  # noqa: E402
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 moderate = st.floats(-5.0, 5.0, allow_nan=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -17,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microbp import cli, formulas
-from microbp.cli import main
+from microbp import __version__, comparison, formulas
+from microbp.cli import main, output
 from microbp.datasets import make_xor
 from microbp.nn import MLP
 
@@ -58,7 +59,65 @@ def numpy_backprop(
     return layers[::-1], grad_h
 
 
+# ---- the command itself ----
+
+
+def test_bare_microbp_prints_the_usage_with_the_three_subcommands(capsys):
+    status, out, err = run(capsys)
+    assert status == 0 and not err
+    assert out.startswith("usage: microbp")
+    for command in ("explain", "verify", "train"):
+        assert f"\n    {command} " in out
+
+
+def test_version_prints_the_package_version(capsys):
+    status, out, _ = run(capsys, "--version")
+    assert status == 0
+    assert out.strip() == f"microbp {__version__}"
+
+
 # ---- explain ----
+
+
+@pytest.mark.parametrize(
+    "given",
+    [["--target", "0.25,-0.75"], ["--output", "linear"], ["--output", "linear", "--x", "1,2"]],
+    ids=" ".join,
+)
+def test_a_target_or_a_linear_output_implies_squared_error(given, capsys):
+    status, out, err = run(capsys, "explain", "--sizes", "2,3,2", *given)
+    assert status == 0, err
+    assert "loss squared-error" in out.splitlines()[0]
+
+
+@given(
+    x=st.lists(st.floats(-9.5, 9.5).map(lambda v: round(v, 2)), min_size=2, max_size=2),
+    spaced=st.booleans(),
+)
+def test_an_input_starting_with_a_minus_sign_is_taken_with_or_without_an_equals_sign(x, spaced):
+    text = ",".join(map(repr, x))
+    argv = ["explain", "--sizes", "2,2", "--json"]
+    argv += ["--x", text] if spaced else [f"--x={text}"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    assert json.loads(out.getvalue())["x"] == x
+
+
+def test_a_network_without_hidden_layers_names_no_hidden_activation(capsys):
+    status, out, _ = run(capsys, "explain", "--sizes", "3,2")
+    assert status == 0
+    assert out.splitlines()[0] == ("MLP 3 → 2, output softmax, loss cross-entropy, seed 0")
+
+
+@pytest.mark.parametrize("hidden", ["relu", "sigmoid", "tanh", "linear"])
+def test_explain_prints_no_negative_zero_and_no_trailing_spaces(hidden, capsys):
+    # relu zeroes gradients: exactly where a −0.0 or a tiny negative number would print as −0
+    for seed in range(4):
+        status, out, _ = run(capsys, "explain", "--hidden", hidden, "--seed", str(seed))
+        assert status == 0
+        assert not re.search(r"-0\.0+(?![0-9])", out), out
+        assert all(line == line.rstrip() for line in out.splitlines())
 
 
 def test_explain_prints_every_layer_and_exits_0_when_the_engine_agrees(capsys):
@@ -122,7 +181,7 @@ def test_explain_squared_error_with_a_linear_output_uses_the_target(capsys):
     assert status == 0, err
     document = json.loads(out)
     net = MLP([2, 3, 2], hidden="tanh", output="linear", seed=0)
-    expected = formulas.backward(net, [0.5, -1.0], [0.25, -0.75], "squared_error")
+    expected = formulas.gradients(net, [0.5, -1.0], [0.25, -0.75], "squared_error")
     y_hat = formulas.forward(net, [0.5, -1.0]).h[-1]
     # The output layer is linear, so ∇a_L = ∇ŷ = 2(ŷ − y), computed here directly.
     np.testing.assert_allclose(
@@ -134,14 +193,14 @@ def test_explain_squared_error_with_a_linear_output_uses_the_target(capsys):
 
 
 def test_explain_exits_1_and_says_so_when_engine_and_formulas_disagree(capsys, monkeypatch):
-    honest = formulas.backward
+    honest = formulas.gradients
 
     def off_by_a_little(*args, **kwargs):
         grads = honest(*args, **kwargs)
         grads.layers[0].grad_W[0, 0] += 1e-6
         return grads
 
-    monkeypatch.setattr(formulas, "backward", off_by_a_little)
+    monkeypatch.setattr(comparison, "gradients", off_by_a_little)
     status, out, _ = run(capsys, "explain")
     assert status == 1
     assert "DISAGREE" in out and "✗" in out
@@ -178,7 +237,6 @@ def test_same_seed_same_output_and_another_seed_other_weights(capsys):
 # ---- bad arguments: one line on stderr, exit status 2, no traceback ----
 
 BAD_ARGUMENTS = [
-    ([], "required"),
     (["fit"], "invalid choice"),
     (["explain", "--sizes", "3,0,2"], "at least 1"),
     (["explain", "--sizes", "3,x,2"], "positive integers"),
@@ -193,10 +251,13 @@ BAD_ARGUMENTS = [
     (["explain", "--seed", "-1"], "at least 0"),
     (["explain", "--hidden", "softplus"], "invalid choice"),
     (["explain", "--label", "1", "--target", "1,0"], "not allowed with"),
-    (["explain", "--target", "1,0"], "--target goes with --loss squared-error"),
+    (
+        ["explain", "--loss", "cross-entropy", "--target", "1,0"],
+        "--target goes with --loss squared",
+    ),
     (["explain", "--loss", "squared-error", "--label", "1"], "--label goes with"),
     (["explain", "--loss", "squared-error", "--target", "1,0,0"], "--target has 3 values"),
-    (["explain", "--output", "linear"], "cross-entropy needs --output softmax"),
+    (["explain", "--output", "linear", "--loss", "cross-entropy"], "needs --output softmax"),
     (["explain", "--svg", "/no/such/folder/g.svg"], "does not exist"),
     (["explain", "--svg", "/proc/g.svg"], "cannot write"),
     (["explain", "--svg", "/etc/hostname/g.svg"], "is a file, not a directory"),
@@ -277,14 +338,14 @@ def test_verify_passes_every_formula_and_exits_0(capsys):
 
 
 def test_verify_reports_a_failing_formula_and_exits_1(capsys, monkeypatch):
-    honest = formulas.backward
+    honest = formulas.gradients
 
     def wrong_bias_gradient(*args, **kwargs):
         grads = honest(*args, **kwargs)
         grads.layers[-1].grad_b[0] += 0.01
         return grads
 
-    monkeypatch.setattr(formulas, "backward", wrong_bias_gradient)
+    monkeypatch.setattr(comparison, "gradients", wrong_bias_gradient)
     status, out, _ = run(capsys, "verify", "--examples", "10")
     assert status == 1
     row = next(line for line in out.splitlines() if "∇b_k L = ∇a_k L" in line)
@@ -334,9 +395,10 @@ def test_train_on_the_tape_and_on_the_scalar_engine_reaches_the_same_result(caps
 def test_on_a_terminal_train_shows_a_progress_bar_with_the_loss_and_colours(monkeypatch):
     from rich.console import Console
 
+    monkeypatch.setenv("TERM", "xterm-256color")  # the terminal this test sets up for itself
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=100, highlight=False)
-    monkeypatch.setattr(cli, "_console", lambda: terminal)
+    monkeypatch.setattr(output, "console", lambda: terminal)
     assert main(["train", "--samples", "20", "--epochs", "3"]) == 0
     shown = screen.getvalue()
     assert "training on moons" in shown and "3/3" in shown and "loss 0." in shown

@@ -85,11 +85,9 @@ def commands() -> list[Any]:
 
 @pytest.fixture
 def scratch(tmp_path, monkeypatch):
-    """Run in an empty folder, with rich's output as when piped to a file, 80 columns wide."""
+    """Run in an empty folder (conftest's plain_environment makes the output as when piped to a
+    file, 80 columns wide)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "80")
-    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR"):
-        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 
@@ -143,3 +141,20 @@ def test_every_test_a_page_names_exists(page):
     for path, name in TEST_REFERENCE.findall(page.read_text()):
         source = (ROOT / path).read_text()
         assert not name or f"def {name}(" in source, f"{page.name} names {path}::{name}"
+
+
+def readme_command(marker: str) -> str:
+    """The command in the README's fenced block right after ``<!-- marker -->``."""
+    text = (ROOT / "README.md").read_text()
+    found = re.search(rf"<!-- {marker} -->\n```bash\n(.*?)\n```", text)
+    assert found, f"README.md has no <!-- {marker} --> block"
+    return found[1]
+
+
+@pytest.mark.parametrize("marker", ["main command", "test command"])
+def test_the_quick_start_commands_need_no_python_command_and_no_system_pip(marker):
+    command = readme_command(marker)
+    assert command.startswith("python3 -m venv .venv && ")
+    assert not re.search(r"(^|&& )python ", command), "stock Debian has no `python` command"
+    assert "pip install" in command and ".venv/bin/python -m pip install" in command
+    assert command in (ROOT / "docs" / "index.md").read_text(), "index.md says the same"

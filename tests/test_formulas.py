@@ -9,18 +9,15 @@ from autograd import grad
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from microbp.comparison import Quantity, compare, compare_gradients, engine_gradients
 from microbp.formulas import (
     Network,
-    Quantity,
     activation,
     activation_derivative,
     as_network,
     backprop_activation,
-    backward,
-    compare,
-    compare_gradients,
-    engine_gradients,
     forward,
+    gradients,
 )
 from microbp.nn import MLP
 from microbp.strategies import network_cases
@@ -67,7 +64,7 @@ def ag_loss_of_layer(network, k, x, target, loss):
 def test_formula_gradients_match_hips_autograd(case):
     network = Network.from_mlp(case.net)
     x = np.array(case.x)
-    result = backward(network, case.x, case.target, case.loss)
+    result = gradients(network, case.x, case.target, case.loss)
     fw = forward(network, case.x)
     for k, g in enumerate(result.layers, start=1):
         f = ag_loss_of_layer(network, k, x, case.target, case.loss)
@@ -115,7 +112,7 @@ def test_softmax_with_cross_entropy_gives_y_hat_minus_e_label():
     network = Network.from_arrays(
         [[[1.0, -2.0], [0.5, 0.25], [0.0, 3.0]]], [[0, 0.1, -0.1]], ["softmax"]
     )
-    result = backward(network, [0.3, 0.7], 2)
+    result = gradients(network, [0.3, 0.7], 2)
     y_hat = forward(network, [0.3, 0.7]).h[-1]
     np.testing.assert_array_equal(result.layers[0].grad_a, y_hat - [0.0, 0.0, 1.0])
 
@@ -181,7 +178,7 @@ def test_a_mismatch_is_reported_with_the_entry_marked():
     net = MLP([2, 3, 2], seed=0)
     engine = engine_gradients(net, [0.5, 0.5], 0)
     engine.layers[0].grad_W[2, 1] += 1e-6
-    report = compare_gradients(engine, backward(net, [0.5, 0.5], 0))
+    report = compare_gradients(engine, gradients(net, [0.5, 0.5], 0))
     assert not report.ok and not report.layers[0].grad_W.ok and report.layers[1].grad_W.ok
     assert report.max_abs_diff == pytest.approx(1e-6, rel=1e-6)
     text = str(report)
@@ -220,9 +217,9 @@ def test_formulas_refuse_bad_input_target_loss_and_network():
     with pytest.raises(ValueError, match="takes 2 inputs, got 3"):
         forward(net, [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="label 3 is out of range for 3 outputs"):
-        backward(net, [1.0, 2.0], 3)
+        gradients(net, [1.0, 2.0], 3)
     with pytest.raises(ValueError, match="target has 2 entries but the network has 3 outputs"):
-        backward(net, [1.0, 2.0], [0.0, 1.0], loss="squared_error")
+        gradients(net, [1.0, 2.0], [0.0, 1.0], loss="squared_error")
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         compare(net, [1.0, 2.0], 0, loss="hinge")
     with pytest.raises(TypeError, match=r"MLP or a formulas\.Network"):
@@ -233,8 +230,8 @@ def test_formulas_refuse_bad_input_target_loss_and_network():
 
 def test_comparing_gradients_of_different_networks_is_refused():
     a = engine_gradients(MLP([2, 3], seed=0), [1.0, 2.0], 0)
-    b = backward(MLP([2, 3, 3], seed=0), [1.0, 2.0], 0)
-    c = backward(MLP([2, 4], seed=0), [1.0, 2.0], 0)
+    b = gradients(MLP([2, 3, 3], seed=0), [1.0, 2.0], 0)
+    c = gradients(MLP([2, 4], seed=0), [1.0, 2.0], 0)
     with pytest.raises(ValueError, match="1 layers and 2"):
         compare_gradients(a, b)
     with pytest.raises(ValueError, match=r"∇a1 has shape \(3,\) from the engine but \(4,\)"):

@@ -127,7 +127,7 @@ def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(p
     expected = [np.zeros_like(W) for W in formulas.as_network(net).W]
     expected_b = [np.zeros_like(b) for b in formulas.as_network(net).b]
     for s, (x, target) in enumerate(zip(X, targets)):
-        grads = formulas.backward(net, x, target, loss)
+        grads = formulas.gradients(net, x, target, loss)
         for k, layer in enumerate(grads.layers):
             expected[k] += layer.grad_W
             expected_b[k] += layer.grad_b

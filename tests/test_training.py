@@ -70,7 +70,7 @@ def test_both_engines_reach_the_same_weights_and_losses(run):
 
 
 def numpy_minibatch_sgd(net, X, y, loss, epochs, lr, batch, seed):
-    """The same training written with the notes' matrix formulas (`formulas.backward`)."""
+    """The same training written with the notes' matrix formulas (`formulas.gradients`)."""
     network = formulas.Network.from_mlp(net)
     W, b = [w.copy() for w in network.W], [v.copy() for v in network.b]
     rng = random.Random(seed)
@@ -80,7 +80,7 @@ def numpy_minibatch_sgd(net, X, y, loss, epochs, lr, batch, seed):
         for start in range(0, len(order), batch):
             chunk = order[start : start + batch]
             current = formulas.Network(W, b, network.activations)
-            grads = [formulas.backward(current, X[i], y[i], loss).layers for i in chunk]
+            grads = [formulas.gradients(current, X[i], y[i], loss).layers for i in chunk]
             for k in range(len(W)):
                 W[k] = W[k] - lr * sum(g[k].grad_W for g in grads) / len(chunk)
                 b[k] = b[k] - lr * sum(g[k].grad_b for g in grads) / len(chunk)

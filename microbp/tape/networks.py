@@ -8,7 +8,8 @@ from itertools import chain
 import numpy as np
 
 from microbp.engine import Value, sum_values
-from microbp.nn import MLP, check_label, check_loss, check_target
+from microbp.nn import MLP
+from microbp.validate import check_label, check_loss, check_target
 from microbp.tape.replay import Tape, record
 
 

@@ -1,0 +1,169 @@
+"""What the subcommands share on the command line: exit codes, the parser, argument types,
+and the options several subcommands take (network shape, seed, counts, output paths)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from microbp.nn import HIDDEN_ACTIVATIONS
+
+EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a program its pipe reader left
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+
+#: The options whose value is a list of numbers, which may start with a minus sign.
+NUMBER_LIST_OPTIONS = ("--x", "--target")
+_NUMBER_START = re.compile(r"-\.?[0-9]")
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing, e.g. a label out of range for the chosen sizes."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def join_negative_number_lists(argv: Sequence[str]) -> list[str]:
+    """``--x -0.5,1`` as ``--x=-0.5,1``: argparse takes a value starting with ``-`` for an
+    option unless it is one plain number, and a list of numbers is not."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] in NUMBER_LIST_OPTIONS and _NUMBER_START.match(arg):
+            joined[-1] = f"{joined[-1]}={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
+# ---- argument types: each turns the text into a value or raises one clear line ----
+
+
+def positive_ints(text: str) -> list[int]:
+    """``3,3,2`` as [3, 3, 2]: at least two sizes, each at least 1."""
+    example = "e.g. 3,3,3,2"
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of positive integers separated by commas, {example}"
+        ) from None
+    if any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"every size must be at least 1, got {text!r}, {example}")
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError(
+            f"need at least two sizes (inputs and outputs), got {text!r}, {example}"
+        )
+    return sizes
+
+
+def finite_float(text: str) -> float:
+    """One finite number."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return number
+
+
+def finite_floats(text: str) -> list[float]:
+    """Finite numbers separated by commas."""
+    return [finite_float(part) for part in text.split(",")]
+
+
+def positive_float(text: str) -> float:
+    """One finite number above 0."""
+    number = finite_float(text)
+    if number <= 0.0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return number
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """The argument type of a whole number at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        return n
+
+    return parse
+
+
+def output_path(text: str) -> Path:
+    """A path a file can be written to, found out by trying before any work (nothing is left)."""
+    path = Path(text)
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty; give a file name")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name")
+    if not path.parent.exists():
+        raise argparse.ArgumentTypeError(f"the directory {str(path.parent)!r} does not exist")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{str(path.parent)!r} is a file, not a directory")
+    existed = path.exists()
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {error.strerror}") from None
+    if not existed:
+        path.unlink()
+    return path
+
+
+# ---- options several subcommands take ----
+
+
+def add_network_options(
+    parser: argparse.ArgumentParser, sizes: list[int], metavar: str, what: str, hidden: str
+) -> None:
+    """--sizes and --hidden, the network's shape, which each subcommand defaults its own way."""
+    shown = ",".join(map(str, sizes))
+    parser.add_argument(
+        "--sizes",
+        type=positive_ints,
+        default=sizes,
+        metavar=metavar,
+        help=f"{what} (default {shown})",
+    )
+    parser.add_argument(
+        "--hidden",
+        choices=HIDDEN_ACTIVATIONS,
+        default=hidden,
+        help=f"hidden activation (default {hidden})",
+    )
+
+
+def add_seed_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """--seed, a whole number ≥ 0 defaulting to 0; ``what`` says what it seeds."""
+    parser.add_argument(
+        "--seed", type=whole_number(0), default=0, help=f"seed for {what} (default 0)"
+    )
+
+
+def add_count_option(
+    parser: argparse.ArgumentParser, flag: str, default: int, help_text: str
+) -> None:
+    """An option taking a whole number ≥ 1, e.g. --epochs."""
+    parser.add_argument(
+        flag,
+        type=whole_number(1),
+        default=default,
+        metavar="N",
+        help=f"{help_text} (default {default})",
+    )

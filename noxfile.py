@@ -1,0 +1,54 @@
+"""The project's chores, one nox session each: `nox` runs them all, `nox -s tests-3.12` one.
+
+Every supported Python must be on the PATH as python3.X: a missing one is an error, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+#: The supported Pythons, as pyproject.toml's classifiers declare them.
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["tests", "lint", "docs", "bench"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole test suite on one Python."""
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff's rules and its formatting, as pinned in the test extra."""
+    session.install(".[test]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy over the package (strict-leaning, see pyproject.toml), the tests and benchmarks."""
+    session.install(".[test]", "mypy")
+    session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The MkDocs site: every page, link and API entry builds without a warning."""
+    session.install(".[docs]")
+    site = os.path.join(session.create_tmp(), "site")
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks at small sizes: only that they run and agree, never timed."""
+    session.install(".[bench]")
+    session.run("python", "benchmarks/run.py", "--quick", silent=True)
