@@ -392,9 +392,10 @@ class Dense:
         """W's reader and the adder of ∇W (a view of the uniform vector when W is laid out row
         by row, as a layer's parameters are)."""
         entries = self.W
-        view = _view(r.uniform, entries)
-        if view is not None and view.shape == entries.shape:
-            W, grad_W = view, _view(r.uniform_grads, entries)
+        if _consecutive(entries):
+            block = slice(int(entries[0, 0]), int(entries[0, 0]) + entries.size)
+            W = r.uniform[block].reshape(entries.shape)
+            grad_W = r.uniform_grads[block].reshape(entries.shape)
 
             def read() -> Array:
                 return W

@@ -9,8 +9,8 @@ import numpy as np
 
 from microbp.engine import Value, sum_values
 from microbp.nn import MLP
-from microbp.validate import check_label, check_loss, check_target
 from microbp.tape.replay import Tape, record
+from microbp.validate import check_label, check_loss, check_target
 
 
 def network_loss(

@@ -181,7 +181,8 @@ class Tape:
         if not finite.all() or not np.isfinite(r.uniform_grads).all():
             self._refuse(r.values, r.uniform, finite)
         self._backward_done = True
-        return r.uniform_grads[: len(self._program.parameters)].copy()
+        gradient: Array = r.uniform_grads[: len(self._program.parameters)].copy()
+        return gradient
 
     def forward(self, batch: object) -> Array:
         """Every node's data for each sample (rows of ``batch``, ordered as ``inputs``); the loss
