@@ -276,7 +276,7 @@ class Binary:
 
     def __init__(self, op: str, out: slice, x: Operand, y: Operand) -> None:
         self.f, self.locals = BINARY[op]
-        self.out, self.x, self.y = out, x, y
+        self.op, self.out, self.x, self.y = op, out, x, y
 
     def bind(self, r: Registers) -> Steps:
         x, y = self.x.bind(r), self.y.bind(r)
@@ -292,10 +292,22 @@ class Binary:
             def forward() -> None:
                 z[...] = f(x.read(), y.read())
 
-        def backward() -> None:
-            local_x, local_y = locals_(x.read(), y.read(), z)
-            x.add(_times(local_x, g))
-            y.add(_times(local_y, g))
+        if self.op == "+":  # ∂z/∂x = ∂z/∂y = 1: no product to form
+
+            def backward() -> None:
+                x.add(g)
+                y.add(g)
+        elif self.op == "-":  # ∂z/∂x = 1, ∂z/∂y = −1
+
+            def backward() -> None:
+                x.add(g)
+                y.add(-g)
+        else:
+
+            def backward() -> None:
+                local_x, local_y = locals_(x.read(), y.read(), z)
+                x.add(_times(local_x, g))
+                y.add(_times(local_y, g))
 
         return Steps(forward, backward)
 

@@ -114,13 +114,16 @@ class Tape:
                 f"shape (batch size ≥ 1, {self.n_inputs}); got shape {X.shape}"
                 + ("; for one sample pass [sample]" if X.ndim == 1 else "")
             )
+        return X
+
+    def _refuse_inputs(self, X: Array) -> None:
+        """Raise ValueError naming the first entry of the batch ``X`` that is NaN or ±inf."""
         if not np.isfinite(X).all():
             sample, column = np.argwhere(~np.isfinite(X))[0]
             raise ValueError(
                 f"batch[{sample}, {column}] ({label(self.inputs[column])}) is "
                 f"{float(X[sample, column])!r}; NaN and ±inf cannot enter a graph"
             )
-        return X
 
     # -- replay --
 
@@ -153,7 +156,8 @@ class Tape:
         with np.errstate(all="ignore"):
             for forward in plan.forwards:
                 forward()
-        if not np.isfinite(r.values).all():
+        if not np.isfinite(r.values).all():  # the batch's entries are rows of values too
+            self._refuse_inputs(X)
             self._refuse(r.values, r.uniform, np.isfinite(r.values))
         self._registers = r
         return _data_at(r, self._program.root)
