@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from microbp.engine import Value
 from microbp.nn import LOSSES, MLP, SGD, cross_entropy
 from microbp.tape import Tape, network_batch, record_network
 from microbp.validate import check_count, check_loss
@@ -61,6 +62,37 @@ class _TapeSteps:
         self.tape.set_parameters(self.theta)
 
 
+def _steps(
+    engine: str,
+    net: MLP,
+    X: Sequence[Sequence[float]],
+    y: Sequence[object],
+    loss: str,
+    rows: np.ndarray,
+    optimizer: SGD,
+) -> tuple[Callable[[list[int]], float], Callable[[], None]]:
+    """The SGD step of ``engine`` on a minibatch (its indices; returns its summed loss), and
+    the function that brings the `Value`s' ``.data`` up to date."""
+    if engine == "tape":
+        tape_steps = _TapeSteps(record_network(net, loss, example=X[0]), rows, optimizer)
+        return tape_steps, tape_steps.publish
+    loss_of: Callable[..., Value] = LOSSES[loss]
+
+    def step(indices: list[int]) -> float:
+        total = 0.0
+        for i in indices:
+            L = loss_of(net(X[i]), y[i])
+            L.backward()
+            total += L.data
+        _sgd_step(optimizer, len(indices))
+        return total
+
+    def publish() -> None:
+        return None  # the scalar engine works on the Values themselves
+
+    return step, publish
+
+
 def train(
     net: MLP,
     X: Sequence[Sequence[float]],
@@ -93,25 +125,7 @@ def train(
     optimizer = SGD(net.parameters(), lr)
     optimizer.zero_grad()
 
-    if engine == "tape":
-        tape_steps = _TapeSteps(record_network(net, loss, example=X[0]), rows, optimizer)
-        step: Callable[[list[int]], float] = tape_steps
-        publish: Callable[[], None] = tape_steps.publish
-    else:
-        loss_of = LOSSES[loss]
-
-        def step(indices: list[int]) -> float:
-            total = 0.0
-            for i in indices:
-                L = loss_of(net(X[i]), y[i])
-                L.backward()
-                total += L.data
-            _sgd_step(optimizer, len(indices))
-            return total
-
-        def publish() -> None:
-            return None  # the scalar engine works on the Values themselves
-
+    step, publish = _steps(engine, net, X, y, loss, rows, optimizer)
     rng = random.Random(seed)
     history: list[float] = []
     for epoch in range(1, epochs + 1):
