@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from microbp.engine import Value
 from microbp.nn import LOSSES, MLP, SGD, cross_entropy
 from microbp.tape import Tape, network_batch, record_network
 from microbp.validate import check_count, check_loss
@@ -76,7 +75,7 @@ def _steps(
     if engine == "tape":
         tape_steps = _TapeSteps(record_network(net, loss, example=X[0]), rows, optimizer)
         return tape_steps, tape_steps.publish
-    loss_of: Callable[..., Value] = LOSSES[loss]
+    loss_of = LOSSES[loss]
 
     def step(indices: list[int]) -> float:
         total = 0.0
