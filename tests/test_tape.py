@@ -555,3 +555,16 @@ def test_loss_and_gradient_on_a_parameter_vector_is_run_and_touches_no_value(pro
     assert [p.data for p in tape.graph_parameters] == moved.tolist()
     with pytest.raises(ValueError, match="one number per parameter"):
         tape.loss_and_gradient(batch, theta[1:])
+
+
+def test_loss_and_gradient_skips_the_inputs_grads_and_says_so():
+    net = MLP([2, 3, 2], hidden="tanh", seed=0)
+    tape = record_network(net, "cross_entropy")
+    batch = network_batch([[0.5, -1.0], [1.0, 2.0]], [0, 1], loss="cross_entropy", net=net)
+    tape.loss_and_gradient(batch, tape.parameter_vector())
+    with pytest.raises(TapeError, match="does not compute the inputs' per-sample grads"):
+        tape.grad_of(tape.inputs[0])
+    interior = tape.loss
+    assert tape.grad_of(interior).tolist() == [1.0, 1.0]
+    tape.run(batch)
+    assert tape.grad_of(tape.inputs[0]).shape == (2,)

@@ -32,6 +32,7 @@ class Registers:
     uniform: Array  # (entries,): every parameter's, then every constant's data
     grads: Array  # (rows, batch): ∂L/∂node per sample, filled by the backward pass
     uniform_grads: Array  # (entries,): Σ over the batch of ∂L/∂θ
+    first_graded_row: int = 0  # rows before it (inputs) get no grads, when no one reads them
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Bound:
 
     read: Callable[[], Array]
     add: Callable[[Array], None]
+    graded: bool = True  # False: no one reads these grads, so contributions need not be formed
 
 
 class Operand(Protocol):
@@ -165,6 +167,8 @@ class _SampleRows:
                 gathered: Array = values[rows]
                 return gathered
 
+        if rows.max(initial=-1) < r.first_graded_row:
+            return Bound(read, _ignore, graded=False)
         return Bound(read, _adder(r.grads, rows, (*rows.shape, r.grads.shape[1])))
 
 
@@ -237,6 +241,10 @@ def operand(positions: Array, uniform: Array) -> Operand:
     return _MixedRows(positions, uniform)
 
 
+def _ignore(contribution: Array) -> None:
+    """The adder of grads no one reads."""
+
+
 def _times(local: Array | float, g: Array) -> Array:
     """local · g, without the pass when local is the number 1."""
     if isinstance(local, float) and local == 1.0:
@@ -266,7 +274,8 @@ class Unary:
                 y[...] = f(x.read())
 
         def backward() -> None:
-            x.add(_times(local(x.read(), y), g))
+            if x.graded:
+                x.add(_times(local(x.read(), y), g))
 
         return Steps(forward, backward)
 
@@ -301,13 +310,16 @@ class Binary:
 
             def backward() -> None:
                 x.add(g)
-                y.add(-g)
+                if y.graded:
+                    y.add(-g)
         else:
 
             def backward() -> None:
                 local_x, local_y = locals_(x.read(), y.read(), z)
-                x.add(_times(local_x, g))
-                y.add(_times(local_y, g))
+                if x.graded:
+                    x.add(_times(local_x, g))
+                if y.graded:
+                    y.add(_times(local_y, g))
 
         return Steps(forward, backward)
 
@@ -379,8 +391,10 @@ class Affine:
 
         def backward() -> None:
             b.add(g)
-            w.add(h.read() * g_each)
-            h.add(w.read() * g_each)
+            if w.graded:
+                w.add(h.read() * g_each)
+            if h.graded:
+                h.add(w.read() * g_each)
 
         return Steps(forward, backward)
 
@@ -436,7 +450,8 @@ class Dense:
 
         def affine_back() -> None:
             b.add(grad_a)
-            h.add(read_W().T @ grad_a)
+            if h.graded:
+                h.add(read_W().T @ grad_a)
             add_grad_W(grad_a @ h.read().T)
 
         if self.activation is None:

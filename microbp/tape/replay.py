@@ -57,6 +57,13 @@ class _Plan:
     backwards: list[Thunk]  # in the order backward runs them
 
 
+def _all_finite(a: Array) -> bool:
+    """Whether every entry of ``a`` is finite: their sum is, in one pass (a sum of finite
+    numbers that overflows sends it to the exact check)."""
+    total = float(np.add.reduce(a, axis=None))
+    return total - total == 0.0 or bool(np.isfinite(a).all())
+
+
 def _data_at(r: Registers, place: tuple[bool, int]) -> Array:
     """The data of the node at ``place``, one entry per sample (a copy)."""
     uniform, position = place
@@ -77,7 +84,8 @@ class Tape:
         self.inputs = self._program.inputs
         self.parameters = list(parameters)
         self.loss = loss
-        self._plans: dict[int, _Plan] = {}
+        self._plans: dict[tuple[int, bool], _Plan] = {}
+        self._plan_used: _Plan | None = None
         self._registers: Registers | None = None
         self._backward_done = False
 
@@ -127,9 +135,10 @@ class Tape:
 
     # -- replay --
 
-    def _plan(self, batch_size: int) -> _Plan:
-        """The registers and bound instructions for batches of ``batch_size`` (kept for reuse)."""
-        plan = self._plans.get(batch_size)
+    def _plan(self, batch_size: int, input_grads: bool) -> _Plan:
+        """The registers and bound instructions for batches of ``batch_size`` (kept for reuse),
+        computing the inputs' per-sample grads or not."""
+        plan = self._plans.get((batch_size, input_grads))
         if plan is None:
             program = self._program
             uniform = np.concatenate([np.zeros(len(program.parameters)), program.constants])
@@ -138,25 +147,27 @@ class Tape:
                 uniform,
                 np.zeros((program.n_rows, batch_size)),
                 np.zeros_like(uniform),
+                0 if input_grads else len(self.inputs),
             )
             steps = [instruction.bind(r) for instruction in program.instructions]
             plan = _Plan(r, [s.forward for s in steps], [s.backward for s in reversed(steps)])
             if len(self._plans) >= _PLANS_KEPT:
                 del self._plans[next(iter(self._plans))]
-            self._plans[batch_size] = plan
+            self._plans[batch_size, input_grads] = plan
         return plan
 
-    def _forward(self, batch: object, theta: Array) -> Array:
+    def _forward(self, batch: object, theta: Array, input_grads: bool) -> Array:
         X = self._check_batch(batch)
-        plan = self._plan(X.shape[0])
+        plan = self._plan(X.shape[0], input_grads)
         r = plan.registers
-        self._registers, self._backward_done = None, False
+        self._registers, self._backward_done, self._plan_used = None, False, plan
         r.values[: len(self.inputs)] = X.T
         r.uniform[: len(theta)] = theta
         with np.errstate(all="ignore"):
             for forward in plan.forwards:
                 forward()
-        if not np.isfinite(r.values).all():  # the batch's entries are rows of values too
+            finite = _all_finite(r.values)
+        if not finite:  # the batch's entries are rows of values too
             self._refuse_inputs(X)
             self._refuse(r.values, r.uniform, np.isfinite(r.values))
         self._registers = r
@@ -164,12 +175,11 @@ class Tape:
 
     def _backward(self) -> Array:
         """Σ over the batch of ∂L/∂θ for `graph_parameters`, after `_forward`."""
-        r = self._registers
-        if r is None:
+        r, plan = self._registers, self._plan_used
+        if r is None or plan is None:
             raise TapeError(
                 "backward needs a forward pass first: call forward(batch) or run(batch)"
             )
-        plan = self._plans[r.values.shape[1]]
         r.grads.fill(0.0)
         r.uniform_grads.fill(0.0)
         uniform, position = self._program.root
@@ -181,9 +191,9 @@ class Tape:
         with np.errstate(all="ignore"):
             for backward in plan.backwards:
                 backward()
-        finite = np.isfinite(r.grads)
-        if not finite.all() or not np.isfinite(r.uniform_grads).all():
-            self._refuse(r.values, r.uniform, finite)
+            finite = _all_finite(r.grads) and _all_finite(r.uniform_grads)
+        if not finite:
+            self._refuse(r.values, r.uniform, np.isfinite(r.grads))
         self._backward_done = True
         gradient: Array = r.uniform_grads[: len(self._program.parameters)].copy()
         return gradient
@@ -191,7 +201,7 @@ class Tape:
     def forward(self, batch: object) -> Array:
         """Every node's data for each sample (rows of ``batch``, ordered as ``inputs``); the loss
         of each sample, shape (batch size,). Parameters are read from their ``.data`` now."""
-        return self._forward(batch, self.parameter_vector())
+        return self._forward(batch, self.parameter_vector(), input_grads=True)
 
     def backward(self) -> None:
         """Add Σ over the batch of ∂L/∂θ into ``θ.grad`` for every parameter θ (after `forward`).
@@ -217,7 +227,7 @@ class Tape:
                 f"theta must hold one number per parameter in the graph "
                 f"({len(self._program.parameters)}), got shape {theta.shape}"
             )
-        losses = self._forward(batch, theta)
+        losses = self._forward(batch, theta, input_grads=False)
         return losses, self._backward()
 
     def _refuse(self, values: Array, uniform: Array, finite: Array) -> None:
@@ -267,6 +277,11 @@ class Tape:
             )
         if self._registers is None or not self._backward_done:
             raise TapeError("no backward pass yet: call backward() or run(batch) first")
+        if position < self._registers.first_graded_row:
+            raise TapeError(
+                f"{label(v)} is an input: loss_and_gradient does not compute the inputs' "
+                "per-sample grads; call run(batch) for them"
+            )
         grads: Array = self._registers.grads[position].copy()
         return grads
 
