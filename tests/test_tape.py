@@ -568,3 +568,9 @@ def test_loss_and_gradient_skips_the_inputs_grads_and_says_so():
     assert tape.grad_of(interior).tolist() == [1.0, 1.0]
     tape.run(batch)
     assert tape.grad_of(tape.inputs[0]).shape == (2,)
+
+
+def test_values_whose_sum_overflows_are_finite_and_replay():
+    x, w = Value(1.0, "x"), Value(1.0, "w")
+    tape = record(w * x, [x], [w])
+    assert tape.forward([[1e308], [1e308], [-1e308]]).tolist() == [1e308, 1e308, -1e308]
