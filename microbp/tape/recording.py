@@ -17,17 +17,8 @@ import numpy as np
 
 from microbp.engine import Value, affine_parts, topological_order
 from microbp.tape.errors import TapeError
-from microbp.tape.instructions import (
-    Affine,
-    Binary,
-    Dense,
-    Instruction,
-    Max,
-    Operand,
-    Sum,
-    Unary,
-    operand,
-)
+from microbp.tape.instructions import Affine, Binary, Dense, Instruction, Max, Sum, Unary
+from microbp.tape.operands import Operand, operand
 from microbp.tape.rules import ACTIVATIONS, BINARY, known_op, known_ops, power_exponent
 
 _INPUT, _PARAMETER, _CONSTANT = "input", "parameter", "constant"

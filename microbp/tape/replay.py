@@ -17,7 +17,8 @@ import numpy as np
 
 from microbp.engine import Value
 from microbp.tape.errors import TapeError
-from microbp.tape.instructions import Registers, Thunk
+from microbp.tape.instructions import Thunk
+from microbp.tape.operands import Registers
 from microbp.tape.recording import Array, compile_graph, label, signature
 from microbp.tape.rules import engine_apply
 
