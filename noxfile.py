@@ -21,7 +21,9 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The whole test suite on one Python."""
     session.install(".[test]")
-    session.run("python", "-m", "pytest", "-q", *session.posargs)
+    session.run(
+        "python", "-m", "pytest", "-q", *session.posargs, env={"MICROBP_REQUIRE_TOOLS": "1"}
+    )
 
 
 @nox.session

@@ -34,7 +34,6 @@ from operator import mul
 import workloads
 
 import microbp
-from microbp.engine import _walk
 
 
 def interleaved_times(
@@ -84,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     h_prev = [microbp.Value(v) for v in h_data]
     params = [*layer.parameters(), *h_prev]
     L = microbp.sum_values(layer(h_prev))
-    leaves, interior = _walk(L)
+    order = microbp.topological_order(L)
+    leaves = [v for v in order if not v.parents]
+    interior = [v for v in order if v.parents]
 
     def each_edge_once() -> None:
         for node in interior:
@@ -134,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         ("microbp: one step", bp_step.run, bp_step.reset),
         ("  forward: the graph of Σ tanh(a)", forward, zero_params),
         ("  backward", L.backward, zero_params),
-        ("    of which the walk", lambda: _walk(L), zero_params),
+        (
+            "    of which the walk (topological_order)",
+            lambda: microbp.topological_order(L),
+            zero_params,
+        ),
         ("floor: each edge once", each_edge_once, rest_pass_grads),
         ("floor: the forward arithmetic", forward_arithmetic, zero_params),
         ("floor: one multiply-add per edge", multiply_add_per_edge, rest_pass_grads),
@@ -142,12 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         ("floor: one multiply-add per edge into .grad", multiply_add_into_grad, zero_grads),
     ]
     micrograd_times = micrograd_step_times(n, reps // 2)
-    times = interleaved_times([(run, before) for _, run, before in items], reps)
+    item_times = interleaved_times([(run, before) for _, run, before in items], reps)
     micrograd_times += micrograd_step_times(n, reps // 2)
     rest_pass_grads()
     zero_grads()
     L._pass_grad, L.grad = 0.0, 0.0
-    rows = [(what, statistics.median(t)) for (what, _, _), t in zip(items, times)]
+    rows = [(what, statistics.median(t)) for (what, _, _), t in zip(items, item_times)]
     rows.append(("micrograd: one step (own process)", statistics.median(micrograd_times)))
 
     seconds = dict(rows)

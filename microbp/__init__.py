@@ -1,7 +1,16 @@
 """microbp: scalar autograd that reproduces, entry by entry, the matrix formulas of backprop."""
 
+from typing import TYPE_CHECKING
+
 from microbp.check import GradcheckError, gradcheck
-from microbp.engine import Value, affine, sum_values, topological_order, zero_grad
+from microbp.engine import (
+    Value,
+    affine,
+    derivatives,
+    sum_values,
+    topological_order,
+    zero_grad,
+)
 from microbp.nn import MLP, SGD, Layer, cross_entropy, squared_error
 
 __all__ = [
@@ -13,6 +22,7 @@ __all__ = [
     "affine",
     "compare",
     "cross_entropy",
+    "derivatives",
     "gradcheck",
     "squared_error",
     "sum_values",
@@ -20,6 +30,9 @@ __all__ = [
     "zero_grad",
 ]
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # imported on first use instead (see __getattr__)
+    from microbp.comparison import compare
 
 
 def __getattr__(name: str) -> object:

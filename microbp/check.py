@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from microbp.engine import Value, topological_order
+from microbp.engine import Value, derivatives
 from microbp.validate import check_number
 
 
@@ -16,28 +16,12 @@ class GradcheckError(AssertionError):
     """The engine's derivative and the finite difference disagree for one input."""
 
 
-def _evaluate(f: Callable[..., Value], inputs: Sequence[Value]) -> Value:
+def _output_of(f: Callable[..., Value], inputs: Sequence[Value]) -> Value:
+    """f(*inputs), which must be a Value."""
     out = f(*inputs)
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck needs f to return a Value, got {type(out).__name__} {out!r}")
     return out
-
-
-def _engine_derivatives(f: Callable[..., Value], inputs: Sequence[Value]) -> list[float]:
-    """d f / d input for each input by one backward pass; every grad (and whether it was ever
-    computed, `Value.grad_computed`) is restored afterwards."""
-    out = _evaluate(f, inputs)
-    nodes = topological_order(out)
-    touched = {*nodes, *inputs}
-    saved = {v: (v.grad, v._pass_grad) for v in touched}
-    try:
-        for v in touched:
-            v.grad = 0.0
-        out.backward()
-        return [v.grad for v in inputs]
-    finally:
-        for v, (grad, pass_grad) in saved.items():
-            v.grad, v._pass_grad = grad, pass_grad
 
 
 def _central_difference(
@@ -46,9 +30,9 @@ def _central_difference(
     x = v.data
     try:
         v.data = x + eps
-        up = _evaluate(f, inputs).data
+        up = _output_of(f, inputs).data
         v.data = x - eps
-        down = _evaluate(f, inputs).data
+        down = _output_of(f, inputs).data
     finally:
         v.data = x
     return (up - down) / (2.0 * eps)
@@ -76,7 +60,7 @@ def gradcheck(
         raise ValueError(f"eps, the finite-difference step, must be > 0, got {eps!r}")
     if check_number(atol, "atol") < 0.0 or check_number(rtol, "rtol") < 0.0:
         raise ValueError(f"the tolerances must be ≥ 0, got atol={atol!r} and rtol={rtol!r}")
-    analytic = _engine_derivatives(f, inputs)
+    analytic = derivatives(_output_of(f, inputs), inputs)
     for i, (v, engine) in enumerate(zip(inputs, analytic)):
         numeric = _central_difference(f, inputs, v, eps)
         diff = abs(engine - numeric)

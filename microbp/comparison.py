@@ -14,8 +14,8 @@ import numpy as np
 
 from microbp.engine import Value, zero_grad
 from microbp.formulas import Gradients, LayerGradients, Network, as_numbers, gradients
-from microbp.nn import LOSSES, MLP, SGD
-from microbp.validate import check_loss
+from microbp.nn import MLP, SGD, loss_of
+from microbp.validate import check_loss, check_number
 
 QUANTITIES = ("grad_a", "grad_h", "grad_W", "grad_b")
 
@@ -33,7 +33,7 @@ def engine_gradients(
             f"the engine side needs a microbp MLP, got {type(net).__name__}; "
             "build one from arrays with MLP.from_weights"
         )
-    L = LOSSES[loss](net(as_numbers(x)), target)
+    L = loss_of(loss, net(as_numbers(x)), target)
     zero_grad(net.parameters())  # only now: a pass that fails leaves the grads as they were
     L.backward()
 
@@ -182,6 +182,9 @@ def compare_gradients(
     engine: Gradients, formula: Gradients, *, atol: float = 1e-12, rtol: float = 1e-10
 ) -> Comparison:
     """Set two sets of gradients of the same network side by side."""
+    for name, tolerance in (("atol", atol), ("rtol", rtol)):
+        if check_number(tolerance, name) < 0.0:
+            raise ValueError(f"{name} must be ≥ 0 (a tolerance), got {tolerance!r}")
     if len(engine.layers) != len(formula.layers):
         raise ValueError(
             f"the gradients are of different networks: {len(engine.layers)} layers "

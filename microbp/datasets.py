@@ -16,8 +16,17 @@ from microbp.validate import check_count
 Dataset = tuple[list[list[float]], list[int]]
 
 
+#: The most points a data set is made with: each is a small Python list, and training makes a
+#: graph (or a row of the tape) for every one.
+MAX_POINTS = 1_000_000
+
+
 def _check_args(n: object, noise: object) -> None:
-    check_count(n, "n, the number of points,")
+    if check_count(n, "n, the number of points,") > MAX_POINTS:
+        raise ValueError(
+            f"n, the number of points, is {n:,}; at most {MAX_POINTS:,} are made (each is a "
+            "Python list, trained on one by one)"
+        )
     if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < math.inf:
         raise ValueError(f"noise, a standard deviation, must be a finite number ≥ 0, got {noise!r}")
 

@@ -3,29 +3,55 @@
 Every op computes its result and, in the same step, the local derivative of the result with
 respect to each parent. Backward is then one generic loop, ``parent.grad += local * node.grad``,
 visiting children before parents, in the reverse of a depth-first post-order found with an
-explicit stack. Nothing here recurses, so graphs millions of nodes deep work.
+explicit stack. Nothing here recurses, copies and pickles included, so graphs millions of nodes
+deep work.
+
+The rules, each defined once in `Value` and in `sum_values` / `affine`, z being the result:
+
+    op          z                   ∂z/∂x                           ∂z/∂y
+    x + y       x + y               1                               1
+    x - y       x − y               1                               −1
+    x * y       x · y               y                               x
+    x / y       x / y               1/y                             −x/y²
+    -x          −x                  −1
+    x ** n      xⁿ, n a number      n·xⁿ⁻¹
+    x ** y      xʸ, y a Value       y·xʸ⁻¹                          xʸ·log x  (0 at x = 0)
+    exp         eˣ                  eˣ
+    log         log x               1/x
+    tanh        tanh x              4e/(1+e)², e = e^(−2|x|)        (= 1 − tanh²x, no cancellation)
+    sigmoid     σ(x)                e/(1+e)², e = e^(−|x|)          (= σ(x)(1 − σ(x)))
+    relu        max(x, 0)           1 if x > 0, else 0
+    sum         Σ_i t_i             1 to every t_i
+    affine      b + Σ_j w_j h_j     1 to b, h_j to w_j, w_j to h_j
+
+Where an op is undefined (log of x ≤ 0, a zero divisor, …) `check_domain` refuses it before the
+rule runs. Backward passes are thread-safe: passes running at the same time over graphs that
+share nodes take turns, so every grad is exact.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from operator import mul
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
-from microbp.validate import check_number
+from microbp.validate import (
+    brief,
+    check_domain,
+    check_number,
+    finite_derivatives,
+    not_finite_error,
+)
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
 T = TypeVar("T")
 
-
-def _not_finite(op: str, operands: Iterable[object]) -> OverflowError:
-    shown = ", ".join(repr(o) for o in operands)
-    return OverflowError(
-        f"{op} of ({shown}) overflows a float (result or derivative is not finite); "
-        "scale the inputs down"
-    )
+#: Held by every pass over a graph (backward, derivatives, topological order): the per-node
+#: state such a pass uses (`_pass_grad`, `_visit`) is then never shared between two threads.
+_PASS_LOCK = threading.Lock()
 
 
 def _result(
@@ -33,7 +59,7 @@ def _result(
 ) -> Value:
     """Make the node ``op(parents)`` = ``data`` with ∂node/∂parent_i = ``local_grads[i]``."""
     if data - data != 0.0:  # true exactly for ±inf and NaN
-        raise _not_finite(op, [p.data for p in parents])
+        raise not_finite_error(op, [p.data for p in parents])
     node = object.__new__(Value)
     node.data = data
     node.grad = 0.0
@@ -41,7 +67,8 @@ def _result(
     node.op = op
     node.parents = parents
     node.local_grads = local_grads
-    node._pass_grad = None
+    node._pass_grad = 0.0
+    node._reached = False
     node._visit = None
     return node
 
@@ -57,26 +84,46 @@ def _as_value(x: Operand, op: str) -> Value:
 
 def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ...], list[float]]:
     """``items`` as Values (numbers become constant leaves), and their data."""
-    values = tuple(items)
-    data = [v.data for v in values if type(v) is Value]  # all Values: one pass, no calls
-    if len(data) != len(values):
-        values = tuple(_as_value(v, op) for v in values)
-        data = [v.data for v in values]
-    return values, data
+    given = tuple(items)
+    data = [v.data for v in given if type(v) is Value]  # all Values: one pass, no calls
+    if len(data) == len(given):
+        return cast("tuple[Value, ...]", given), data
+    values = tuple(_as_value(v, op) for v in given)
+    return values, [v.data for v in values]
 
 
-def _finite(op: str, operands: Sequence[float], *derivatives: float) -> tuple[float, ...]:
-    """The local derivatives, refused when one is not finite (e.g. 1/x² for a tiny x)."""
-    for d in derivatives:
-        if d - d != 0.0:
-            raise _not_finite(op, operands)
-    return derivatives
+def power_derivative(x: float, n: float) -> float:
+    """n·xⁿ⁻¹, exactly signed: past 2⁵³, n − 1 rounds to the even n, which would lose the sign
+    of an odd power of a negative x; there xⁿ⁻¹ is taken as |x|ⁿ / |x| with the sign of x."""
+    if n == 0.0:
+        return 0.0
+    if -(2.0**53) < n <= 2.0**53:  # n − 1 is exact
+        return n * math.pow(x, n - 1.0)
+    if x == 0.0:
+        return 0.0
+    # n is an even integer, so n − 1 is odd: the sign is that of n·x. Multiplying |n| by
+    # |x|^(n/2) twice keeps the product off the subnormals, where digits are lost.
+    half = math.pow(abs(x), n / 2.0)
+    return math.copysign(abs(n) * half * half / abs(x), n * x)
 
 
 class Value:
     """One scalar of a computation graph: its data, its grad, and how it was made."""
 
-    __slots__ = ("data", "grad", "name", "op", "parents", "local_grads", "_pass_grad", "_visit")
+    __slots__ = (
+        "data",
+        "grad",
+        "name",
+        "op",
+        "parents",
+        "local_grads",
+        "_pass_grad",
+        "_reached",
+        "_visit",
+    )
+    # numpy then leaves `array + value` to Value.__radd__, which refuses the array, instead of
+    # making an array of Values.
+    __array_ufunc__ = None
 
     data: float
     grad: float
@@ -84,8 +131,9 @@ class Value:
     op: str
     parents: tuple[Value, ...]
     local_grads: tuple[float, ...]
-    _pass_grad: float | None
-    _visit: object
+    _pass_grad: float  # the derivative of the running pass's root; 0.0 between passes
+    _reached: bool  # whether a backward pass has reached this node
+    _visit: object  # the marker of the last walk that reached this node
 
     def __init__(self, data: Number, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -96,7 +144,8 @@ class Value:
         self.op = ""
         self.parents = ()
         self.local_grads = ()
-        self._pass_grad = None
+        self._pass_grad = 0.0
+        self._reached = False
         self._visit = None
 
     # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
@@ -116,9 +165,10 @@ class Value:
     def __truediv__(self, other: Operand) -> Value:
         o = _as_value(other, "/")
         x, y = self.data, o.data
-        if y == 0.0:
-            raise ZeroDivisionError(f"division by zero: {x!r} / {y!r} (the divisor is zero)")
-        return _result(x / y, "/", (self, o), _finite("/", (x, y), 1.0 / y, -(x / y) / y))
+        check_domain("/", x, y)
+        return _result(
+            x / y, "/", (self, o), finite_derivatives("/", (x, y), 1.0 / y, -(x / y) / y)
+        )
 
     def __neg__(self) -> Value:
         return _result(-self.data, "neg", (self,), (-1.0,))
@@ -128,55 +178,54 @@ class Value:
             return self._pow_value(exponent)
         n = check_number(exponent, "the exponent of **")
         x = self.data
-        _check_power_domain(x, n)
+        check_domain("**", x, n)
         op = f"**{exponent}" if type(exponent) is int else f"**{n!r}"
         try:
-            data = x**n
-            local = n * x ** (n - 1.0) if n != 0.0 else 0.0
+            data, local = x**n, power_derivative(x, n)
         except (OverflowError, ZeroDivisionError):
-            raise _not_finite(op, (x,)) from None
-        return _result(data, op, (self,), _finite(op, (x,), local))
+            raise not_finite_error(op, (x,)) from None
+        return _result(data, op, (self,), finite_derivatives(op, (x,), local))
 
     def _pow_value(self, exponent: Value) -> Value:
         """x ** y with y a Value: ∂/∂x = y·x^(y−1), ∂/∂y = x^y·log x (0 for x = 0); x ≥ 0."""
         x, y = self.data, exponent.data
-        if x < 0.0:
-            raise ValueError(
-                f"** with a Value exponent needs a base ≥ 0, got base {x!r}: the derivative with "
-                "respect to the exponent, x**y·log(x), is not real; use a plain number exponent"
-            )
-        _check_power_domain(x, y)
+        check_domain("** with a Value exponent", x, y)
+        check_domain("**", x, y)
         try:
-            data = x**y
-            d_base = y * x ** (y - 1.0) if y != 0.0 else 0.0
+            data, d_base = x**y, power_derivative(x, y)
         except (OverflowError, ZeroDivisionError):
-            raise _not_finite("**", (x, y)) from None
+            raise not_finite_error("**", (x, y)) from None
         d_exponent = data * math.log(x) if x > 0.0 else 0.0
-        return _result(data, "**", (self, exponent), _finite("**", (x, y), d_base, d_exponent))
+        return _result(
+            data, "**", (self, exponent), finite_derivatives("**", (x, y), d_base, d_exponent)
+        )
 
     def exp(self) -> Value:
         x = self.data
+        if x - x != 0.0:  # exp, tanh, sigmoid and relu would turn some of these into numbers
+            check_domain("exp", x)
         try:
             e = math.exp(x)
         except OverflowError:
-            raise _not_finite("exp", (x,)) from None
+            raise not_finite_error("exp", (x,)) from None
         return _result(e, "exp", (self,), (e,))
 
     def log(self) -> Value:
         x = self.data
-        if x <= 0.0:
-            raise ValueError(f"log needs a positive operand, got {x!r}")
-        return _result(math.log(x), "log", (self,), _finite("log", (x,), 1.0 / x))
+        check_domain("log", x)
+        return _result(math.log(x), "log", (self,), finite_derivatives("log", (x,), 1.0 / x))
 
     def tanh(self) -> Value:
-        # 1 − tanh² loses every digit once tanh rounds to ±1; 4e/(1+e)², e = exp(−2|x|), does not.
         x = self.data
+        if x - x != 0.0:
+            check_domain("tanh", x)
         e = math.exp(-2.0 * abs(x))
         return _result(math.tanh(x), "tanh", (self,), (4.0 * e / (1.0 + e) ** 2,))
 
     def sigmoid(self) -> Value:
-        # e = exp(−|x|) never overflows; σ(x) and σ'(x) = e/(1+e)² are exact for any x.
         x = self.data
+        if x - x != 0.0:
+            check_domain("sigmoid", x)
         e = math.exp(-abs(x))
         s = 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
         return _result(s, "sigmoid", (self,), (e / (1.0 + e) ** 2,))
@@ -184,6 +233,8 @@ class Value:
     def relu(self) -> Value:
         # At exactly 0 the derivative is taken as 0, as PyTorch and JAX do.
         x = self.data
+        if x - x != 0.0:
+            check_domain("relu", x)
         return _result(x if x > 0.0 else 0.0, "relu", (self,), (1.0 if x > 0.0 else 0.0,))
 
     # ---- reflected forms: the number becomes a constant leaf, then the rule above applies ----
@@ -212,39 +263,38 @@ class Value:
         so calling it twice doubles every grad exactly. A derivative that overflows a float is
         an `OverflowError`, raised before any ``grad`` changes.
         """
-        leaves, interior = _walk(self)
-        for node in leaves:
-            node._pass_grad = 0.0
-        for node in interior:
-            node._pass_grad = 0.0
-        self._pass_grad = 1.0
-        for node in reversed(interior):  # children before parents
-            g = node._pass_grad
-            if g:
-                for parent, local in zip(node.parents, node.local_grads):
-                    parent._pass_grad += local * g
-        # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
-        # whose sum overflows make the total non-finite too, so it is only a reason to look.
-        total = sum([node._pass_grad for node in leaves])
-        if total - total != 0.0:
-            _check_leaves_finite(self, leaves, interior)
-        # One shared 0.0 afterwards, instead of a float per node for a finished pass.
-        for node in interior:
-            node.grad += node._pass_grad
-            node._pass_grad = 0.0
-        for node in leaves:
-            node.grad += node._pass_grad
-            node._pass_grad = 0.0
+        with _PASS_LOCK:
+            leaves, interior = _reverse_pass(self)
+            for node in interior:
+                node.grad += node._pass_grad
+                node._pass_grad = 0.0
+                node._reached = True
+            for node in leaves:
+                node.grad += node._pass_grad
+                node._pass_grad = 0.0
+                node._reached = True
 
     @property
     def grad_computed(self) -> bool:
         """True once a backward pass has reached this node, even one refused for overflowing
         (before that, ``grad`` means nothing)."""
-        return self._pass_grad is not None
+        return self._reached
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of the graph that ends at this node."""
         zero_grad(topological_order(self))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Copied or pickled as its fields and parents, its ancestors first so that no node's
+        # parents are still to be copied when it is: the copy never recurses down a chain.
+        ancestors: tuple[Value, ...] = ()
+        pending = _COPYING.pending
+        if self.parents and id(self) not in pending:
+            ancestors = tuple(topological_order(self)[:-1])
+            pending.update(map(id, ancestors))
+        pending.discard(id(self))
+        fields = (self.data, self.grad, self.name, self.op, self.parents, self.local_grads)
+        return (_rebuilt, (ancestors, *fields, self._reached))
 
     def __repr__(self) -> str:
         named = f", name={self.name!r}" if self.name is not None else ""
@@ -255,13 +305,39 @@ class Value:
         return f"{label}={self.data:.6g} (grad {self.grad:.6g})"
 
 
-def _check_power_domain(x: float, n: float) -> None:
-    if x < 0.0 and not n.is_integer():
-        raise ValueError(f"** of a negative base {x!r} to the non-integer power {n!r} is not real")
-    if x == 0.0 and n < 0.0:
-        raise ValueError(f"** of 0 to the negative power {n!r} is undefined (division by zero)")
-    if x == 0.0 and 0.0 < n < 1.0:
-        raise ValueError(f"** of 0 to the power {n!r} has an infinite derivative at 0")
+class _CopyInProgress(threading.local):
+    """The ids of nodes whose copy is under way in this thread, each listed by a descendant
+    that copies its ancestors first; such a node copies only its own fields. (An id, not the
+    node: a copy that is abandoned halfway keeps nothing alive.)"""
+
+    def __init__(self) -> None:
+        self.pending: set[int] = set()
+
+
+_COPYING = _CopyInProgress()
+
+
+def _rebuilt(
+    ancestors: tuple[Value, ...],
+    data: float,
+    grad: float,
+    name: str | None,
+    op: str,
+    parents: tuple[Value, ...],
+    local_grads: tuple[float, ...],
+    reached: bool,
+) -> Value:
+    """A node rebuilt by `copy` or `pickle` (``ancestors`` only fixed the order of the copy)."""
+    node = _result(data, op, parents, local_grads)
+    node.grad, node.name, node._reached = grad, name, reached
+    return node
+
+
+def describe(v: Value) -> str:
+    """How messages name a node: its name, else the op that made it, else its data."""
+    if v.name:
+        return v.name
+    return f"the ({v.op}) node" if v.op else f"the constant {v.data!r}"
 
 
 def sum_values(terms: Iterable[Operand]) -> Value:
@@ -272,7 +348,7 @@ def sum_values(terms: Iterable[Operand]) -> Value:
     parents, data = _values_and_data(terms, "sum_values")
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
-    return _result(math.fsum(data), "sum", parents, (1.0,) * len(parents))
+    return _result(_fsum("sum", data), "sum", parents, (1.0,) * len(parents))
 
 
 def max_value(values: Iterable[Operand]) -> Value:
@@ -298,7 +374,7 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
             f"affine needs as many weights as inputs, got {len(w)} weights and {len(h)} inputs"
         )
     parents, data = _values_and_data((b, *w, *h), "affine")
-    return _affine_node(parents, *affine_parts(data))
+    return affine_node(parents, *affine_parts(data))
 
 
 def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
@@ -307,19 +383,45 @@ def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
     return parents[0], parents[1 : 1 + n], parents[1 + n :]
 
 
-def _affine_node(
+def affine_node(
     parents: tuple[Value, ...], b_data: float, w_data: Sequence[float], h_data: Sequence[float]
 ) -> Value:
-    """The affine node over ``parents`` = (b, *w, *h), given their data (all checked finite).
+    """The affine node over ``parents`` = (b, *w, *h), given their data, which the caller has
+    read from those Values (so it is finite): `affine` without the operand checks.
 
     b + Σ_j w_j h_j is `math.fsum` of b and the rounded products: the same on every Python.
     """
-    return _result(
-        math.fsum([b_data, *map(mul, w_data, h_data)]),
-        "affine",
-        parents,
-        (1.0, *h_data, *w_data),
-    )
+    terms = [b_data, *map(mul, w_data, h_data)]
+    return _result(_fsum("affine", terms), "affine", parents, (1.0, *h_data, *w_data))
+
+
+def _fsum(op: str, terms: list[float]) -> float:
+    """`math.fsum`, its own errors (a finite sum past the floats, inf − inf) told as ``op``'s."""
+    try:
+        return math.fsum(terms)
+    except (OverflowError, ValueError):
+        raise not_finite_error(op, terms) from None
+
+
+def _reverse_pass(root: Value) -> tuple[list[Value], list[Value]]:
+    """d root / d node into every node's ``_pass_grad``; the graph's leaves and other nodes.
+
+    The caller holds `_PASS_LOCK`, reads the pass grads and sets them back to 0.0. A derivative
+    that is not finite is an `OverflowError`, the pass grads reset and every node marked reached.
+    """
+    leaves, interior = _walk(root)
+    root._pass_grad = 1.0
+    for node in reversed(interior):  # children before parents
+        g = node._pass_grad
+        if g:
+            for parent, local in zip(node.parents, node.local_grads):
+                parent._pass_grad += local * g
+    # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
+    # whose sum overflows make the total non-finite too, so it is only a reason to look.
+    total = sum([node._pass_grad for node in leaves])
+    if total - total != 0.0:
+        _check_leaves_finite(root, leaves, interior)
+    return leaves, interior
 
 
 def _check_leaves_finite(root: Value, leaves: list[Value], interior: list[Value]) -> None:
@@ -330,11 +432,30 @@ def _check_leaves_finite(root: Value, leaves: list[Value], interior: list[Value]
         if g - g != 0.0:
             for node in (*leaves, *interior):
                 node._pass_grad = 0.0
+                node._reached = True
             raise OverflowError(
-                f"backward overflows a float: the derivative of {root.name or 'the root'} "
-                f"with respect to {leaf.name or repr(leaf)} is {g!r}; scale the graph's "
+                f"backward overflows a float: the derivative of {describe(root)} "
+                f"with respect to {describe(leaf)} is {g!r}; scale the graph's "
                 "numbers down"
             )
+
+
+def derivatives(root: Value, wrt: Sequence[Value]) -> list[float]:
+    """d root / d v for each v of ``wrt`` (0.0 for a v that ``root`` does not depend on), by one
+    reverse pass that changes no ``grad``."""
+    if not isinstance(root, Value):
+        raise TypeError(f"derivatives needs a Value root, got {type(root).__name__}")
+    for i, v in enumerate(wrt):
+        if not isinstance(v, Value):
+            raise TypeError(f"derivatives are taken with respect to Values; wrt[{i}] is {v!r}")
+    with _PASS_LOCK:
+        leaves, interior = _reverse_pass(root)
+        found = [v._pass_grad for v in wrt]
+        for node in leaves:
+            node._pass_grad = 0.0
+        for node in interior:
+            node._pass_grad = 0.0
+    return found
 
 
 def _walk(root: Value) -> tuple[list[Value], list[Value]]:
@@ -344,7 +465,8 @@ def _walk(root: Value) -> tuple[list[Value], list[Value]]:
     marker above it and its unfinished parents above that, so by the time the marker is popped
     every parent is finished. Leaves are finished as soon as they are found, never stacked.
     A node is marked as reached by storing this walk's own fresh ``visit`` object in it, which
-    no other walk's can be: cheaper than looking nodes up in a set.
+    no other walk's can be: cheaper than looking nodes up in a set. The caller holds
+    `_PASS_LOCK`, so no other walk is marking the same nodes.
     """
     visit = object()
     if not root.parents:
@@ -356,7 +478,9 @@ def _walk(root: Value) -> tuple[list[Value], list[Value]]:
     while stack:
         node = stack.pop()
         if node is None:
-            interior.append(stack.pop())  # type: ignore[arg-type]
+            finished = stack.pop()
+            assert finished is not None  # a marker always sits right above its node
+            interior.append(finished)
         elif node._visit is not visit:
             node._visit = visit
             stack.append(node)
@@ -378,11 +502,16 @@ def topological_order(root: Value) -> list[Value]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, got {type(root).__name__}")
-    leaves, interior = _walk(root)
+    with _PASS_LOCK:
+        leaves, interior = _walk(root)
     return leaves + interior
 
 
 def zero_grad(values: Iterable[Value]) -> None:
     """Set ``grad`` to 0 on each of ``values`` (a list of parameters, or a whole graph)."""
+    values = list(values)
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"zero_grad takes Values, got {type(v).__name__} {brief(v)} at [{i}]")
     for v in values:
         v.grad = 0.0

@@ -11,14 +11,36 @@ no `Value`s. Column vectors are 1-D arrays; ``a[k-1]`` is a_k and ``h[k]`` is h_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
 from microbp.engine import Value
 from microbp.nn import ACTIVATIONS, MLP
-from microbp.validate import check_label, check_loss, check_target
+from microbp.validate import brief, check_label, check_loss, check_target
+
+
+def real_array(values: object, what: str, ndmin: int = 1) -> np.ndarray:
+    """``values`` (numbers, nested lists of them, an array) as a float array, or the error they
+    deserve: a `TypeError` for bools, strings and other objects, a `ValueError` for NaN or ±inf
+    (the scalar engine refuses the same)."""
+    entries = np.array(values, dtype=object, ndmin=ndmin)
+    for index, v in np.ndenumerate(entries):
+        if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+            where = f"{what}[{', '.join(map(str, index))}]"
+            raise TypeError(f"{where} must be a real number, got {type(v).__name__} {brief(v)}")
+    array = entries.astype(np.float64)
+    not_finite = np.argwhere(~np.isfinite(array))
+    if len(not_finite):
+        index = tuple(int(i) for i in not_finite[0])
+        where = f"{what}[{', '.join(map(str, index))}]"
+        raise ValueError(
+            f"{where} is {float(array[index])!r}; NaN and ±inf are not numbers a network uses"
+        )
+    return array
 
 
 @dataclass(frozen=True)
@@ -53,8 +75,8 @@ class Network:
     ) -> Network:
         """From nested lists or arrays of numbers."""
         return cls(
-            [np.array(w, dtype=float, ndmin=2) for w in W],
-            [np.array(v, dtype=float, ndmin=1) for v in b],
+            [real_array(w, f"W{k}", ndmin=2) for k, w in enumerate(W, start=1)],
+            [real_array(v, f"b{k}") for k, v in enumerate(b, start=1)],
             list(activations),
         )
 
@@ -80,48 +102,58 @@ def as_network(net: MLP | Network) -> Network:
 def sigmoid(a: np.ndarray) -> np.ndarray:
     """σ(a) elementwise, exp only ever of −|a|, so it never overflows."""
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return np.asarray(np.where(a >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e)), dtype=np.float64)
+
+
+def _softmax(a: np.ndarray) -> np.ndarray:
+    e = np.exp(a - a.max())
+    return np.asarray(e / e.sum(), dtype=np.float64)
+
+
+def _sigmoid_derivative(a: np.ndarray) -> np.ndarray:
+    s = sigmoid(a)
+    return s * (1.0 - s)
+
+
+#: h = g(a) for each activation; softmax is stabilised by subtracting max(a).
+ACTIVATION_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": sigmoid,
+    "tanh": np.tanh,
+    "relu": lambda a: np.maximum(a, 0.0),
+    "linear": lambda a: a.copy(),
+    "softmax": _softmax,
+}
+
+#: g'(a) for the elementwise activations (softmax's Jacobian is a full matrix); relu'(0) is
+#: taken as 0, as the engine does.
+ACTIVATION_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": _sigmoid_derivative,
+    "tanh": lambda a: 1.0 - np.tanh(a) ** 2,
+    "relu": lambda a: (a > 0.0).astype(np.float64),
+    "linear": np.ones_like,
+}
 
 
 def activation(name: str, a: np.ndarray) -> np.ndarray:
-    """h = g(a) for the activation ``name``; softmax is stabilised by subtracting max(a)."""
-    if name == "sigmoid":
-        return sigmoid(a)
-    if name == "tanh":
-        return np.tanh(a)
-    if name == "relu":
-        return np.maximum(a, 0.0)
-    if name == "linear":
-        return a.copy()
-    if name == "softmax":
-        e = np.exp(a - a.max())
-        return e / e.sum()
-    raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+    """h = g(a) for the activation ``name``."""
+    if name not in ACTIVATION_FUNCTIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+    return ACTIVATION_FUNCTIONS[name](a)
 
 
 def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
-    """g'(a) entry by entry, for the elementwise activations (not softmax, whose Jacobian is full).
-
-    relu'(0) is taken as 0, as the engine does.
-    """
-    if name == "sigmoid":
-        s = sigmoid(a)
-        return s * (1.0 - s)
-    if name == "tanh":
-        return 1.0 - np.tanh(a) ** 2
-    if name == "relu":
-        return (a > 0.0).astype(float)
-    if name == "linear":
-        return np.ones_like(a)
-    raise ValueError(f"g'(a) is a vector only for elementwise activations, not {name!r}")
+    """g'(a) entry by entry, for the elementwise activations (softmax's Jacobian is full)."""
+    if name not in ACTIVATION_DERIVATIVES:
+        raise ValueError(f"g'(a) is a vector only for elementwise activations, not {name!r}")
+    return ACTIVATION_DERIVATIVES[name](a)
 
 
 def backprop_activation(name: str, a: np.ndarray, grad_h: np.ndarray) -> np.ndarray:
     """∇a = (∂h/∂a)ᵀ ∇h: ∇h ⊙ g'(a), or for softmax ŷ ⊙ (∇h − ŷ·∇h)."""
     if name == "softmax":
         y_hat = activation("softmax", a)
-        return y_hat * (grad_h - y_hat @ grad_h)
-    return grad_h * activation_derivative(name, a)
+        return np.asarray(y_hat * (grad_h - y_hat @ grad_h), dtype=np.float64)
+    return np.asarray(grad_h * activation_derivative(name, a), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -135,7 +167,7 @@ class Forward:
 def forward(net: MLP | Network, x: Sequence[float]) -> Forward:
     """a_k = b_k + W_k h_{k-1}, h_k = g_k(a_k), for k = 1..L."""
     network = as_network(net)
-    h = [np.array(as_numbers(x), dtype=float)]
+    h = [real_array(as_numbers(x), "x")]
     if h[0].shape != (network.W[0].shape[1],):
         raise ValueError(f"the network takes {network.W[0].shape[1]} inputs, got {len(h[0])}")
     a = []
@@ -206,6 +238,10 @@ def gradients(
     return Gradients(layers[::-1], grad_h)
 
 
+@overload
+def as_numbers(x: Sequence[float | Value]) -> Sequence[float]: ...
+@overload
+def as_numbers(x: int) -> int: ...
 def as_numbers(x: Sequence[float | Value] | int) -> Sequence[float] | int:
     """A target or input with any `Value` in it replaced by its data."""
     if isinstance(x, Sequence):

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
+from typing import Any
 
-from microbp.engine import Value, _affine_node, max_value, sum_values, zero_grad
+from microbp.engine import Value, affine_node, describe, max_value, sum_values, zero_grad
 from microbp.validate import (
+    brief,
     check_choice,
     check_count,
     check_label,
+    check_loss,
     check_number,
     check_target,
 )
+
+#: The most weights and biases an `MLP` is built with: each is a Python object of about 200
+#: bytes, and each forward pass makes as many nodes again.
+MAX_PARAMETERS = 2_000_000
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 OUTPUT_ACTIVATIONS = ("softmax", "linear")
@@ -58,6 +65,15 @@ def _activate(a: list[Value], activation: str) -> list[Value]:
     return list(map(getattr(Value, activation), a))
 
 
+def _sequence_of(items: object, what: str, of_what: str) -> list[object]:
+    """``items`` as a list, or a `TypeError` saying what ``what`` should hold."""
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise TypeError(
+            f"{what} must be a sequence of {of_what}, got {type(items).__name__} {brief(items)}"
+        )
+    return list(items)
+
+
 class Layer:
     """Layer k: weights W (a tuple of n_out rows, each a tuple of n_in Values), biases b (a
     tuple of n_out Values), activation g. Neither can be replaced; train them via ``data``.
@@ -78,6 +94,11 @@ class Layer:
         self.n_out = check_count(n_out, "a layer's number of outputs n_out")
         self.k = check_count(k, "a layer's index k (counting from 1)")
         self.activation = check_choice(activation, ACTIVATIONS, "activation")
+        if rng is not None and not isinstance(rng, random.Random):
+            raise TypeError(
+                f"rng must be a random.Random (e.g. random.Random(0)) or None, got "
+                f"{type(rng).__name__} {brief(rng)}"
+            )
         rng = rng or random.Random()
         bound = _initial_weight_bound(n_in, n_out, activation)
         # Read-only tuples: the forward pass reads these Values' data without checking them.
@@ -110,11 +131,11 @@ class Layer:
         Numbers in ``h_prev`` become `Value`s named ``x[j]`` (layer 1) or ``h{k-1}[j]``; Values
         are used as they are, so derivatives with respect to them can be read.
         """
-        h_prev, a, h = self._forward(h_prev)
+        h_prev, a, h = self.forward_pass(h_prev)
         self.h_prev, self.a, self.h = h_prev, a, h
         return h
 
-    def _forward(
+    def forward_pass(
         self, h_prev: Sequence[float | Value]
     ) -> tuple[list[Value], list[Value], list[Value]]:
         """(h_prev as Values, a, h) of one pass, keeping nothing: a failed pass changes nothing."""
@@ -122,19 +143,19 @@ class Layer:
             raise ValueError(
                 f"layer {self.k} expects {self.n_in} inputs h{self.k - 1}, got {len(h_prev)}"
             )
-        h_prev = [
+        inputs = [
             v if isinstance(v, Value) else Value(check_number(v, name), name)
             for v, name in zip(h_prev, self._input_names)
         ]
-        h_data = [v.data for v in h_prev]
+        h_data = [v.data for v in inputs]
         a = [
-            _affine_node((b_i, *w_i, *h_prev), b_i.data, [w.data for w in w_i], h_data)
+            affine_node((b_i, *w_i, *inputs), b_i.data, [w.data for w in w_i], h_data)
             for b_i, w_i in zip(self._b, self._W)
         ]
         h = _activate(a, self.activation)
         for a_i, h_i, a_name, h_name in zip(a, h, self._a_names, self._h_names):
             a_i.name, h_i.name = a_name, h_name
-        return h_prev, a, h
+        return inputs, a, h
 
     def parameters(self) -> list[Value]:
         """W row by row, then b."""
@@ -159,14 +180,21 @@ class MLP:
         output: str = "softmax",
         seed: int | None = None,
     ) -> None:
-        sizes = list(sizes)
+        if isinstance(sizes, str) or not isinstance(sizes, Sequence):
+            raise TypeError(f"sizes must be a list of ints, got {type(sizes).__name__}")
         if len(sizes) < 2:
             raise ValueError(
-                f"sizes needs at least two entries (inputs and outputs), got {sizes!r}; "
+                f"sizes needs at least two entries (inputs and outputs), got {brief(sizes)}; "
                 "e.g. MLP([2, 3, 2]) has 2 inputs, 3 hidden units and 2 outputs"
             )
-        for n in sizes:
-            check_count(n, f"every layer size (in sizes={sizes!r})")
+        sizes = [check_count(n, f"every layer size (in sizes={brief(sizes)})") for n in sizes]
+        n_parameters = sum((n_in + 1) * n_out for n_in, n_out in pairwise(sizes))
+        if n_parameters > MAX_PARAMETERS:
+            raise ValueError(
+                f"sizes={brief(sizes)} makes {n_parameters:,} weights and biases, more than the "
+                f"{MAX_PARAMETERS:,} a network of scalar Values is built with (each is a Python "
+                "object); use smaller layers"
+            )
         check_choice(hidden, HIDDEN_ACTIVATIONS, "hidden activation")
         check_choice(output, OUTPUT_ACTIVATIONS, "output activation")
         rng = random.Random(seed)
@@ -188,23 +216,32 @@ class MLP:
         output: str = "softmax",
     ) -> MLP:
         """The network with W_k = ``weights[k-1]`` (n_k × n_{k-1}) and b_k = ``biases[k-1]``."""
-        if len(weights) != len(biases) or not weights:
+        matrices = _sequence_of(weights, "weights", "one n_k × n_{k-1} matrix per layer")
+        vectors = _sequence_of(biases, "biases", "one vector of n_k numbers per layer")
+        if len(matrices) != len(vectors) or not matrices:
             raise ValueError(
                 f"need one weight matrix and one bias vector per layer, at least one layer; "
-                f"got {len(weights)} weight matrices and {len(biases)} bias vectors"
+                f"got {len(matrices)} weight matrices and {len(vectors)} bias vectors"
             )
-        sizes = [len(weights[0][0]) if len(weights[0]) else 0]  # n_0, from W_1's first row
-        for k, (W, b) in enumerate(zip(weights, biases), start=1):
-            rows = [list(row) for row in W]
+        W_rows = [
+            [
+                _sequence_of(row, f"W{k}'s rows", "numbers")
+                for row in _sequence_of(W, f"W{k}", "rows")
+            ]
+            for k, W in enumerate(matrices, start=1)
+        ]
+        b_lists = [_sequence_of(b, f"b{k}", "numbers") for k, b in enumerate(vectors, start=1)]
+        sizes = [len(W_rows[0][0]) if W_rows[0] else 0]  # n_0, from W_1's first row
+        for k, (rows, b) in enumerate(zip(W_rows, b_lists), start=1):
             if not rows or any(len(row) != sizes[-1] for row in rows) or len(b) != len(rows):
                 raise ValueError(
                     f"W{k} must have n_{k} rows of n_{k - 1} = {sizes[-1]} entries and b{k} "
-                    f"n_{k} entries; got rows of lengths {[len(r) for r in rows]} and "
+                    f"n_{k} entries; got rows of lengths {brief([len(r) for r in rows])} and "
                     f"{len(b)} biases"
                 )
             sizes.append(len(rows))
         net = cls(sizes, hidden, output)
-        for layer, W, b in zip(net.layers, weights, biases):
+        for layer, W, b in zip(net.layers, W_rows, b_lists):
             k = layer.k
             for i, row in enumerate(W):
                 for j, w in enumerate(row):
@@ -219,11 +256,11 @@ class MLP:
         Values in ``x`` are used as they are, so derivatives with respect to inputs can be read.
         """
         if len(x) != self.sizes[0]:
-            raise ValueError(f"the network takes {self.sizes[0]} inputs, got {len(x)}: {x!r}")
+            raise ValueError(f"the network takes {self.sizes[0]} inputs, got {len(x)}: {brief(x)}")
         passes = []
         h: Sequence[float | Value] = x
         for layer in self.layers:
-            passes.append(layer._forward(h))
+            passes.append(layer.forward_pass(h))
             h = passes[-1][2]
         # Every layer keeps its part only once the whole pass has succeeded.
         for layer, (h_prev, a, h_k) in zip(self.layers, passes):
@@ -278,7 +315,7 @@ class SGD:
         for p, new in zip(self.params, updated):
             if not math.isfinite(new):
                 raise OverflowError(
-                    f"the SGD step makes {p.name or 'a parameter'} non-finite "
+                    f"the SGD step makes {describe(p)} non-finite "
                     f"({p.data!r} − {self.lr!r}·{p.grad!r}); lower the learning rate"
                 )
         for p, new in zip(self.params, updated):
@@ -289,5 +326,14 @@ class SGD:
         zero_grad(self.params)
 
 
-#: The losses by name, as `comparison.compare` and the strategies take them.
-LOSSES = {"cross_entropy": cross_entropy, "squared_error": squared_error}
+#: The losses by name (`validate.LOSS_NAMES`), as `comparison.compare` and the strategies take them.
+LOSSES: dict[str, Callable[[Sequence[Value], Any], Value]] = {
+    "cross_entropy": cross_entropy,
+    "squared_error": squared_error,
+}
+
+
+def loss_of(loss: str, y_hat: Sequence[Value], target: object) -> Value:
+    """The loss named ``loss`` of ``y_hat`` against ``target``: a 0-based label for
+    cross-entropy, a vector of numbers for squared error."""
+    return LOSSES[check_loss(loss)](y_hat, target)

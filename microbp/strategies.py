@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
@@ -41,9 +42,9 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from microbp.engine import Value, affine, sum_values, topological_order
-from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP, OUTPUT_ACTIVATIONS
-from microbp.validate import check_loss
+from microbp.engine import Value, affine, affine_parts, sum_values, topological_order
+from microbp.nn import HIDDEN_ACTIVATIONS, MLP, OUTPUT_ACTIVATIONS, loss_of
+from microbp.validate import LOSS_NAMES, check_loss
 
 UNARY_OPS = ("neg", "exp", "tanh", "sigmoid", "relu", "log", "pow_n")
 BINARY_OPS = ("+", "-", "*", "/", "pow_v")
@@ -123,43 +124,47 @@ class ExpressionDag:
         return lambda *leaves: self.evaluate(leaves, ops)
 
 
+#: Each step's rule: its value from its operands ``a``, its constant ``c`` and the ``ops`` in use.
+STEP_RULES: dict[str, Callable[[list[Any], float, Any], Any]] = {
+    "neg": lambda a, c, ops: -a[0],
+    "exp": lambda a, c, ops: ops.exp(a[0]),
+    "tanh": lambda a, c, ops: ops.tanh(a[0]),
+    "sigmoid": lambda a, c, ops: ops.sigmoid(a[0]),
+    "relu": lambda a, c, ops: ops.relu(a[0]),
+    "log": lambda a, c, ops: ops.log(a[0] * a[0] + c),
+    "pow_n": lambda a, c, ops: a[0] ** int(c),
+    "+": lambda a, c, ops: a[0] + a[1],
+    "-": lambda a, c, ops: a[0] - a[1],
+    "*": lambda a, c, ops: a[0] * a[1],
+    "/": lambda a, c, ops: a[0] / (a[1] * a[1] + c),
+    "pow_v": lambda a, c, ops: (a[0] * a[0] + c) ** a[1],
+    "sum": lambda a, c, ops: ops.sum(a),
+    "affine": lambda a, c, ops: ops.affine(*affine_parts(a)),
+}
+
+
 def _apply(step: Step, args: list[Any], ops: Any) -> Any:
-    op, c = step.op, step.const
-    if op == "neg":
-        return -args[0]
-    if op == "pow_n":
-        return args[0] ** int(c)
-    if op == "log":
-        return ops.log(args[0] * args[0] + c)
-    if op in ("exp", "tanh", "sigmoid", "relu"):
-        return getattr(ops, op)(args[0])
-    x, y = args[0], args[1] if len(args) > 1 else None
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    if op == "/":
-        return x / (y * y + c)
-    if op == "pow_v":
-        return (x * x + c) ** y
-    if op == "sum":
-        return ops.sum(args)
-    if op == "affine":
-        half = (len(args) - 1) // 2
-        return ops.affine(args[0], args[1 : 1 + half], args[1 + half : 1 + 2 * half])
-    raise ValueError(f"unknown op {op!r} in an ExpressionDag step")
+    """The value of ``step`` on its operands ``args``."""
+    if step.op not in STEP_RULES:
+        raise ValueError(f"unknown op {step.op!r} in an ExpressionDag step")
+    return STEP_RULES[step.op](args, step.const, ops)
+
+
+def _recent(available: int, i: int) -> int:
+    """The later of node i and its mirror image among the ``available`` nodes."""
+    return max(i, available - 1 - i)
 
 
 @st.composite
-def _steps(draw: st.DrawFn, n_leaves: int, min_ops: int, max_ops: int) -> tuple[Step, ...]:
+def _steps(
+    draw: st.DrawFn, n_leaves: int, min_ops: int, max_ops: int, ops: Sequence[str]
+) -> tuple[Step, ...]:
     steps: list[Step] = []
     for _ in range(draw(st.integers(min_ops, max_ops))):
         available = n_leaves + len(steps)
         # Prefer recent nodes, so the expression grows deep as well as wide.
-        index = st.integers(0, available - 1).map(lambda i, a=available: max(i, a - 1 - i))
-        op = draw(st.sampled_from(UNARY_OPS + BINARY_OPS + NARY_OPS))
+        index = st.integers(0, available - 1).map(partial(_recent, available))
+        op = draw(st.sampled_from(ops))
         if op in UNARY_OPS:
             args: tuple[int, ...] = (draw(index),)
         elif op in BINARY_OPS:
@@ -189,8 +194,12 @@ def expression_dags(
     max_ops: int = 10,
     min_value: float = -2.0,
     max_value: float = 2.0,
+    ops: Sequence[str] = UNARY_OPS + BINARY_OPS + NARY_OPS,
 ) -> ExpressionDag:
     """Expressions over ``min_leaves``–``max_leaves`` leaves, ``min_ops``–``max_ops`` steps.
+
+    Each step's op is drawn from ``ops`` (default: all of `UNARY_OPS`, `BINARY_OPS`,
+    `NARY_OPS`), e.g. only the ones an engine under test supports.
 
     Leaves are drawn from [``min_value``, ``max_value``]; a drawn expression whose numbers leave
     a float's range (say exp of exp of exp) or whose numbers or local derivatives exceed 10⁶ in
@@ -200,9 +209,15 @@ def expression_dags(
         raise ValueError(f"need 1 ≤ min_leaves ≤ max_leaves, got {min_leaves} and {max_leaves}")
     if not 1 <= min_ops <= max_ops:
         raise ValueError(f"need 1 ≤ min_ops ≤ max_ops, got {min_ops} and {max_ops}")
+    known = UNARY_OPS + BINARY_OPS + NARY_OPS
+    unknown = [op for op in ops if op not in known]
+    if unknown or not ops:
+        raise ValueError(f"ops must name at least one op of {', '.join(known)}; got {list(ops)!r}")
     n = draw(st.integers(min_leaves, max_leaves))
     value = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
-    dag = ExpressionDag(tuple(draw(value) for _ in range(n)), draw(_steps(n, min_ops, max_ops)))
+    dag = ExpressionDag(
+        tuple(draw(value) for _ in range(n)), draw(_steps(n, min_ops, max_ops, tuple(ops)))
+    )
     try:
         _, root = dag.build()
     except (OverflowError, ValueError, ZeroDivisionError):
@@ -285,7 +300,7 @@ def input_vectors(
 
 @dataclass(frozen=True)
 class NetworkCase:
-    """A network, an input, a target and the loss's name (``nn.LOSSES``): one backprop problem.
+    """A network, an input, a target and the loss's name (one of ``LOSS_NAMES``): one problem.
 
     ``target`` is a 0-based label for cross-entropy, a vector for squared error.
     """
@@ -297,33 +312,45 @@ class NetworkCase:
 
     def loss_value(self) -> Value:
         """Forward pass and loss L with the engine, ready for ``backward()``."""
-        return LOSSES[self.loss](self.net(self.x), self.target)
+        return loss_of(self.loss, self.net(self.x), self.target)
 
 
 @st.composite
 def network_cases(
     draw: st.DrawFn,
     *,
-    losses: Sequence[str] = tuple(LOSSES),
+    losses: Sequence[str] = LOSS_NAMES,
     min_layers: int = 1,
     max_layers: int = 4,
     min_width: int = 1,
     max_width: int = 6,
     hidden: Sequence[str] = HIDDEN_ACTIVATIONS,
+    output: Sequence[str] = OUTPUT_ACTIVATIONS,
     max_weight: float = 1.0,
     max_input: float = 2.0,
     max_preactivation: float = 30.0,
 ) -> NetworkCase:
     """A drawn network with an input, a target and a loss.
 
-    Cross-entropy gets a softmax output (ŷ must be probabilities) and a label; squared error a
-    softmax or linear output and a target vector in [−1, 1]. Cases with some |a_ki| above
+    Cross-entropy gets a softmax output (ŷ must be probabilities) and a label; squared error an
+    output drawn from ``output`` (softmax or linear) and a target vector in [−1, 1]; a loss
+    whose output ``output`` leaves out is never drawn. Cases with some |a_ki| above
     ``max_preactivation`` are rejected, so the losses stay finite and finite differences
     meaningful.
     """
     for loss in losses:
         check_loss(loss)
-    loss = draw(st.sampled_from(losses))
+    if not output or any(g not in OUTPUT_ACTIVATIONS for g in output):
+        raise ValueError(
+            f"output must list outputs from {', '.join(OUTPUT_ACTIVATIONS)}, got {list(output)!r}"
+        )
+    drawable = [loss for loss in losses if loss != "cross_entropy" or "softmax" in output]
+    if not drawable:
+        raise ValueError(
+            f"no loss of {list(losses)!r} fits the outputs {list(output)!r}: "
+            "cross-entropy needs a softmax output"
+        )
+    loss = draw(st.sampled_from(drawable))
     net = draw(
         networks(
             min_layers=min_layers,
@@ -331,7 +358,7 @@ def network_cases(
             min_width=min_width,
             max_width=max_width,
             hidden=hidden,
-            output=("softmax",) if loss == "cross_entropy" else OUTPUT_ACTIVATIONS,
+            output=("softmax",) if loss == "cross_entropy" else tuple(output),
             max_weight=max_weight,
         )
     )

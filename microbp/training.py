@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from microbp.nn import LOSSES, MLP, SGD, cross_entropy
-from microbp.tape import Tape, network_batch, record_network
+from microbp.nn import MLP, SGD, cross_entropy, loss_of
 from microbp.validate import check_count, check_loss
+
+if TYPE_CHECKING:  # numpy and the tape load when a tape is used, not when `microbp` starts
+    import numpy as np
+
+    from microbp.tape import Tape
 
 #: The engines `train` runs on.
 ENGINES = ("tape", "scalar")
 
 
+#: Training has diverged when its last epoch's mean loss is more than this many times the
+#: untrained network's: large steps can make the loss spike and recover, not end higher.
+DIVERGED_FACTOR = 1.5
+
+
 class DivergedError(ArithmeticError):
-    """Training left the floats (a loss, a grad or a weight overflowed or hit log 0)."""
+    """Training left the floats (a loss, a grad or a weight overflowed or hit log 0), or ended
+    with a mean loss `DIVERGED_FACTOR` times the untrained network's or more."""
 
 
 def _sgd_step(optimizer: SGD, batch_size: int) -> None:
@@ -39,15 +48,18 @@ class _TapeSteps:
     `Value`s' ``.data`` are brought up to date by `publish`, whenever the caller can look."""
 
     def __init__(self, tape: Tape, rows: np.ndarray, optimizer: SGD) -> None:
+        import numpy
+
+        self.np = numpy
         self.tape, self.rows, self.optimizer = tape, rows, optimizer
         self.theta = tape.parameter_vector()
 
     def __call__(self, indices: list[int]) -> float:
         losses, grad = self.tape.loss_and_gradient(self.rows[indices], self.theta)
         grad /= len(indices)
-        with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+        with self.np.errstate(over="ignore", invalid="ignore"):  # refused just below
             updated = self.theta - self.optimizer.lr * grad
-        if not np.isfinite(updated).all():
+        if not self.np.isfinite(updated).all():
             # the step leaves the floats: let SGD refuse it, as it does on the scalar engine
             self.publish()
             for p, g in zip(self.tape.graph_parameters, grad.tolist()):
@@ -61,7 +73,20 @@ class _TapeSteps:
         self.tape.set_parameters(self.theta)
 
 
-def _steps(
+class _Engine:
+    """How ``train`` runs on one engine: a step on a minibatch (its indices; returns its summed
+    loss), the mean loss over every point, and bringing the `Value`s' ``.data`` up to date."""
+
+    def __init__(
+        self,
+        step: Callable[[list[int]], float],
+        mean_loss: Callable[[], float],
+        publish: Callable[[], None],
+    ) -> None:
+        self.step, self.mean_loss, self.publish = step, mean_loss, publish
+
+
+def _engine(
     engine: str,
     net: MLP,
     X: Sequence[Sequence[float]],
@@ -69,27 +94,31 @@ def _steps(
     loss: str,
     rows: np.ndarray,
     optimizer: SGD,
-) -> tuple[Callable[[list[int]], float], Callable[[], None]]:
-    """The SGD step of ``engine`` on a minibatch (its indices; returns its summed loss), and
-    the function that brings the `Value`s' ``.data`` up to date."""
+) -> _Engine:
+    """The step, mean loss and publishing of ``engine``."""
     if engine == "tape":
-        tape_steps = _TapeSteps(record_network(net, loss, example=X[0]), rows, optimizer)
-        return tape_steps, tape_steps.publish
-    loss_of = LOSSES[loss]
+        from microbp.tape import record_network
+
+        tape = record_network(net, loss, example=X[0])
+        tape_steps = _TapeSteps(tape, rows, optimizer)
+        return _Engine(tape_steps, lambda: float(tape.forward(rows).mean()), tape_steps.publish)
 
     def step(indices: list[int]) -> float:
         total = 0.0
         for i in indices:
-            L = loss_of(net(X[i]), y[i])
+            L = loss_of(loss, net(X[i]), y[i])
             L.backward()
             total += L.data
         _sgd_step(optimizer, len(indices))
         return total
 
+    def mean_loss() -> float:
+        return sum(loss_of(loss, net(x), target).data for x, target in zip(X, y)) / len(X)
+
     def publish() -> None:
         return None  # the scalar engine works on the Values themselves
 
-    return step, publish
+    return _Engine(step, mean_loss, publish)
 
 
 def train(
@@ -113,6 +142,8 @@ def train(
     Raises `DivergedError` if the numbers leave the floats; the weights are then those of the
     last good step.
     """
+    from microbp.tape import network_batch
+
     check_loss(loss)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -124,7 +155,8 @@ def train(
     optimizer = SGD(net.parameters(), lr)
     optimizer.zero_grad()
 
-    step, publish = _steps(engine, net, X, y, loss, rows, optimizer)
+    run = _engine(engine, net, X, y, loss, rows, optimizer)
+    untrained_loss = run.mean_loss()
     rng = random.Random(seed)
     history: list[float] = []
     for epoch in range(1, epochs + 1):
@@ -134,17 +166,23 @@ def train(
         for start in range(0, len(order), batch):
             indices = order[start : start + batch]
             try:
-                total += step(indices)
+                total += run.step(indices)
             except (ArithmeticError, ValueError) as error:
-                publish()
+                run.publish()
                 optimizer.zero_grad()
                 raise DivergedError(
                     f"training diverged in epoch {epoch} ({error}); try a smaller lr than {lr}"
                 ) from error
-        publish()
+        run.publish()
         history.append(total / len(order))
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
+    if history[-1] > DIVERGED_FACTOR * untrained_loss:
+        raise DivergedError(
+            f"training diverged: the last epoch's mean loss, {history[-1]:.4g}, is more than "
+            f"{DIVERGED_FACTOR} times the untrained network's, {untrained_loss:.4g}; "
+            f"try a smaller lr than {lr}"
+        )
     return history
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+import reprlib
+from collections.abc import Sequence, Sized
 
 #: The losses a network can be trained and compared with, by their names in the library.
 LOSS_NAMES = ("cross_entropy", "squared_error")
@@ -20,7 +21,7 @@ def check_number(data: object, what: str) -> float:
         return data
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
         raise TypeError(
-            f"{what} must be a real number (int or float), got {type(data).__name__} {data!r}"
+            f"{what} must be a real number (int or float), got {type(data).__name__} {brief(data)}"
         )
     try:
         number = float(data)
@@ -34,10 +35,13 @@ def check_number(data: object, what: str) -> float:
 
 
 def check_count(n: object, what: str) -> int:
-    """``n`` if it is a positive int, else a clear error naming ``what`` it counts."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    """``n`` as an int if it is a positive integer (numpy's too), else a clear error naming
+    ``what`` it counts: a `TypeError` for a non-integer, a `ValueError` for one below 1."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be a positive int, got {type(n).__name__} {brief(n)}")
+    if n < 1:
         raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
+    return int(n)
 
 
 def check_choice(value: object, choices: Sequence[str], what: str) -> str:
@@ -55,18 +59,98 @@ def check_loss(loss: object) -> str:
 def check_label(label: object, n_outputs: int) -> int:
     """``label`` as an int class index in 0..n_outputs−1, or a clear error."""
     if isinstance(label, bool) or not isinstance(label, numbers.Integral):
-        raise TypeError(f"label must be an int class index, got {type(label).__name__} {label!r}")
-    if not 0 <= label < n_outputs:
+        raise TypeError(
+            f"label must be an int class index, got {type(label).__name__} {brief(label)}"
+        )
+    if not 0 <= int(label) < n_outputs:
         raise ValueError(
             f"label {label} is out of range for {n_outputs} outputs; use 0 to {n_outputs - 1}"
         )
     return int(label)
 
 
-def check_target(target: Sequence[float], n_outputs: int) -> list[float]:
+def check_target(target: object, n_outputs: int) -> list[float]:
     """``target`` as a list of n_outputs finite floats, or a clear error."""
+    if isinstance(target, str) or not isinstance(target, Sequence):
+        raise TypeError(
+            f"target must be a sequence of {n_outputs} numbers, got {type(target).__name__} "
+            f"{brief(target)}"
+        )
     if len(target) != n_outputs:
         raise ValueError(
             f"target has {len(target)} entries but the network has {n_outputs} outputs"
         )
     return [check_number(t, f"target[{i}]") for i, t in enumerate(target)]
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = 8
+_SHORT.maxstring = _SHORT.maxother = 80
+
+
+def brief(obj: object) -> str:
+    """``repr(obj)`` cut short, with the length of a long sequence: messages stay readable
+    however large the input that caused them."""
+    text = _SHORT.repr(obj)
+    if isinstance(obj, Sized) and not isinstance(obj, str) and len(obj) > 8:
+        text += f" ({len(obj)} items)"
+    return text
+
+
+# ---- the ops' operands and results ----
+
+
+def not_finite_error(op: str, operands: Sequence[float]) -> ValueError | OverflowError:
+    """The error for an op whose result or local derivative left the floats: a `ValueError`
+    when an operand was already NaN or ±inf (written into ``.data``), else an overflow."""
+    shown = brief(tuple(operands))
+    if any(x - x != 0.0 for x in operands):
+        return ValueError(
+            f"{op} of {shown}: an operand is NaN or infinite; a Value's data must be a finite "
+            "number (check what was written into .data)"
+        )
+    return OverflowError(
+        f"{op} of {shown} overflows a float (result or derivative is not finite); "
+        "scale the inputs down"
+    )
+
+
+def finite_derivatives(
+    op: str, operands: Sequence[float], *derivatives: float
+) -> tuple[float, ...]:
+    """An op's local derivatives, refused when one is not finite (e.g. 1/x² for a tiny x)."""
+    for d in derivatives:
+        if d - d != 0.0:
+            raise not_finite_error(op, operands)
+    return derivatives
+
+
+def check_domain(op: str, *operands: float) -> None:
+    """Refuse, with the operands named, an op whose value or derivative is undefined there.
+
+    NaN or ±inf operands (written directly into ``.data``) are refused for every op.
+    """
+    for x in operands:
+        if x - x != 0.0:
+            raise not_finite_error(op, operands)
+    if op == "/" and operands[1] == 0.0:
+        x, y = operands
+        raise ZeroDivisionError(f"division by zero: {x!r} / {y!r} (the divisor is zero)")
+    if op == "log" and operands[0] <= 0.0:
+        raise ValueError(f"log needs a positive operand, got {operands[0]!r}")
+    if op == "**":
+        x, n = operands
+        if x < 0.0 and not n.is_integer():
+            raise ValueError(
+                f"** of a negative base {x!r} to the non-integer power {n!r} is not real"
+            )
+        if x == 0.0 and n < 0.0:
+            raise ValueError(f"** of 0 to the negative power {n!r} is undefined (division by zero)")
+        if x == 0.0 and 0.0 < n < 1.0:
+            raise ValueError(f"** of 0 to the power {n!r} has an infinite derivative at 0")
+    if op == "** with a Value exponent" and operands[0] < 0.0:
+        raise ValueError(
+            f"** with a Value exponent needs a base ≥ 0, got base {operands[0]!r}: the "
+            "derivative with respect to the exponent, x**y·log(x), is not real; use a plain "
+            "number exponent"
+        )

@@ -327,7 +327,7 @@ def test_layer_floor_times_the_phases_and_floors_on_the_graph_it_describes():
         "microbp: one step",
         "forward: the graph of Σ tanh(a)",
         "backward",
-        "of which the walk",
+        "of which the walk (topological_order)",
         "floor: each edge once",
         "floor: the forward arithmetic",
         "floor: one multiply-add per edge",

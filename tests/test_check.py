@@ -99,7 +99,7 @@ def test_a_derivative_missing_for_an_input_is_caught():
 def test_bad_arguments_are_refused():
     x = Value(1.0)
     with pytest.raises(TypeError, match="input 0 is float"):
-        gradcheck(lambda x: x, [1.0])
+        gradcheck(lambda x: x, [1.0])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="return a Value, got float"):
         gradcheck(lambda x: x.data, [x])
     with pytest.raises(ValueError, match=r"eps.*> 0"):

@@ -9,18 +9,22 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from examples import scaled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microbp import __version__, comparison, formulas
 from microbp.cli import main, output
 from microbp.datasets import make_xor
+from microbp.explorer import explore
 from microbp.nn import MLP
 
 
@@ -131,7 +135,7 @@ def test_explain_prints_every_layer_and_exits_0_when_the_engine_agrees(capsys):
     assert "\x1b[" not in out, "output must be plain text when not a terminal"
 
 
-@settings(max_examples=25)
+@settings(max_examples=scaled(25))
 @given(
     sizes=st.tuples(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.integers(2, 4)).map(
         lambda drawn: [*drawn[0], drawn[1]]  # a softmax needs at least 2 outputs
@@ -226,6 +230,38 @@ def test_explain_json_with_svg_prints_only_the_json(capsys, tmp_path):
     assert set(json.loads(out)) >= {"max_abs_diff", "layers"}
 
 
+@pytest.mark.dot
+@pytest.mark.parametrize(
+    ("options", "target", "loss"),
+    [
+        (["--label", "1"], 1, "cross_entropy"),
+        (["--output", "linear", "--target", "1,-0.5"], [1.0, -0.5], "squared_error"),
+    ],
+)
+def test_explain_html_writes_the_explorer_page_of_the_pass_it_explains(
+    options, target, loss, capsys, tmp_path
+):
+    path = tmp_path / "explorer.html"
+    argv = ["explain", "--sizes", "3,3,2", "--x", "0.5,-1,2", *options, "--html", str(path)]
+    status, out, err = run(capsys, *argv)
+    assert status == 0, err
+    output = "softmax" if loss == "cross_entropy" else "linear"
+    net = MLP([3, 3, 2], output=output, seed=0)
+    assert (
+        path.read_text(encoding="utf-8") == explore(net, [0.5, -1.0, 2.0], target, loss=loss).html
+    )
+    assert f"wrote the explorer page of this pass to {path}" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["explorer.html"]
+
+
+@pytest.mark.dot
+def test_explain_json_with_html_prints_only_the_json(capsys, tmp_path):
+    status, out, _ = run(capsys, "explain", "--json", "--html", str(tmp_path / "page.html"))
+    assert status == 0
+    assert set(json.loads(out)) >= {"max_abs_diff", "layers"}
+    assert (tmp_path / "page.html").stat().st_size > 0
+
+
 def test_same_seed_same_output_and_another_seed_other_weights(capsys):
     first = run(capsys, "explain", "--seed", "7")
     again = run(capsys, "explain", "--seed", "7")
@@ -264,6 +300,8 @@ BAD_ARGUMENTS = [
     (["explain", "--svg", ""], "the path is empty"),
     (["train", "--plot", "/proc/p.png"], "cannot write"),
     (["explain", "--sizes", "10,20,20,2", "--svg", "big.svg"], "use smaller --sizes"),
+    (["explain", "--sizes", "10,20,20,2", "--html", "big.html"], "--html: the graph of L has"),
+    (["explain", "--html", "/no/such/folder/page.html"], "does not exist"),
     (["verify", "--examples", "0"], "at least 1"),
     (["train", "--sizes", "3,4,2"], "must start with 2"),
     (["train", "--sizes", "2,4,3"], "end with 2"),
@@ -279,6 +317,8 @@ BAD_ARGUMENTS = [
         "smaller lr",
     ),
     (["train", "--batch", "0"], "--batch: must be at least 1"),
+    (["train", "--lr", "20"], "diverged: the last epoch's mean loss"),
+    (["train", "--lr", "20", "--engine", "scalar"], "try a smaller lr than 20"),
     (["explain", "--sizes", "3,3,1"], "at least 2 outputs"),
     (["train", "--engine", "gpu"], "invalid choice: 'gpu'"),
 ]
@@ -432,8 +472,11 @@ def test_python_m_microbp_runs_explain_as_a_process():
 
 @pytest.mark.parametrize("argv", [["explain"], ["explain", "--json"]], ids=" ".join)
 def test_a_reader_that_stops_early_ends_the_command_with_the_broken_pipe_status(argv):
-    command = [sys.executable, "-m", "microbp", *argv, "--sizes", "30,30,2"]
+    # Far more output than a pipe holds (64 KiB), so the command is still writing when the
+    # reader leaves, however slow the machine.
+    command = [sys.executable, "-m", "microbp", *argv, "--sizes", "80,80,2"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
         process.stdout.readline()
         process.stdout.close()  # as `| head -1` does
         err = process.stderr.read().decode()
@@ -451,3 +494,111 @@ def test_python_m_microbp_bad_argument_is_one_line_without_traceback():
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+# ---- ordinary faults: never a traceback, never a hang ----
+
+
+def microbp_process(*argv: str, **options: object) -> subprocess.CompletedProcess[str]:
+    """`python -m microbp argv…` as its own process, within a minute."""
+    return subprocess.run(
+        [sys.executable, "-m", "microbp", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **options,  # type: ignore[call-overload]
+    )
+
+
+def test_an_ascii_terminal_gets_the_output_with_question_marks_for_what_it_cannot_show():
+    done = microbp_process("explain", env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr
+    assert "MLP 3 ? 3 ? 3 ? 2" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_full_disk_is_one_line_and_exit_status_3():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "microbp", "explain"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 3
+    assert (
+        done.stderr == "microbp explain: error: cannot write the output: No space left on device\n"
+    )
+
+
+@pytest.mark.parametrize("option", ["--svg", "--plot"])
+def test_a_fifo_as_an_output_file_is_refused_at_once_instead_of_waiting_for_a_reader(
+    option, tmp_path
+):
+    fifo = tmp_path / "out.svg"
+    os.mkfifo(fifo)
+    command = "explain" if option == "--svg" else "train"
+    done = microbp_process(command, option, str(fifo))
+    assert done.returncode == 2
+    assert "is not a regular file" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["explain", "--sizes", "99999999999,2"], "more than the 2,000,000"),
+        (["train", "--samples", "1000000000"], "at most 1,000,000"),
+        (["train", "--sizes", "2,2000,2000,2"], "more than the 2,000,000"),
+    ],
+    ids=" ".join,
+)
+def test_what_cannot_fit_is_refused_up_front_naming_the_limit(argv, says):
+    done = microbp_process(*argv)
+    assert done.returncode == 2
+    assert says in done.stderr and done.stderr.count("\n") == 1
+
+
+def wait_until_loaded(pid: int, library: str) -> None:
+    """Wait until process ``pid`` has mapped a shared library whose path contains ``library``."""
+    import time
+
+    maps = Path(f"/proc/{pid}/maps")
+    for _ in range(6000):
+        if library in maps.read_text():
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"{library} was never loaded")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 1.0])
+def test_ctrl_c_while_importing_or_running_is_one_line_and_exit_status_130(delay):
+    """From the moment numpy starts to load (inside the command, past Python's own start-up,
+    which no program can guard), through hypothesis' import, to drawing networks."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "microbp", "verify", "--examples", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until_loaded(process.pid, "numpy")
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err
+    assert process.returncode == 130 and err == "microbp verify: interrupted\n"
+
+
+def test_running_out_of_memory_is_one_line_and_exit_status_3(capsys, monkeypatch):
+    from microbp.cli import explain
+
+    def exhausted(args: object) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(explain, "run_pass", exhausted)
+    status, _, err = run(capsys, "explain")
+    assert status == 3 and "out of memory" in err and err.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,10 +61,19 @@ def test_noise_is_gaussian_with_the_given_standard_deviation():
 
 
 @pytest.mark.parametrize("make", MAKERS)
-@pytest.mark.parametrize("n", [0, -3, 2.5, True, "10"])
-def test_bad_n_is_refused(make, n):
-    with pytest.raises(ValueError, match="n, the number of points, must be a positive int"):
+@pytest.mark.parametrize(
+    ("n", "family"),
+    [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError), ("10", TypeError)],
+)
+def test_bad_n_is_refused_with_the_error_family_it_deserves(make, n, family):
+    with pytest.raises(family, match="n, the number of points, must be a positive int"):
         make(n)
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_numpy_integers_count_as_ints(make):
+    X, y = make(np.int64(6), seed=1)
+    assert (X, y) == make(6, seed=1)
 
 
 @pytest.mark.parametrize("make", MAKERS)

@@ -3,9 +3,10 @@
 - Every ```python block runs, in page order, in one namespace per page (in a scratch folder).
   A ```text block right after it is the output it must print.
 - Every ```console block starting with ``$ microbp …`` is run as the command, and everything
-  after that line is the output it must print (as when piped: plain text, 80 columns). A block
-  right after ``<!-- numbers vary -->`` is compared with every number masked: its numbers come
-  from hypothesis draws, which may change between hypothesis versions.
+  after that line is the output it must print (as when piped: plain text, 80 columns), and the
+  command exits 0. A block right after ``<!-- numbers vary -->`` is compared with every number
+  masked: its numbers come from hypothesis draws, which may change between hypothesis versions;
+  one after ``<!-- exit 1 -->`` (or ``<!-- numbers vary, exit 1 -->``) exits 1 instead.
 - Every test a page cites as `tests/test_x.py::test_name` exists, so the citations cannot rot.
 """
 
@@ -26,8 +27,9 @@ from microbp.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(
-    r"(?P<marker><!-- numbers vary -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)^```\n", re.S | re.M
+    r"(?:<!-- (?P<marker>[a-z0-9, ]+) -->\n)?```(?P<lang>\w*)\n(?P<body>.*?)^```\n", re.S | re.M
 )
+EXIT_STATUS = re.compile(r"\bexit (\d+)\b")
 NUMBER = re.compile(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?%?")
 
 
@@ -37,6 +39,7 @@ class Block:
     body: str
     line: int
     numbers_vary: bool
+    status: int = 0  # the exit status a command block's command ends with
     output: str | None = None  # the ```text block right after a python block
 
 
@@ -52,7 +55,11 @@ def blocks(page: Path) -> list[Block]:
             found[-1].output = body
         else:
             line = text.count("\n", 0, match.start()) + 1
-            found.append(Block(lang, body, line, bool(match["marker"])))
+            marker = match["marker"] or ""
+            status = EXIT_STATUS.search(marker)
+            found.append(
+                Block(lang, body, line, "numbers vary" in marker, int(status[1]) if status else 0)
+            )
         previous_end = match.end()
     return found
 
@@ -121,7 +128,7 @@ def test_commands_print_what_the_page_shows(page, block, scratch):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         status = main(shlex.split(command)[2:])
-    assert status == 0, f"{page.name}:{block.line}: {command}"
+    assert status == block.status, f"{page.name}:{block.line}: {command}"
     if block.numbers_vary:
         assert masked(out.getvalue()) == masked(shown), f"{page.name}:{block.line}"
     else:
@@ -158,3 +165,25 @@ def test_the_quick_start_commands_need_no_python_command_and_no_system_pip(marke
     assert not re.search(r"(^|&& )python ", command), "stock Debian has no `python` command"
     assert "pip install" in command and ".venv/bin/python -m pip install" in command
     assert command in (ROOT / "docs" / "index.md").read_text(), "index.md says the same"
+
+
+INLINE_TEX = re.compile(r"\\\((.+?)\\\)", re.S)
+DISPLAY_TEX = re.compile(r"^\$\$\n(.+?)\n\$\$$", re.S | re.M)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_formula_renders_to_mathml_when_the_site_is_built(page):
+    from docs_hooks.mathml import to_mathml
+
+    text = page.read_text()
+    formulas = [(tex, "inline") for tex in INLINE_TEX.findall(text)]
+    formulas += [(tex, "block") for tex in DISPLAY_TEX.findall(text)]
+    for tex, display in formulas:
+        rendered = to_mathml(tex, display)
+        assert rendered.startswith("<math") and "merror" not in rendered, tex
+
+
+def test_the_site_loads_no_script_or_font_from_the_network():
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert "extra_javascript" not in config and "font: false" in config
+    assert "docs_hooks/mathml.py" in config

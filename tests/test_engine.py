@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import microbp
 from microbp import Value, affine, sum_values, topological_order, zero_grad
-from microbp.engine import affine_parts
+from microbp.engine import affine_parts, derivatives
 
 reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 positives = st.floats(1e-3, 50)
@@ -292,7 +292,7 @@ def test_nan_or_infinite_data_is_a_value_error(bad):
 
 def test_a_name_that_is_not_a_string_is_a_type_error():
     with pytest.raises(TypeError, match="name"):
-        Value(1.0, name=3)
+        Value(1.0, name=3)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("x", [0.0, -1.0])
@@ -413,3 +413,169 @@ def test_importing_microbp_loads_none_of_numpy_graphviz_hypothesis_or_rich():
     assert done.stdout.strip() == "[]"
     # ... while microbp.compare, the one lazy name, still works.
     assert microbp.compare(microbp.MLP([2, 2], seed=0), [1.0, -1.0], 0).ok
+
+
+# ---- faults: huge exponents, NaN written into data, numpy, threads, deep copies ----
+
+
+@given(
+    n=st.integers(2**53, 2**80),
+    sign=st.sampled_from([1.0, -1.0]),
+    x=st.sampled_from([-1.0, 1.0, -(1 + 2**-52), 1 - 2**-53]),
+)
+def test_the_power_rule_keeps_the_sign_of_an_odd_power_for_exponents_past_2_to_the_53(n, sign, x):
+    exponent = sign * float(n)  # a float this large is an even integer, so n − 1 is odd
+    try:
+        _, d = derivative_of(lambda v: v**exponent, x)
+    except OverflowError:
+        return  # |x|ⁿ leaves the floats: refused, never a wrong number
+    with mpmath.workprec(256):  # enough bits that n − 1 is exact
+        exact = float(exponent * mpmath.power(mpmath.mpf(x), int(exponent) - 1))
+    assert d == pytest.approx(exact, rel=1e-12, abs=0.0)
+    assert math.copysign(1.0, d) == math.copysign(1.0, exact)
+
+
+def test_minus_one_to_the_power_2_to_the_54_has_derivative_minus_2_to_the_54():
+    x = Value(-1.0)
+    (x**2**54).backward()
+    assert x.grad == -(2.0**54)
+
+
+def test_zero_to_the_power_zero_is_one_with_derivative_zero():
+    x = Value(0.0)
+    y = x**0
+    y.backward()
+    assert (y.data, x.grad) == (1.0, 0.0)
+
+
+def test_a_local_derivative_that_overflows_is_refused_even_when_the_result_is_finite():
+    with pytest.raises(OverflowError, match="overflows a float"):
+        1.0 / Value(1e-200)  # the result 1e200 is finite; −1/x² = −1e400 is not
+
+
+OPS_ON_ONE = {
+    "+": lambda v: v + 1.0,
+    "*": lambda v: v * 2.0,
+    "/": lambda v: v / 2.0,
+    "**": lambda v: v**2,
+    "exp": Value.exp,
+    "log": Value.log,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "relu": Value.relu,
+    "neg": lambda v: -v,
+    "sum": lambda v: sum_values([v, v]),
+    "affine": lambda v: affine(v, [v], [1.0]),
+}
+
+
+@pytest.mark.parametrize("op", sorted(OPS_ON_ONE))
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=repr)
+def test_nan_or_inf_written_into_data_is_refused_by_every_op_as_such(op, bad):
+    x = Value(1.0, "x")
+    x.data = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        OPS_ON_ONE[op](x)
+
+
+def test_numpy_arrays_do_not_swallow_a_value():
+    with pytest.raises(TypeError, match="real number"):
+        np.array([1.0, 2.0]) + Value(2.0)
+    with pytest.raises(TypeError, match="real number"):
+        Value(2.0) * np.array([1.0, 2.0])
+    assert (np.float64(1.5) + Value(2.0)).data == 3.5  # a numpy scalar is a number
+
+
+@pytest.mark.parametrize("bad", [[1.0], [Value(1.0), "x"], None])
+def test_zero_grad_of_anything_but_values_is_a_type_error(bad):
+    with pytest.raises(TypeError):
+        zero_grad(bad)
+
+
+def test_error_messages_stay_short_however_large_the_operands():
+    wide = affine(0.0, [Value(1e290)] * 10_000, [Value(1e10)] * 10_000)
+    with pytest.raises(OverflowError) as overflow:
+        wide * 1e300
+    with pytest.raises(TypeError) as wrong_type:
+        Value(list(range(1_000_000)))  # type: ignore[arg-type]
+    with pytest.raises(OverflowError) as huge_sum:
+        sum_values([1e308] * 100_000)
+    for error in (overflow, wrong_type, huge_sum):
+        assert len(str(error.value)) < 500
+
+
+def test_concurrent_backward_passes_over_shared_parameters_are_exact():
+    import threading
+
+    net = microbp.MLP([6, 16, 16, 3], seed=1)
+    y_hat = net([0.5, -1.0, 2.0, 0.1, -0.3, 1.5])  # one graph, shared by every loss below
+    points = [[(i * 7 + j) % 5 - 2.0 for j in range(6)] for i in range(4)]
+    losses = [microbp.cross_entropy(net(x), i % 3) for i, x in enumerate(points)]
+    losses += [y_hat[c] * float(c + 1) for c in range(3)] + [y_hat[0].log(), y_hat[1].exp()]
+    microbp.zero_grad(net.parameters())
+    for L in losses:
+        L.backward()
+    expected = [p.grad for p in net.parameters()]
+    microbp.zero_grad(net.parameters())
+    start = threading.Barrier(len(losses))
+
+    def run(L: Value) -> None:
+        start.wait()
+        for _ in range(20):
+            L.backward()
+
+    threads = [threading.Thread(target=run, args=(L,)) for L in losses]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns every microsecond: passes interleave
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for p, e in zip(net.parameters(), expected):
+        assert p.grad == pytest.approx(20 * e, rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v)), copy.copy],
+    ids=["deepcopy", "pickle", "copy"],
+)
+def test_a_chain_deeper_than_the_recursion_limit_copies_and_pickles(duplicate):
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(3 * sys.getrecursionlimit()):
+        y = y * 1.0 + 0.0
+    y.backward()
+    copied = duplicate(y)
+    order = topological_order(copied)
+    assert len(order) == len(topological_order(y))
+    assert [(v.data, v.grad, v.op) for v in order] == [
+        (v.data, v.grad, v.op) for v in topological_order(y)
+    ]
+
+
+def test_a_copy_of_a_graph_keeps_shared_nodes_shared():
+    x = Value(2.0, "x")
+    y = (x * x) + x
+    pair = copy.deepcopy([x, y])
+    new_x, new_y = pair
+    assert new_x is not x
+    assert all(p is new_x for p in new_y.parents[0].parents) and new_y.parents[1] is new_x
+    new_y.backward()
+    assert new_x.grad == 5.0 and x.grad == 0.0
+
+
+@given(seed=st.integers(0, 10**6))
+def test_derivatives_are_backwards_grads_and_change_no_grad(seed):
+    net = microbp.MLP([3, 4, 2], hidden="tanh", seed=seed)
+    x = [Value(0.3, "x1"), Value(-0.7, "x2"), Value(1.1, "x3")]
+    L = microbp.cross_entropy(net(x), seed % 2)
+    wrt = [*x, *net.parameters()]
+    found = derivatives(L, wrt)
+    assert all(v.grad == 0.0 and not v.grad_computed for v in topological_order(L))
+    L.backward()
+    assert found == [v.grad for v in wrt]
+    assert derivatives(L, [Value(1.0)]) == [0.0]

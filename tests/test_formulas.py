@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from microbp.comparison import Quantity, compare, compare_gradients, engine_gradients
+from microbp.engine import Value
 from microbp.formulas import (
     Network,
     activation,
@@ -223,9 +226,9 @@ def test_formulas_refuse_bad_input_target_loss_and_network():
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         compare(net, [1.0, 2.0], 0, loss="hinge")
     with pytest.raises(TypeError, match=r"MLP or a formulas\.Network"):
-        forward([[1.0]], [1.0])
+        forward([[1.0]], [1.0])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"MLP\.from_weights"):
-        engine_gradients(as_network(net), [1.0, 2.0], 0)
+        engine_gradients(as_network(net), [1.0, 2.0], 0)  # type: ignore[arg-type]
 
 
 def test_comparing_gradients_of_different_networks_is_refused():
@@ -236,3 +239,47 @@ def test_comparing_gradients_of_different_networks_is_refused():
         compare_gradients(a, b)
     with pytest.raises(ValueError, match=r"∇a1 has shape \(3,\) from the engine but \(4,\)"):
         compare_gradients(a, c)
+
+
+# ---- what the formulas refuse, as the engine does ----
+
+
+@pytest.mark.parametrize(
+    ("x", "family", "says"),
+    [
+        ([1.0, math.nan], ValueError, r"x\[1\] is nan"),
+        ([math.inf, 0.0], ValueError, r"x\[0\] is inf"),
+        ([True, 0.0], TypeError, r"x\[0\] must be a real number, got bool"),
+        (["1.5", 0.0], TypeError, r"x\[0\] must be a real number, got str"),
+    ],
+)
+def test_inputs_that_are_not_finite_numbers_are_refused(x, family, says):
+    net = MLP([2, 2], seed=0)
+    with pytest.raises(family, match=says):
+        forward(net, x)
+    with pytest.raises(family, match=says):
+        gradients(net, x, 0)
+
+
+@pytest.mark.parametrize(
+    ("W", "family"),
+    [([[[1.0, math.nan]]], ValueError), ([[[True, 1.0]]], TypeError), ([[["a", 1.0]]], TypeError)],
+)
+def test_weights_that_are_not_finite_numbers_are_refused(W, family):
+    with pytest.raises(family, match=r"W1\[0, 0\]|W1\[0, 1\]"):
+        Network.from_arrays(W, [[0.0]], ["linear"])
+
+
+@pytest.mark.parametrize("tolerance", [math.nan, -1e-12, math.inf, "0.1"])
+def test_tolerances_must_be_finite_and_not_negative(tolerance):
+    net = MLP([2, 2], seed=0)
+    for name in ("atol", "rtol"):
+        with pytest.raises((ValueError, TypeError), match=name):
+            compare(net, [1.0, 2.0], 0, **{name: tolerance})
+
+
+def test_relu_derivative_at_zero_is_zero_as_in_the_engine():
+    assert activation_derivative("relu", np.array([-1.0, 0.0, 2.0])).tolist() == [0.0, 0.0, 1.0]
+    x = Value(0.0)
+    x.relu().backward()
+    assert x.grad == 0.0

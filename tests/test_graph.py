@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,17 +18,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from examples import scaled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microbp import MLP, Value, cross_entropy, topological_order
+from microbp import MLP, Value, cross_entropy, graph, sum_values, topological_order
+from microbp.drawing import MAX_NODES, GraphTooLargeError, graph_data
 from microbp.graph import (
     COLORS,
-    MAX_NODES,
-    GraphTooLargeError,
+    LABEL_CHARACTERS,
+    GraphvizError,
     GraphvizNotFoundError,
+    digraph,
     draw,
     render_svg,
+    svg,
 )
 from microbp.strategies import expression_dags, network_cases
 
@@ -132,13 +138,14 @@ def read_svg(path: Path) -> Picture:
     root = ET.parse(path).getroot()  # raises unless the SVG is well-formed XML
     picture = Picture(root=root)
     for g in root.iter(f"{SVG}g"):
-        title = g.findtext(f"{SVG}title")
+        title = g.findtext(f"{SVG}title") or ""
         kind = g.get("class")
         if kind == "node":
             picture.nodes[title] = _box(g)
         elif kind == "edge":
             tail, head = title.split("->")
             shape = g.find(f"{SVG}path")
+            assert shape is not None, f"edge {title} has no path"
             picture.edges.append(Edge(tail, head, _texts(g), shape.get("stroke")))
         elif kind == "cluster":
             box = _box(g)
@@ -154,7 +161,9 @@ def picture_of(root: Value, tmp_path: Path, **options: object) -> Picture:
 
 def number_in(text: str) -> float:
     """The number a label shows (after ``name = `` when the label names its factor)."""
-    return float(re.fullmatch(rf"(?:.* = )?({NUMBER})", text, re.DOTALL)[1])
+    found = re.fullmatch(rf"(?:.* = )?({NUMBER})", text, re.DOTALL)
+    assert found, f"no number in {text!r}"
+    return float(found[1])
 
 
 def shown(box: Box, what: str) -> str:
@@ -273,7 +282,7 @@ def test_a_parent_used_twice_by_one_node_has_two_edges(tmp_path):
     assert shown(picture.by_name("x"), "grad") == "6"
 
 
-@settings(max_examples=25)
+@settings(max_examples=scaled(25))
 @given(dag=expression_dags(max_ops=8), backward=st.booleans())
 def test_every_node_and_every_edge_of_any_expression_is_drawn_with_its_numbers(
     dag, backward, tmp_path_factory
@@ -282,20 +291,21 @@ def test_every_node_and_every_edge_of_any_expression_is_drawn_with_its_numbers(
     if backward:
         root.backward()
     nodes = topological_order(root)
-    for i, v in enumerate(nodes):
-        v.name = f"v{i}"
+    names = [f"v{i}" for i in range(len(nodes))]
+    for v, name in zip(nodes, names):
+        v.name = name
     picture = picture_of(root, tmp_path_factory.mktemp("dag"))
-    assert sorted(b.name for b in picture.nodes.values()) == sorted(v.name for v in nodes)
+    assert sorted(b.name for b in picture.nodes.values()) == sorted(names)
     assert not picture.clusters  # names outside the notes' notation belong to no layer
-    data = {v.name: v.data for v in nodes}
-    for v in nodes:
-        box = picture.by_name(v.name)
+    data = {name: v.data for v, name in zip(nodes, names)}
+    for v, name in zip(nodes, names):
+        box = picture.by_name(name)
         assert close(float(shown(box, "data")), v.data)
         if backward:
             assert close(float(shown(box, "grad")), v.grad)
         else:
             assert shown(box, "grad") == "not computed"
-    drawn = Counter()
+    drawn: Counter[tuple[str, str, float]] = Counter()
     for edge in picture.edges:
         tail, head = picture.nodes[edge.tail].name, picture.nodes[edge.head].name
         (label,) = edge.texts
@@ -330,6 +340,7 @@ HOSTILE_NAMES = [
 
 
 def _assert_plain_svg(picture: Picture) -> None:
+    assert picture.root is not None
     tags = {el.tag for el in picture.root.iter()}
     allowed = {f"{SVG}{t}" for t in ("svg", "g", "title", "text", "path", "polygon", "ellipse")}
     assert tags <= allowed, tags - allowed
@@ -359,7 +370,7 @@ def test_characters_xml_cannot_carry_are_shown_as_their_python_escapes(name, sho
     assert picture.by_name(shown_as).texts[0] == shown_as
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(
     name=st.text(
         st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufffe\uffff"),
@@ -451,7 +462,7 @@ def test_layers_draws_only_those_layers_with_their_inputs_dashed_as_context(tmp_
     L.backward()
     picture = picture_of(L, tmp_path, layers=[2])
     named = {b.name for b in picture.nodes.values() if re.match(r"[A-Za-z]\w*\[", b.name)}
-    layer2 = {v.name for v in net.layers[1].parameters()} | {"a2[1]", "a2[2]", "h2[2]"}
+    layer2 = {str(v.name) for v in net.layers[1].parameters()} | {"a2[1]", "a2[2]", "h2[2]"}
     h1 = {"h1[1]", "h1[2]", "h1[3]"}
     assert named == layer2 | h1
     assert all(picture.by_name(n).dashed for n in h1)
@@ -486,7 +497,7 @@ def test_nodes_sit_in_the_cluster_their_name_gives_and_softmax_internals_in_thei
                 assert not box.inside(other), (box.name, name)
 
 
-@settings(max_examples=10)
+@settings(max_examples=scaled(10))
 @given(case=network_cases(max_layers=3, max_width=3))
 def test_in_any_network_each_named_node_sits_in_its_layers_box(case, tmp_path_factory):
     L = case.loss_value()
@@ -503,7 +514,7 @@ def test_in_any_network_each_named_node_sits_in_its_layers_box(case, tmp_path_fa
 def test_parameters_inputs_pre_activations_activations_and_the_loss_are_styled_apart(tmp_path):
     _, L = network_3_3_2()
     picture = picture_of(L, tmp_path)
-    fills: dict[str, set[str]] = {}
+    fills: dict[str, set[str | None]] = {}
     for box in picture.nodes.values():
         kind = box.name.split("[")[0].rstrip("0123456789")
         if kind in ("W", "b", "x", "a", "h", "L"):
@@ -603,13 +614,35 @@ def test_highlight_refuses_nodes_that_are_not_in_the_graph():
 def test_bad_arguments_are_refused_with_what_to_pass_instead():
     _, L = network_3_3_2()
     with pytest.raises(TypeError, match="draw needs a Value"):
-        draw(1.0)
+        draw(1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'TB' top to bottom"):
         draw(L, rankdir="XY")
     with pytest.raises(ValueError, match="max_nodes must be a positive int"):
         draw(L, max_nodes=0)
     with pytest.raises(ValueError, match="precision"):
         draw(L, precision=0)
+
+
+# ---- the description drawn: graph_data, then digraph ----
+
+
+def test_draw_is_digraph_of_graph_data_whose_ids_name_the_svg_elements():
+    _, L = network_3_3_2()
+    L.backward()
+    data = graph_data(L, highlight="W2[1,3]")
+    assert draw(L, highlight="W2[1,3]").source == digraph(data).source
+    assert [node.value for node in data.nodes] == topological_order(L)
+    root = ET.fromstring(svg(digraph(data)))
+    shown = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("class") in ("node", "edge")}
+    assert set(shown) == {n.id for n in data.nodes} | {e.id for e in data.edges}
+    for node in data.nodes:
+        assert shown[node.id].findtext(f"{SVG}title") == node.id
+    for edge in data.edges:
+        assert shown[edge.id].findtext(f"{SVG}title") == f"{edge.parent.id}->{edge.child.id}"
+        assert edge.local == edge.child.value.local_grads[edge.index]
+        assert edge.child.value.parents[edge.index] is edge.parent.value
+    lit = {n.value.name for n in data.nodes if n.lit}
+    assert {"W2[1,3]", "a2[1]", "h2[2]", "L"} <= lit and "W2[1,1]" not in lit
 
 
 # ---- the committed docs example ----
@@ -635,3 +668,62 @@ def test_the_committed_docs_pictures_show_what_the_code_draws_today(file_name, t
     assert sorted(tuple(e.texts) for e in committed.edges) == sorted(
         tuple(e.texts) for e in fresh.edges
     )
+
+
+# ---- hostile graphs: bounded work for dot, clear errors, no partial files ----
+
+
+def test_a_node_with_more_operands_than_dot_can_lay_out_is_refused_before_dot_runs(tmp_path):
+    x = Value(1.0, "x")
+    crowd = sum_values([x] * 20_000)  # two nodes, 20,000 edges
+    started = time.perf_counter()
+    with pytest.raises(GraphTooLargeError, match="20,000 edges"):
+        render_svg(crowd, tmp_path / "crowd.svg")
+    assert time.perf_counter() - started < 30  # refused, not laid out
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("length", [1_000, 100_000])
+def test_a_very_long_name_is_shortened_in_the_picture_and_drawn(length, tmp_path):
+    x = Value(2.0, "y" * length)
+    path = render_svg(x * 3.0, tmp_path / "long.svg")
+    text = path.read_text()
+    assert "y" * (LABEL_CHARACTERS - 1) + "…" in text and "y" * LABEL_CHARACTERS not in text
+
+
+def test_a_name_with_thousands_of_digits_in_brackets_is_drawn_as_a_plain_name(tmp_path):
+    x = Value(1.0, "W" + "9" * 5000 + "[1,1]")
+    render_svg(x * 2.0, tmp_path / "digits.svg")
+    assert graph_data(x * 2.0).nodes[0].kind == "named"
+
+
+@pytest.mark.parametrize("bad_name", [3, b"x", ["x"]])
+def test_a_name_that_is_not_a_string_set_after_construction_is_a_type_error(bad_name):
+    x = Value(1.0, "x")
+    y = x * 2.0
+    x.name = bad_name
+    with pytest.raises(TypeError, match=f"name must be a str or None.*{type(bad_name).__name__}"):
+        draw(y)
+
+
+def test_dot_that_fails_or_runs_too_long_is_a_clear_error(monkeypatch, tmp_path):
+    _, L = network_3_3_2()
+    sleep = shutil.which("sleep")
+    path = tmp_path / "g.svg"
+    path.write_text("old")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    fake_dot = tools / "dot"
+    fake_dot.write_text("#!/bin/sh\necho 'Error: something dot says' >&2\nexit 1\n")
+    fake_dot.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tools))
+    with pytest.raises(GraphvizError, match=r"dot could not draw the graph.*something dot says"):
+        render_svg(L, path)
+    fake_dot.write_text(f"#!/bin/sh\nexec {sleep} 30\n")
+    monkeypatch.setattr(graph, "DOT_SECONDS", 0.5)
+    with pytest.raises(GraphvizError, match=r"DOT_SECONDS = 0\.5 s"):
+        render_svg(L, path)
+    assert path.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "g.svg",
+        "tools",
+    ]

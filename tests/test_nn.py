@@ -59,9 +59,9 @@ def test_a_layers_weights_and_biases_change_through_data_not_by_replacing_them()
     with pytest.raises(TypeError):
         layer.b[0] = Value(1.0)  # type: ignore[index]
     with pytest.raises(AttributeError):
-        layer.W = ((Value(1.0), 2.0), (Value(1.0), Value(2.0)))  # type: ignore[misc]
+        layer.W = ((Value(1.0), 2.0), (Value(1.0), Value(2.0)))  # type: ignore[misc,assignment]
     with pytest.raises(AttributeError):
-        layer.b = (0.5, 0.5)  # type: ignore[misc]
+        layer.b = (0.5, 0.5)  # type: ignore[misc,assignment]
     layer.W[0][1].data = 3.0
     a = layer([1.0, 2.0])[0].parents[0]
     assert a.data == layer.b[0].data + layer.W[0][0].data * 1.0 + 3.0 * 2.0
@@ -251,10 +251,24 @@ def test_sgd_training_on_a_toy_data_set_lowers_the_loss_clearly(make, hidden):
 # ---- errors ----
 
 
-@pytest.mark.parametrize("sizes", [[], [3], [2, 0], [2, -1], [2, 1.5], [2, True]])
+@pytest.mark.parametrize("sizes", [[], [3], [2, 0], [2, -1]])
 def test_bad_sizes_are_refused(sizes):
     with pytest.raises(ValueError, match="sizes"):
         MLP(sizes)
+
+
+@pytest.mark.parametrize("sizes", [[2, 1.5], [2, True], [3, "2"], [None, 2]])
+def test_sizes_that_are_not_integers_are_a_type_error(sizes):
+    with pytest.raises(TypeError, match="sizes"):
+        MLP(sizes)
+
+
+def test_numpy_integer_sizes_build_the_same_network_as_ints():
+    import numpy as np
+
+    same = MLP([np.int64(3), np.int32(2)], seed=4)
+    assert same.sizes == [3, 2] and all(type(n) is int for n in same.sizes)
+    assert [w.data for w in same.parameters()] == [w.data for w in MLP([3, 2], seed=4).parameters()]
 
 
 @pytest.mark.parametrize(
@@ -295,7 +309,7 @@ def test_a_forward_pass_that_fails_in_a_later_layer_leaves_every_layer_as_it_was
 
 def test_non_numeric_input_is_refused_naming_the_entry():
     with pytest.raises(TypeError, match=r"x\[2\]"):
-        MLP([2, 2])([1.0, "a"])
+        MLP([2, 2])([1.0, "a"])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("label", [-1, 3, 10])
@@ -336,4 +350,4 @@ def test_sgd_refuses_a_non_positive_learning_rate(lr):
 
 def test_sgd_refuses_parameters_that_are_not_values():
     with pytest.raises(TypeError, match="SGD optimises Values"):
-        SGD([1.0], 0.1)
+        SGD([1.0], 0.1)  # type: ignore[list-item]

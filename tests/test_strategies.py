@@ -9,9 +9,13 @@ from hypothesis import strategies as st
 from microbp.engine import Value
 from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, MLP
 from microbp.strategies import (
+    BINARY_OPS,
+    NARY_OPS,
+    UNARY_OPS,
     ExpressionDag,
     NetworkCase,
     Step,
+    expression_dags,
     float_ops,
     input_vectors,
     layer_sizes,
@@ -62,6 +66,7 @@ def test_network_cases_pair_each_loss_with_a_fitting_output_and_target(case):
     if case.loss == "cross_entropy":
         assert case.net.output == "softmax" and case.target in range(n_out)
     else:
+        assert isinstance(case.target, list)
         assert len(case.target) == n_out and all(abs(t) <= 1.0 for t in case.target)
 
 
@@ -106,3 +111,37 @@ def test_an_expression_built_with_the_wrong_number_of_names_is_refused():
 @pytest.mark.parametrize("x", [-800.0, -30.0, 0.0, 30.0, 800.0])
 def test_float_ops_sigmoid_is_the_engines_sigmoid_without_overflow(x):
     assert float_ops().sigmoid(x) == Value(x).sigmoid().data
+
+
+@given(
+    st.lists(st.sampled_from(UNARY_OPS + BINARY_OPS + NARY_OPS), min_size=1, unique=True).flatmap(
+        lambda ops: st.tuples(st.just(ops), expression_dags(ops=ops))
+    )
+)
+def test_expression_dags_draw_only_the_ops_asked_for(ops_and_dag):
+    ops, dag = ops_and_dag
+    assert {step.op for step in dag.steps} <= set(ops)
+
+
+@given(network_cases(output=["linear"]))
+def test_network_cases_with_only_a_linear_output_draw_squared_error(case):
+    assert case.net.output == "linear" and case.loss == "squared_error"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "message"),
+    [
+        (expression_dags(ops=["cube"]), "ops must name at least one op"),
+        (expression_dags(ops=[]), "ops must name at least one op"),
+        (network_cases(output=["sigmoid"]), "output must list outputs"),
+        (network_cases(output=[]), "output must list outputs"),
+        (network_cases(losses=["cross_entropy"], output=["linear"]), "cross-entropy needs"),
+    ],
+)
+def test_bad_op_and_output_choices_are_refused(strategy, message):
+    @given(strategy)
+    def draw_one(_):
+        pass
+
+    with pytest.raises(ValueError, match=message):
+        draw_one()

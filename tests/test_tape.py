@@ -7,6 +7,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from examples import scaled
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -69,7 +70,7 @@ def target_row(loss, target, n_out):
 # ---- replay equals the engine ----
 
 
-@settings(max_examples=40)
+@settings(max_examples=scaled(40))
 @given(network_problems())
 def test_replay_equals_the_engine_sample_by_sample_in_every_node(problem):
     net, loss, example, X, targets = problem
@@ -100,7 +101,7 @@ def test_replay_equals_the_engine_sample_by_sample_in_every_node(problem):
     assert_close(replayed_grads, [p.grad for p in net.parameters()], "parameter grads")
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(network_problems(max_batch=1))
 def test_replaying_the_recorded_example_reproduces_every_node_of_the_recorded_graph(problem):
     net, loss, _, X, targets = problem
@@ -116,7 +117,7 @@ def test_replaying_the_recorded_example_reproduces_every_node_of_the_recorded_gr
             assert_close(tape.grad_of(mine)[0], theirs.grad, f"grad of {mine}")
 
 
-@settings(max_examples=40)
+@settings(max_examples=scaled(40))
 @given(network_problems())
 def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(problem):
     net, loss, example, X, targets = problem
@@ -151,7 +152,7 @@ def recorded_and_engine_results(net, loss, x, recorded_target, engine_loss):
     return results
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(networks(max_layers=3, max_width=4, output=("softmax",)), st.data())
 def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, data):
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -163,7 +164,7 @@ def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, dat
     assert recorded == engine
 
 
-@settings(max_examples=20)
+@settings(max_examples=scaled(20))
 @given(networks(max_layers=2, max_width=4, output=("linear",)), st.data())
 def test_recorded_squared_error_is_bit_for_bit_the_engines_squared_error(net, data):
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -182,7 +183,7 @@ def perturbed(dag: ExpressionDag, shifts: list[float], inputs: list[int]) -> Exp
     return ExpressionDag(tuple(leaves), dag.steps)
 
 
-@settings(max_examples=60)
+@settings(max_examples=scaled(60))
 @given(expression_dags(max_ops=12), st.data())
 def test_any_expression_replays_as_the_engine_with_inputs_parameters_and_constants(dag, data):
     leaves, root = dag.build()
@@ -354,7 +355,7 @@ def assert_relative(replayed, engine, what: str) -> None:
     assert np.asarray(replayed) == pytest.approx(np.asarray(engine), rel=1e-12, abs=0.0), what
 
 
-@settings(max_examples=60)
+@settings(max_examples=scaled(60))
 @given(far_batches())
 def test_batches_far_from_the_recorded_example_replay_to_the_engines_losses_and_grads(problem):
     net, loss, example, X, targets = problem
@@ -535,7 +536,7 @@ def test_a_graph_that_extends_the_recorded_one_is_not_the_same_graph():
     tape.check_same_graph(longer, [x], [w])
 
 
-@settings(max_examples=30)
+@settings(max_examples=scaled(30))
 @given(network_problems())
 def test_loss_and_gradient_on_a_parameter_vector_is_run_and_touches_no_value(problem):
     net, loss, example, X, targets = problem

@@ -1,64 +1,105 @@
-"""The `microbp` command: explain one backward pass, verify the notes' formulas, train a network.
+"""The `microbp` command: explain one backward pass, verify the notes' formulas, train a network,
+audit your own engine.
 
-One module a subcommand (`explain`, `verify`, `train`), each with its options, its run function
-and its rendering; `options` holds what they share, `output` how they print. Every bad argument
-ends with one line on stderr and exit status 2; a disagreement between the engine and the
-formulas ends with exit status 1.
+One module a subcommand (`explain`, `verify`, `train`, `audit`), each with its options, its run
+function and its rendering; `options` holds what they share, `output` how they print. Every bad
+argument ends with one line on stderr and exit status 2; a disagreement between the engine and
+the formulas (or a failed audit) ends with exit status 1. Nothing a user types or an ordinary
+fault (a full disk, a closed pipe, Ctrl-C, an ASCII terminal) ends in a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Sequence
 
-from microbp import __version__
-from microbp.cli import explain, train, verify
 from microbp.cli.options import (
     EXIT_BROKEN_PIPE,
+    EXIT_FAULT,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    INTERRUPTS,
     Parser,
     UsageError,
     join_negative_number_lists,
 )
 
-SUBCOMMANDS = (explain, verify, train)
+# The subcommands (and numpy, rich, …) are imported inside `main`, where Ctrl-C is caught, so
+# an interrupt while they load is no traceback either.
+SUBCOMMANDS = ("explain", "verify", "train", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The `microbp` argument parser with its subcommands."""
+    from importlib import import_module
+
+    from microbp import __version__
+
     parser = Parser(prog="microbp", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--version", action="version", version=f"microbp {__version__}")
-    names = ",".join(command.__name__.rpartition(".")[2] for command in SUBCOMMANDS)
-    sub = parser.add_subparsers(dest="command", metavar=f"{{{names}}}")
-    for command in SUBCOMMANDS:
-        command.add_parser(sub)
+    sub = parser.add_subparsers(dest="command", metavar=f"{{{','.join(SUBCOMMANDS)}}}")
+    for name in SUBCOMMANDS:
+        import_module(f"microbp.cli.{name}").add_parser(sub)
     return parser
+
+
+def _replace_what_cannot_be_encoded() -> None:
+    """On an ASCII (or other narrow) terminal, print ? for → and ∇ instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # stdout is not a file (in tests)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `microbp` command with ``argv`` (default: the process's arguments)."""
-    parser = build_parser()
-    arguments = join_negative_number_lists(sys.argv[1:] if argv is None else argv)
+    command = "microbp"
     try:
-        args = parser.parse_args(arguments)
-    except SystemExit as done:  # --help, or a bad argument already reported in one line
-        return done.code if isinstance(done.code, int) else EXIT_USAGE
-    if args.command is None:  # bare `microbp`: what it can do
-        parser.print_help()
-        return EXIT_OK
-    try:
-        status: int = args.run(args)
+        _replace_what_cannot_be_encoded()
+        parser = build_parser()
+        try:
+            args = parser.parse_args(
+                join_negative_number_lists(sys.argv[1:] if argv is None else argv)
+            )
+        except SystemExit as done:  # --help, or a bad argument already reported in one line
+            return done.code if isinstance(done.code, int) else EXIT_USAGE
+        if args.command is None:  # bare `microbp`: what it can do
+            parser.print_help()
+            return EXIT_OK
+        command = f"microbp {args.command}"
+        try:
+            with INTERRUPTS.caught():
+                status: int = args.run(args)
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        except UsageError as error:
+            print(f"{command}: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
         return status
-    except UsageError as error:
-        print(f"microbp {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"microbp {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `microbp explain | head`: the reader stopped reading
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except MemoryError:
+        print(
+            f"{command}: error: out of memory; try smaller sizes or fewer points", file=sys.stderr
+        )
+        return EXIT_FAULT
+    except OSError as error:  # writing the output failed: a full disk, a closed terminal, …
+        _silence_stdout()
+        print(
+            f"{command}: error: cannot write the output: {error.strerror or error}", file=sys.stderr
+        )
+        return EXIT_FAULT

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,7 @@ from microbp.cli.options import (
     output_path,
     whole_number,
 )
+from microbp.validate import LOSS_NAMES
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from microbp.nn import MLP
 
 #: The losses by their command-line names (``--loss cross-entropy``) → the library's names.
-LOSS_OPTIONS = {name.replace("_", "-"): name for name in nn.LOSSES}
+LOSS_OPTIONS = {name.replace("_", "-"): name for name in LOSS_NAMES}
 
 
 @dataclass
@@ -104,10 +107,13 @@ def run_pass(args: argparse.Namespace) -> Pass:
     """Build the network ``args`` describe, run forward and backward, return everything."""
     loss = LOSS_OPTIONS[chosen_loss(args)]
     target = target_of(args, chosen_loss(args))
-    x = input_of(args)
-    net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
     try:
-        L = nn.LOSSES[loss](net(x), target)  # type: ignore[arg-type]
+        net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
+    except ValueError as error:  # e.g. more parameters than the engine is built for
+        raise UsageError(f"--sizes: {error}") from None
+    x = input_of(args)
+    try:
+        L = nn.loss_of(loss, net(x), target)
         L.backward()
     except (ValueError, ArithmeticError) as error:
         raise UsageError(f"the forward pass failed on --x {x}: {error}") from None
@@ -215,8 +221,7 @@ def run(args: argparse.Namespace) -> int:
 
     done = run_pass(args)
     report = comparison.compare(done.net, done.x, done.target, loss=done.loss)
-    if args.svg is not None:
-        write_svg(done.L, args.svg)
+    write_pictures(args, done)
     if args.json:
         print(as_json(done, report))
         return EXIT_OK if report.ok else EXIT_DISAGREE
@@ -242,27 +247,48 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.svg is not None:
         console.print(f"wrote the graph of L to {args.svg}")
+    if args.html is not None:
+        console.print(f"wrote the explorer page of this pass to {args.html}")
     return EXIT_OK if report.ok else EXIT_DISAGREE
 
 
-def write_svg(L: Value, path: Path) -> None:
-    """The graph of ``L`` as an SVG file, or one clear line saying why not."""
-    from microbp import graph
+@contextmanager
+def picture_errors(option: str, L: Value, path: Path) -> Iterator[None]:
+    """The ways writing a picture of ``L`` to ``path`` fails, each as one clear line."""
+    from microbp import drawing, graph
     from microbp.engine import topological_order
 
     try:
-        graph.render_svg(L, path)
+        yield
     except graph.GraphvizNotFoundError:
         raise UsageError(
-            "--svg needs Graphviz's `dot` program; install it (e.g. apt-get install graphviz)"
+            f"{option} needs Graphviz's `dot` program; install it (e.g. apt-get install graphviz)"
         ) from None
-    except graph.GraphTooLargeError:
+    except drawing.GraphTooLargeError:
         raise UsageError(
-            f"--svg: the graph of L has {len(topological_order(L))} nodes, more than the "
-            f"{graph.MAX_NODES} it is drawn with; use smaller --sizes"
+            f"{option}: the graph of L has {len(topological_order(L))} nodes, more than the "
+            f"{drawing.MAX_NODES} it is drawn with; use smaller --sizes"
         ) from None
-    except OSError as error:
-        raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+    except graph.GraphvizError as error:
+        raise UsageError(f"{option}: {error}") from None
+    except (OSError, ValueError) as error:  # ValueError: the path became a FIFO meanwhile
+        raise UsageError(
+            f"cannot write {str(path)!r}: {getattr(error, 'strerror', None) or error}"
+        ) from None
+
+
+def write_pictures(args: argparse.Namespace, done: Pass) -> None:
+    """--svg: the graph of L; --html: the explorer page of the pass."""
+    if args.svg is not None:
+        from microbp import graph
+
+        with picture_errors("--svg", done.L, args.svg):
+            graph.render_svg(done.L, args.svg)
+    if args.html is not None:
+        from microbp import explorer
+
+        with picture_errors("--html", done.L, args.html):
+            explorer.write_html(done.net, done.x, done.target, args.html, loss=done.loss)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -308,6 +334,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument(
         "--svg", type=output_path, metavar="PATH", help="also write the graph of L as an SVG file"
+    )
+    p.add_argument(
+        "--html",
+        type=output_path,
+        metavar="PATH",
+        help="also write the explorer: one self-contained interactive HTML page of this pass",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.set_defaults(run=run)

@@ -4,21 +4,70 @@ and the options several subcommands take (network shape, seed, counts, output pa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import re
-from collections.abc import Callable, Sequence
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from microbp.nn import HIDDEN_ACTIVATIONS
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+EXIT_FAULT = 3  # the command could not finish: out of memory, a full disk, an unwritable output
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a program its pipe reader left
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 #: The options whose value is a list of numbers, which may start with a minus sign.
 NUMBER_LIST_OPTIONS = ("--x", "--target")
 _NUMBER_START = re.compile(r"-\.?[0-9]")
+
+
+class Interrupts:
+    """Ctrl-C, remembered: Python raises `KeyboardInterrupt` wherever the program happens to be,
+    and where that is a garbage-collector callback (hypothesis registers one) Python drops it,
+    printing a traceback. While `caught`, such a dropped interrupt is not printed, and long
+    loops call `check`, so that it still stops the command."""
+
+    def __init__(self) -> None:
+        self.received = threading.Event()
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.received.set()
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise `KeyboardInterrupt` if Ctrl-C came since `caught` began."""
+        if self.received.is_set():
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def caught(self) -> Iterator[None]:
+        """Remember Ctrl-C while the command runs (only the main thread can be signalled)."""
+        self.received.clear()
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self.on_signal)
+        previous_hook = sys.unraisablehook
+
+        def drop_interrupts(unraisable: sys.UnraisableHookArgs) -> None:
+            if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+                previous_hook(unraisable)
+
+        sys.unraisablehook = drop_interrupts
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            sys.unraisablehook = previous_hook
+
+
+#: The command's interrupts.
+INTERRUPTS = Interrupts()
 
 
 class UsageError(Exception):
@@ -111,6 +160,8 @@ def output_path(text: str) -> Path:
         raise argparse.ArgumentTypeError("the path is empty; give a file name")
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name")
+    if path.exists() and not path.is_file():  # a FIFO or a device: opening it could hang
+        raise argparse.ArgumentTypeError(f"{text!r} is not a regular file; give a file name")
     if not path.parent.exists():
         raise argparse.ArgumentTypeError(f"the directory {str(path.parent)!r} does not exist")
     if not path.parent.is_dir():

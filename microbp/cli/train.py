@@ -11,6 +11,7 @@ from microbp import nn, training
 from microbp.cli import output
 from microbp.cli.options import (
     EXIT_OK,
+    INTERRUPTS,
     UsageError,
     add_count_option,
     add_network_options,
@@ -19,6 +20,7 @@ from microbp.cli.options import (
     positive_float,
 )
 from microbp.datasets import DATASETS
+from microbp.files import write_atomically
 
 if TYPE_CHECKING:
     from microbp.nn import MLP
@@ -61,8 +63,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.plot is not None:
         check_plot_path(args.plot)
-    X, y = DATASETS[args.data](args.samples, seed=args.seed)
-    net = nn.MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
+    try:
+        X, y = DATASETS[args.data](args.samples, seed=args.seed)
+        net = nn.MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
+    except ValueError as error:  # more points or parameters than are made
+        raise UsageError(str(error)) from None
 
     console = output.console()
     progress = Progress(
@@ -76,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
     )
     with progress:
         task = progress.add_task("train", total=args.epochs, loss="…")
+
+        def show_epoch(loss: float) -> None:
+            INTERRUPTS.check()
+            progress.update(task, advance=1, loss=f"{loss:.4f}")
+
         try:
             losses = training.train(
                 net,
@@ -86,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 batch=args.batch,
                 engine=args.engine,
                 seed=args.seed,
-                on_epoch=lambda _, loss: progress.update(task, advance=1, loss=f"{loss:.4f}"),
+                on_epoch=lambda _, loss: show_epoch(loss),
             )
         except training.DivergedError as error:
             raise UsageError(str(error)) from None
@@ -142,7 +152,7 @@ def plot(result: TrainResult, path: Path, grid: int = 60) -> None:
     boundary.set(xlabel="x1", ylabel="x2", title="decision boundary (ŷ₂ = P(class 1))")
     figure.colorbar(filled, ax=boundary)
     try:
-        figure.savefig(path)
+        write_atomically(path, figure.savefig)
     except OSError as error:
         raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
 

@@ -9,8 +9,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from microbp.cli import output
-from microbp.cli.options import EXIT_DISAGREE, EXIT_OK, add_count_option, add_seed_option
-from microbp.comparison import FORMULAS
+from microbp.cli.options import (
+    EXIT_DISAGREE,
+    EXIT_OK,
+    INTERRUPTS,
+    add_count_option,
+    add_seed_option,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -54,6 +59,8 @@ def table(tallies: dict[str, Tally]) -> RenderableType:
     from rich import box
     from rich.table import Table
 
+    from microbp.comparison import FORMULAS
+
     result_table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     result_table.add_column("formula")
     result_table.add_column("examples", justify="right")
@@ -85,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from hypothesis.configuration import set_hypothesis_home_dir
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from microbp.comparison import check_formulas
+    from microbp.comparison import FORMULAS, check_formulas
     from microbp.strategies import network_cases
 
     tallies = {key: Tally() for key in FORMULAS}
@@ -109,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     )
     @given(case=network_cases(), lr=st.floats(1e-3, 1.0))
     def check_drawn_case(case: NetworkCase, lr: float) -> None:
+        INTERRUPTS.check()
         found = check_formulas(case.net, case.x, case.target, case.loss, lr)
         for key, quantities in found.items():
             tallies[key].add(quantities, describe(case))

@@ -96,27 +96,7 @@ class Binary:
             def forward() -> None:
                 z[...] = f(x.read(), y.read())
 
-        if self.op == "+":  # ∂z/∂x = ∂z/∂y = 1: no product to form
-
-            def backward() -> None:
-                x.add(g)
-                y.add(g)
-        elif self.op == "-":  # ∂z/∂x = 1, ∂z/∂y = −1
-
-            def backward() -> None:
-                x.add(g)
-                if y.graded:
-                    y.add(-g)
-        else:
-
-            def backward() -> None:
-                local_x, local_y = locals_(x.read(), y.read(), z)
-                if x.graded:
-                    x.add(_times(local_x, g))
-                if y.graded:
-                    y.add(_times(local_y, g))
-
-        return Steps(forward, backward)
+        return Steps(forward, _binary_backward(self.op, locals_, x, y, z, g))
 
 
 def _reduction(ufunc: np.ufunc, terms: Bound, out: Array) -> Thunk:
@@ -133,6 +113,41 @@ def _reduction(ufunc: np.ufunc, terms: Bound, out: Array) -> Thunk:
         out[...] = ufunc.reduce(terms.read(), axis=1)
 
     return reduce_and_spread
+
+
+def _binary_backward(
+    op: str,
+    locals_: Callable[[Array, Array, Array], tuple[Array | float, Array | float]],
+    x: Bound,
+    y: Bound,
+    z: Array,
+    g: Array,
+) -> Thunk:
+    """A binary instruction's backward step: x and y get ∂z/∂· times ∇z."""
+    if op == "+":  # ∂z/∂x = ∂z/∂y = 1: no product to form
+
+        def add_both() -> None:
+            x.add(g)
+            y.add(g)
+
+        return add_both
+    if op == "-":  # ∂z/∂x = 1, ∂z/∂y = −1
+
+        def add_and_subtract() -> None:
+            x.add(g)
+            if y.graded:
+                y.add(-g)
+
+        return add_and_subtract
+
+    def backward() -> None:
+        local_x, local_y = locals_(x.read(), y.read(), z)
+        if x.graded:
+            x.add(_times(local_x, g))
+        if y.graded:
+            y.add(_times(local_y, g))
+
+    return backward
 
 
 class Sum:

@@ -41,7 +41,7 @@ def _target_row(loss: str, target: object, n_out: int) -> list[float]:
         row = [0.0] * n_out
         row[check_label(target, n_out)] = 1.0
         return row
-    return check_target(target, n_out)  # type: ignore[arg-type]
+    return check_target(target, n_out)
 
 
 def record_network(net: MLP, loss: str, example: Sequence[float] | None = None) -> Tape:
