@@ -20,7 +20,7 @@ import math
 import platform
 import subprocess
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +30,26 @@ from workloads import ENGINES, WORKLOADS
 HERE = Path(__file__).resolve().parent
 GC_TITLES = {"gc_on": "GC on (default)", "gc_off": "GC off"}
 # (slower engine, faster engine): each ratio reported wherever a workload has both
-RATIOS = (("micrograd", "microbp"), ("micrograd", "microbp-tape"), ("microbp", "microbp-tape"))
+RATIOS = (
+    ("micrograd", "microbp"),
+    ("micrograd", "microbp-tape"),
+    ("microbp", "microbp-tape"),
+    ("microbp-tape", "numpy"),
+    ("torch", "microbp-tape"),
+)
 # (workload, size, slower, faster, at least this ratio), GC in its default state
 TARGETS = (
     ("mlp", 64, "micrograd", "microbp", 30.0),
     ("mlp", 64, "micrograd", "microbp-tape", 300.0),
     ("mlp", 64, "microbp", "microbp-tape", 10.0),
     ("layer", 64, "micrograd", "microbp", 20.0),
+    ("train_batch", 16, "torch", "microbp-tape", 1.0),
+    ("train_batch", 1000, "torch", "microbp-tape", 1.0),
+)
+# (workload, size, slower, faster, at most this ratio), GC in its default state
+CEILINGS = (
+    ("train_batch", 16, "microbp-tape", "numpy", 2.0),
+    ("train_batch", 1000, "microbp-tape", "numpy", 1.5),
 )
 WIDE_BYTES_TARGET = 1 / 3  # microbp's bytes per node over micrograd's, at most
 
@@ -116,23 +129,32 @@ def machine() -> dict[str, str]:
         "system": platform.platform(),
         "microbp": version("microbp"),
         "micrograd": version("micrograd"),
+        "torch": _version_or_none("torch"),
     }
+
+
+def _version_or_none(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The issue's targets, each with the figure this run measured and whether it is met."""
     checks = []
     by_name = {result["workload"]: result for result in results}
-    for name, size, slower, faster, at_least in TARGETS:
+    bounds = [(*t, "≥") for t in TARGETS] + [(*c, "≤") for c in CEILINGS]
+    for name, size, slower, faster, bound, sense in bounds:
         for row in by_name[name]["rows"] if name in by_name else []:
             ratio = row["ratio"].get(ratio_name(slower, faster), {}).get("gc_on")
             if row["size"] == size and ratio is not None:
                 checks.append(
                     {
-                        "target": f"{name} {size}: {ratio_name(slower, faster)} ≥ {at_least:g}×"
-                        " (GC on)",
-                        "measured": f"{ratio:.1f}×",
-                        "met": ratio >= at_least,
+                        "target": f"{name} {size}: {ratio_name(slower, faster)} {sense} "
+                        f"{bound:g}× (GC on)",
+                        "measured": _ratio(ratio),
+                        "met": ratio >= bound if sense == "≥" else ratio <= bound,
                     }
                 )
     for result in results:
@@ -162,6 +184,11 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return checks
+
+
+def _ratio(ratio: float) -> str:
+    """A ratio to three significant figures or one decimal (2.04×, 38.2×, 912.7×)."""
+    return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.1f}×"
 
 
 def _ok(figures: dict[str, Any] | None) -> bool:
@@ -213,7 +240,7 @@ def table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 cells += [_cell(row, engine, mode) for engine in ENGINES]
                 for name in ratios:
                     ratio = row["ratio"].get(name, {}).get(mode)
-                    cells.append(f"{ratio:.1f}×" if ratio is not None else "—")
+                    cells.append(_ratio(ratio) if ratio is not None else "—")
                 out.append(_row(cells))
     memory = [r for r in results if all(r["memory"].values())]
     if memory:
@@ -252,7 +279,7 @@ def table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"Measured {meta['date']} with `{meta['command']}` on {m['cpu']}, "
         f"{m['implementation']} {m['python']}, {m['system']}; "
-        f"microbp {m['microbp']}, micrograd {m['micrograd']}.",
+        f"microbp {m['microbp']}, micrograd {m['micrograd']}, torch {m.get('torch', '—')}.",
     ]
     return "\n".join(out)
 

@@ -2,8 +2,10 @@
 
 The engines: ``microbp`` (the scalar engine, through `microbp.nn` as users write it),
 ``microbp-tape`` (the same network's graph recorded once with `microbp.tape` and replayed over the
-whole batch in numpy) and ``micrograd`` (0.1.0, used its way). A workload declares the engines it
-has by the keys of its ``prepare``.
+whole batch in numpy), ``micrograd`` (0.1.0, used its way), and for `train_batch` the same work
+written by hand (`by_hand`): ``numpy`` (the notes' batched matrix formulas) and ``torch``
+(PyTorch, float64, one CPU thread; only where it is installed). A workload declares the engines
+it has by the keys of its ``prepare``.
 
 ``prepare(size)`` builds what a step needs (parameters, inputs, a recorded tape) outside the timer
 and returns a `measure.Step`: the timed part is forward and backward (for `train`, the whole
@@ -13,12 +15,14 @@ gradients, or trained weights) must agree, so the benchmark can never compare di
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import by_hand
 import micrograd_adapter as mg
 import numpy as np
 from measure import Step
@@ -56,7 +60,7 @@ class Workload:
         return tuple(e for e in ENGINES if e in self.prepare)
 
 
-ENGINES = ("microbp", "microbp-tape", "micrograd")
+ENGINES = ("microbp", "microbp-tape", "micrograd", "numpy", "torch")
 
 
 def _grads(values: Sequence[object]) -> list[float]:
@@ -339,37 +343,51 @@ def _train_data(points: int) -> tuple[nn.MLP, list[list[float]], list[int]]:
     return nn.MLP(TRAIN_SIZES, hidden="tanh", output="softmax", seed=0), X, y
 
 
-def _train_step(
-    engine: str, points: int, params: Sequence[Any], train_for: Callable[[int], list[float]]
+def _timed_training(
+    engine: str,
+    epochs: int,
+    weights: Callable[[], list[float]],
+    restore: Callable[[], None],
+    train_for: Callable[[int], list[float]],
 ) -> Step:
-    """Time ``train_for(epochs)`` from the initial weights, scaled to TRAIN_EPOCHS[points].
+    """Time ``train_for(epochs)`` from the initial weights (``restore`` goes back to them).
 
-    The fingerprint is the loss history and the weights after the fewest epochs any engine
-    runs at this size, so all engines can be compared; an engine that timed more epochs trains
-    that many again, untimed, for it.
+    The fingerprint is the loss history and the ``weights()`` after the fewest epochs any
+    engine runs, so all engines can be compared; an engine that timed more epochs trains that
+    many again, untimed, for it.
     """
-    if points not in TRAIN_EPOCHS:
-        raise ValueError(f"train is sized for {sorted(TRAIN_EPOCHS)} points, not {points}")
-    initial = [p.data for p in params]
-    epochs = TRAIN_EPOCHS[points]
     timed = min(epochs, SCALED_EPOCHS.get(engine, epochs))
     checked = min(epochs, *SCALED_EPOCHS.values())
 
-    def reset() -> None:
-        for p, data in zip(params, initial):
-            p.data, p.grad = data, 0.0
-
     def fingerprint(history: list[float]) -> list[float]:
         if timed != checked:
-            reset()
+            restore()
             history = train_for(checked)
-        return [*history, *(float(p.data) for p in params)]
+        return [*history, *weights()]
 
     scale, rest = divmod(epochs, timed)
     if rest:
         raise ValueError(f"{epochs} epochs are not a whole number of {timed}-epoch runs")
     note = f"{timed} epoch{'s' * (timed > 1)} ×{scale}" if scale > 1 else None
-    return Step(reset, lambda: train_for(timed), fingerprint, scale=scale, note=note)
+    return Step(restore, lambda: train_for(timed), fingerprint, scale=scale, note=note)
+
+
+def _train_step(
+    engine: str, points: int, params: Sequence[Any], train_for: Callable[[int], list[float]]
+) -> Step:
+    """`_timed_training` of ``params``' network for TRAIN_EPOCHS[points] epochs."""
+    if points not in TRAIN_EPOCHS:
+        raise ValueError(f"train is sized for {sorted(TRAIN_EPOCHS)} points, not {points}")
+    initial = [p.data for p in params]
+
+    def restore() -> None:
+        for p, data in zip(params, initial):
+            p.data, p.grad = data, 0.0
+
+    def weights() -> list[float]:
+        return [float(p.data) for p in params]
+
+    return _timed_training(engine, TRAIN_EPOCHS[points], weights, restore, train_for)
 
 
 def _train_microbp(engine: str) -> Callable[[int], Step]:
@@ -425,6 +443,59 @@ def _train_micrograd(points: int) -> Step:
     return _train_step("micrograd", points, params, train_for)
 
 
+# ---- train_batch: the train work at a batch size, the tape beside it written by hand ----
+
+#: batch → (points, epochs) a figure stands for; 10 is the quick check's, on 50 points
+BATCH_RUNS = {16: (1000, 100), 1000: (1000, 100), 10: (50, 1)}
+
+
+def _train_batch_microbp(engine: str) -> Callable[[int], Step]:
+    """`microbp.training.train` at batch ``batch`` on ``engine`` (recording timed, as in train)."""
+
+    def prepare(batch: int) -> Step:
+        points, epochs = BATCH_RUNS[batch]
+        net, X, y = _train_data(points)
+        params = net.parameters()
+        initial = [p.data for p in params]
+
+        def restore() -> None:
+            for p, data in zip(params, initial):
+                p.data, p.grad = data, 0.0
+
+        def train_for(n_epochs: int) -> list[float]:
+            return training.train(
+                net, X, y, epochs=n_epochs, lr=TRAIN_LR, batch=batch, engine=engine, seed=TRAIN_SEED
+            )
+
+        name = "microbp-tape" if engine == "tape" else "microbp"
+        return _timed_training(name, epochs, lambda: [p.data for p in params], restore, train_for)
+
+    return prepare
+
+
+def _train_batch_by_hand(engine: str) -> Callable[[int], Step]:
+    """The same training written by hand (`by_hand`): ``numpy`` or ``torch``."""
+
+    def prepare(batch: int) -> Step:
+        points, epochs = BATCH_RUNS[batch]
+        net, X, y = _train_data(points)
+        W = [np.array([[w.data for w in row] for row in layer.W]) for layer in net.layers]
+        b = [np.array([v.data for v in layer.b]) for layer in net.layers]
+        trainer = (by_hand.NumpyTrainer if engine == "numpy" else by_hand.TorchTrainer)(W, b)
+        inputs, labels = np.array(X), np.array(y)
+
+        def train_for(n_epochs: int) -> list[float]:
+            return trainer.train(inputs, labels, n_epochs, TRAIN_LR, batch, TRAIN_SEED)
+
+        return _timed_training(engine, epochs, trainer.weights, trainer.reset, train_for)
+
+    return prepare
+
+
+def _torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
 WORKLOADS = {
     w.name: w
     for w in [
@@ -475,6 +546,20 @@ WORKLOADS = {
                 "microbp": _train_microbp("scalar"),
                 "microbp-tape": _train_microbp("tape"),
                 "micrograd": _train_micrograd,
+            },
+        ),
+        Workload(
+            "train_batch",
+            f"the train work (2-16-16-2, tanh, softmax + cross-entropy, 1,000 two-moons points, "
+            f"{BATCH_RUNS[16][1]} epochs of SGD, lr {TRAIN_LR}) at batch n; PyTorch where "
+            f"installed (quick: 50 points, 1 epoch)",
+            (16, 1000),
+            (10,),
+            {
+                "microbp": _train_batch_microbp("scalar"),
+                "microbp-tape": _train_batch_microbp("tape"),
+                "numpy": _train_batch_by_hand("numpy"),
+                **({"torch": _train_batch_by_hand("torch")} if _torch_installed() else {}),
             },
         ),
     ]

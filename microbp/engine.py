@@ -6,7 +6,8 @@ visiting children before parents, in the reverse of a depth-first post-order fou
 explicit stack. Nothing here recurses, copies and pickles included, so graphs millions of nodes
 deep work.
 
-The rules, each defined once in `Value` and in `sum_values` / `affine`, z being the result:
+The rules, each defined once in `Value` and in `sum_values` / `max_value` / `affine`, z being
+the result:
 
     op          z                   ∂z/∂x                           ∂z/∂y
     x + y       x + y               1                               1
@@ -22,6 +23,7 @@ The rules, each defined once in `Value` and in `sum_values` / `affine`, z being 
     sigmoid     σ(x)                e/(1+e)², e = e^(−|x|)          (= σ(x)(1 − σ(x)))
     relu        max(x, 0)           1 if x > 0, else 0
     sum         Σ_i t_i             1 to every t_i
+    max         max_i t_i           0 to every t_i  (a quantity the result does not depend on)
     affine      b + Σ_j w_j h_j     1 to b, h_j to w_j, w_j to h_j
 
 Where an op is undefined (log of x ≤ 0, a zero divisor, …) `check_domain` refuses it before the
@@ -349,6 +351,19 @@ def sum_values(terms: Iterable[Operand]) -> Value:
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
     return _result(_fsum("sum", data), "sum", parents, (1.0,) * len(parents))
+
+
+def max_value(values: Iterable[Operand]) -> Value:
+    """One node m = max_i v_i that passes no gradient: every edge carries ∂m/∂v_i = 0.
+
+    For a quantity the result does not depend on, such as softmax's shift m = max_j a_j: the
+    shift is computed from each sample's own data (so a replay recomputes it) while the
+    derivatives stay those of m taken as a constant.
+    """
+    parents, data = _values_and_data(values, "max_value")
+    if not parents:
+        raise ValueError("max_value needs at least one value, got none")
+    return _result(max(data), "max", parents, (0.0,) * len(parents))
 
 
 def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:

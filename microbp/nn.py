@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
-from microbp.engine import Value, affine_node, describe, sum_values, zero_grad
+from microbp.engine import Value, affine_node, describe, max_value, sum_values, zero_grad
 from microbp.validate import (
     brief,
     check_choice,
@@ -48,9 +48,10 @@ def softmax(a: Sequence[Value]) -> list[Value]:
     """ŷ_i = exp(a_i − m) / Σ_j exp(a_j − m), with m = max_j a_j taken as a constant.
 
     Subtracting m changes nothing mathematically (the softmax is shift-invariant) but keeps
-    every exp ≤ 1, so large pre-activations do not overflow.
+    every exp ≤ 1, so large pre-activations do not overflow. m is a `max_value` node, which
+    passes no gradient: in the graph, so a replay (`microbp.tape`) shifts each sample by its own.
     """
-    m = max(v.data for v in a)
+    m = max_value(a)
     e = [(v - m).exp() for v in a]
     total = sum_values(e)
     return [ei / total for ei in e]

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from microbp.nn import MLP, SGD, cross_entropy, loss_of
 from microbp.validate import check_count, check_loss
+
+if TYPE_CHECKING:  # numpy and the tape load when a tape is used, not when `microbp` starts
+    import numpy as np
+
+    from microbp.tape import Tape
 
 #: The engines `train` runs on.
 ENGINES = ("tape", "scalar")
@@ -37,6 +43,84 @@ def _sgd_step(optimizer: SGD, batch_size: int) -> None:
     optimizer.zero_grad()
 
 
+class _TapeSteps:
+    """SGD steps replayed from a tape on a vector θ of the parameters' values, in numpy; the
+    `Value`s' ``.data`` are brought up to date by `publish`, whenever the caller can look."""
+
+    def __init__(self, tape: Tape, rows: np.ndarray, optimizer: SGD) -> None:
+        import numpy
+
+        self.np = numpy
+        self.tape, self.rows, self.optimizer = tape, rows, optimizer
+        self.theta = tape.parameter_vector()
+
+    def __call__(self, indices: list[int]) -> float:
+        losses, grad = self.tape.loss_and_gradient(self.rows[indices], self.theta)
+        grad /= len(indices)
+        with self.np.errstate(over="ignore", invalid="ignore"):  # refused just below
+            updated = self.theta - self.optimizer.lr * grad
+        if not self.np.isfinite(updated).all():
+            # the step leaves the floats: let SGD refuse it, as it does on the scalar engine
+            self.publish()
+            for p, g in zip(self.tape.graph_parameters, grad.tolist()):
+                p.grad = g
+            self.optimizer.step()
+        self.theta = updated
+        return float(losses.sum())
+
+    def publish(self) -> None:
+        """Write θ into the parameters' ``.data``."""
+        self.tape.set_parameters(self.theta)
+
+
+class _Engine:
+    """How ``train`` runs on one engine: a step on a minibatch (its indices; returns its summed
+    loss), the mean loss over every point, and bringing the `Value`s' ``.data`` up to date."""
+
+    def __init__(
+        self,
+        step: Callable[[list[int]], float],
+        mean_loss: Callable[[], float],
+        publish: Callable[[], None],
+    ) -> None:
+        self.step, self.mean_loss, self.publish = step, mean_loss, publish
+
+
+def _engine(
+    engine: str,
+    net: MLP,
+    X: Sequence[Sequence[float]],
+    y: Sequence[object],
+    loss: str,
+    rows: np.ndarray,
+    optimizer: SGD,
+) -> _Engine:
+    """The step, mean loss and publishing of ``engine``."""
+    if engine == "tape":
+        from microbp.tape import record_network
+
+        tape = record_network(net, loss, example=X[0])
+        tape_steps = _TapeSteps(tape, rows, optimizer)
+        return _Engine(tape_steps, lambda: float(tape.forward(rows).mean()), tape_steps.publish)
+
+    def step(indices: list[int]) -> float:
+        total = 0.0
+        for i in indices:
+            L = loss_of(loss, net(X[i]), y[i])
+            L.backward()
+            total += L.data
+        _sgd_step(optimizer, len(indices))
+        return total
+
+    def mean_loss() -> float:
+        return sum(loss_of(loss, net(x), target).data for x, target in zip(X, y)) / len(X)
+
+    def publish() -> None:
+        return None  # the scalar engine works on the Values themselves
+
+    return _Engine(step, mean_loss, publish)
+
+
 def train(
     net: MLP,
     X: Sequence[Sequence[float]],
@@ -58,7 +142,7 @@ def train(
     Raises `DivergedError` if the numbers leave the floats; the weights are then those of the
     last good step.
     """
-    from microbp.tape import network_batch, record_network
+    from microbp.tape import network_batch
 
     check_loss(loss)
     if engine not in ENGINES:
@@ -71,29 +155,8 @@ def train(
     optimizer = SGD(net.parameters(), lr)
     optimizer.zero_grad()
 
-    if engine == "tape":
-        tape = record_network(net, loss, example=X[0])
-
-        def losses_and_grads(indices: list[int]) -> float:
-            return float(tape.run(rows[indices]).sum())
-
-        def mean_loss() -> float:
-            return float(tape.forward(rows).mean())
-
-    else:
-
-        def losses_and_grads(indices: list[int]) -> float:
-            total = 0.0
-            for i in indices:
-                L = loss_of(loss, net(X[i]), y[i])
-                L.backward()
-                total += L.data
-            return total
-
-        def mean_loss() -> float:
-            return sum(loss_of(loss, net(x), target).data for x, target in zip(X, y)) / len(X)
-
-    untrained_loss = mean_loss()
+    run = _engine(engine, net, X, y, loss, rows, optimizer)
+    untrained_loss = run.mean_loss()
     rng = random.Random(seed)
     history: list[float] = []
     for epoch in range(1, epochs + 1):
@@ -103,13 +166,14 @@ def train(
         for start in range(0, len(order), batch):
             indices = order[start : start + batch]
             try:
-                total += losses_and_grads(indices)
-                _sgd_step(optimizer, len(indices))
+                total += run.step(indices)
             except (ArithmeticError, ValueError) as error:
+                run.publish()
                 optimizer.zero_grad()
                 raise DivergedError(
                     f"training diverged in epoch {epoch} ({error}); try a smaller lr than {lr}"
                 ) from error
+        run.publish()
         history.append(total / len(order))
         if on_epoch is not None:
             on_epoch(epoch, history[-1])

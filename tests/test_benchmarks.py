@@ -83,11 +83,29 @@ def test_every_engine_of_a_workload_computes_the_same_loss_and_gradients(name):
         assert run.fingerprints_agree(first, other)
 
 
-def test_mlp_and_train_run_on_all_three_engines_the_others_on_microbp_and_micrograd():
-    assert ENGINES == ("microbp", "microbp-tape", "micrograd")
+def test_mlp_and_train_run_on_microbps_engines_and_micrograd_train_batch_beside_numpy():
+    assert ENGINES == ("microbp", "microbp-tape", "micrograd", "numpy", "torch")
+    with_torch = ("torch",) if workloads._torch_installed() else ()
     for name, workload in WORKLOADS.items():
-        with_tape = name in ("mlp", "train")
-        assert workload.engines == (ENGINES if with_tape else ("microbp", "micrograd"))
+        if name in ("mlp", "train"):
+            assert workload.engines == ("microbp", "microbp-tape", "micrograd")
+        elif name == "train_batch":
+            assert workload.engines == ("microbp", "microbp-tape", "numpy", *with_torch)
+        else:
+            assert workload.engines == ("microbp", "micrograd")
+
+
+def test_train_batch_by_hand_reaches_the_tapes_losses_and_weights_at_every_batch_size(
+    monkeypatch,
+):
+    monkeypatch.setitem(workloads.BATCH_RUNS, 16, (50, 2))
+    train_batch = WORKLOADS["train_batch"]
+    n_params = sum((n_in + 1) * n_out for n_in, n_out in [(2, 16), (16, 16), (16, 2)])
+    for batch, epochs in ((10, 1), (16, 2)):
+        tape, *others = (fingerprint(train_batch, e, batch) for e in train_batch.engines)
+        assert len(tape) == epochs + n_params
+        for other in others:
+            assert run.fingerprints_agree(tape, other)
 
 
 def test_the_tapes_mlp_fingerprint_is_the_loss_and_every_parameter_grad_micrograd_gets():
@@ -207,7 +225,7 @@ def test_ratios_are_slower_over_faster_and_the_tape_targets_are_checked_at_64_sa
     assert [(t["target"], t["measured"], t["met"]) for t in run.targets([result])] == [
         ("mlp 64: micrograd / microbp ≥ 30× (GC on)", "50.0×", True),
         ("mlp 64: micrograd / microbp-tape ≥ 300× (GC on)", "250.0×", False),
-        ("mlp 64: microbp / microbp-tape ≥ 10× (GC on)", "5.0×", False),
+        ("mlp 64: microbp / microbp-tape ≥ 10× (GC on)", "5.00×", False),
     ]
     one_sample = run.combine("mlp", reports(medians, {e: [1.0] for e in ENGINES}, size=1))
     assert run.targets([one_sample]) == []  # the targets are for 64 samples
@@ -225,9 +243,24 @@ def test_the_table_marks_scaled_figures_and_engines_a_workload_lacks():
     }
     shown = run.table([run.combine("train", train)], meta)
     assert (
-        "| train | 64 | 50 s (50 s–50 s), 2 epochs ×50 | — | 500 s (500 s–500 s) | 10.0× | — | — |"
-        in shown
+        "| train | 64 | 50 s (50 s–50 s), 2 epochs ×50 | — | 500 s (500 s–500 s) | — | — "
+        "| 10.0× | — | — | — | — |" in shown
     )
+
+
+def test_the_tape_is_held_to_at_most_2x_and_1_5x_hand_written_numpy_and_under_pytorch():
+    medians = {"microbp-tape": 0.019, "numpy": 0.010, "torch": 0.020}
+    engines = {e: [1.0] for e in medians}
+    result, at_1000 = (
+        run.combine("train_batch", reports(medians, engines, size=size)) for size in (16, 1000)
+    )
+    result["rows"] += at_1000["rows"]
+    assert [(t["target"], t["measured"], t["met"]) for t in run.targets([result])] == [
+        ("train_batch 16: torch / microbp-tape ≥ 1× (GC on)", "1.05×", True),
+        ("train_batch 1000: torch / microbp-tape ≥ 1× (GC on)", "1.05×", True),
+        ("train_batch 16: microbp-tape / numpy ≤ 2× (GC on)", "1.90×", True),
+        ("train_batch 1000: microbp-tape / numpy ≤ 1.5× (GC on)", "1.90×", False),
+    ]
 
 
 def test_quick_run_has_every_workload_gc_state_and_tape_ratio_and_the_chain_micrograd_cannot_do(
@@ -247,11 +280,16 @@ def test_quick_run_has_every_workload_gc_state_and_tape_ratio_and_the_chain_micr
             for ratio in row["ratio"].values():
                 assert set(ratio) == set(GC_MODES)
                 assert all(r > 0 for r in ratio.values())
-    for name in ("mlp", "train"):
+    for name in ("mlp", "train", "train_batch"):
         rows = next(r for r in report["results"] if r["workload"] == name)["rows"]
         assert [row["size"] for row in rows] == list(WORKLOADS[name].quick_sizes)
+        engines = WORKLOADS[name].engines
         for row in rows:
-            assert set(row["ratio"]) == {run.ratio_name(*pair) for pair in run.RATIOS}
+            assert set(row["ratio"]) == {
+                run.ratio_name(slower, faster)
+                for slower, faster in run.RATIOS
+                if slower in engines and faster in engines
+            }
             assert row["microbp-tape"]["error"] is None
     chain = next(r for r in report["results"] if r["workload"] == "chain")
     deepest = chain["rows"][-1]
@@ -269,7 +307,8 @@ def test_quick_run_has_every_workload_gc_state_and_tape_ratio_and_the_chain_micr
         "| mlp | 1 |" in shown
         and "| mlp | 8 |" in shown
         and "| train | 50 |" in shown
-        and "microbp-tape" in shown
+        and "| train_batch | 10 |" in shown
+        and "microbp-tape / numpy" in shown
     )
 
 

@@ -488,7 +488,7 @@ def test_nodes_sit_in_the_cluster_their_name_gives_and_softmax_internals_in_thei
     cluster_of = {"x": "inputs", "W1": "layer 1", "b1": "layer 1", "a1": "layer 1"}
     cluster_of |= {"h1": "layer 1", "W2": "layer 2", "b2": "layer 2", "a2": "layer 2"}
     cluster_of |= {"h2": "layer 2", "L": "loss", "exp": "layer 2", "sum": "layer 2"}
-    cluster_of |= {"-": "layer 2", "constant": "layer 2", "log": "loss"}
+    cluster_of |= {"-": "layer 2", "max": "layer 2", "log": "loss"}
     for box in picture.nodes.values():
         home = picture.clusters[cluster_of[box.name.split("[")[0]]]
         assert box.inside(home), box.name

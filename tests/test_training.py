@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -156,6 +157,45 @@ def test_divergence_is_reported_and_leaves_the_last_good_weights(engine):
         train(net, X, targets, loss="squared_error", epochs=3, lr=1.0, engine=engine)
     assert isinstance(error.value, ArithmeticError)
     assert all(math.isfinite(p.data) and p.grad == 0.0 for p in net.parameters())
+
+
+def test_a_step_that_leaves_the_floats_is_refused_the_same_way_on_both_engines():
+    X, y = make_moons(8, seed=2)
+    targets = [[1e3 * c, 0.0] for c in y]  # grads of about 10³: a step of lr 1e306 overflows
+    refusals = {}
+    for engine in ENGINES:
+        net = MLP([2, 3, 2], hidden="tanh", output="linear", seed=2)
+        with pytest.raises(DivergedError) as error:
+            train(net, X, targets, loss="squared_error", epochs=2, lr=1e306, batch=4, engine=engine)
+        refused = re.search(r"the SGD step makes (\S+) non-finite", str(error.value))
+        assert refused, str(error.value)
+        assert "try a smaller lr" in str(error.value)
+        assert all(math.isfinite(p.data) and p.grad == 0.0 for p in net.parameters())
+        refusals[engine] = (refused[1], weights(net))
+    assert refusals["tape"][0] == refusals["scalar"][0]
+    np.testing.assert_allclose(refusals["tape"][1], refusals["scalar"][1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_weights_a_user_sees_at_the_end_of_each_epoch_are_the_trained_ones(engine):
+    X, y = make_moons(12, seed=4)
+    net = MLP([2, 3, 2], hidden="tanh", seed=4)
+    seen = []
+    train(
+        net,
+        X,
+        y,
+        epochs=3,
+        lr=0.5,
+        batch=5,
+        engine=engine,
+        on_epoch=lambda *_: seen.append(weights(net)),
+    )
+    for epochs, snapshot in enumerate(seen, start=1):
+        fresh = MLP([2, 3, 2], hidden="tanh", seed=4)
+        train(fresh, X, y, epochs=epochs, lr=0.5, batch=5, engine=engine)
+        assert weights(fresh).tolist() == snapshot.tolist()
+    assert seen[-1].tolist() == weights(net).tolist()
 
 
 def test_a_run_that_ends_with_a_higher_loss_than_it_started_is_divergence_on_both_engines():

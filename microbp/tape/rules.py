@@ -1,0 +1,169 @@
+"""Each op's numpy forward rule and local derivatives: the engine's rules, vectorised over a batch.
+
+A unary rule maps x to y = f(x) and gives ∂y/∂x from x and y; a binary rule maps (x, y) to z and
+gives (∂z/∂x, ∂z/∂y) from x, y and z. `engine_apply` runs an op with the engine itself, so that a
+failed replay can raise the engine's own error.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import TypeAlias
+
+import numpy as np
+
+from microbp.engine import Value, affine, affine_parts, max_value, sum_values
+from microbp.tape.errors import TapeError
+
+Array: TypeAlias = np.ndarray
+Local: TypeAlias = "Array | float"
+UnaryRule: TypeAlias = tuple[Callable[[Array], Array], Callable[[Array, Array], Local]]
+BinaryRule: TypeAlias = tuple[
+    Callable[[Array, Array], Array], Callable[[Array, Array, Array], tuple[Local, Local]]
+]
+
+#: From here on n − 1 is not a float (n−1 rounds to n), so x^(n−1) is computed as xⁿ / x.
+EXACT_INTEGERS = 2.0**53
+
+
+def sigmoid(x: Array) -> Array:
+    """σ(x), exp only ever of −|x| so it never overflows (as the engine computes it)."""
+    e = np.exp(-np.abs(x))
+    s: Array = np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return s
+
+
+def sigmoid_local(x: Array) -> Array:
+    """σ'(x) = e/(1+e)², e = exp(−|x|): exact for any x, as the engine's."""
+    e: Array = np.exp(-np.abs(x))
+    return e / (1.0 + e) ** 2
+
+
+#: Where 1 − tanh² x is at least this (|tanh x| ≤ 0.99), it keeps 14 digits despite the
+#: rounding of tanh x; below, 1/cosh² x is used.
+_FAR_FROM_ZERO = 1.0 - 0.99**2
+
+
+def tanh_local(x: Array, y: Array) -> Array:
+    """tanh'(x) from x and y = tanh x: 1 − y² (two cheap passes) where y is away from ±1, and
+    1/cosh² x where y is near ±1 and 1 − y² would lose digits (it is 0 once y rounds to ±1)."""
+    local: Array = 1.0 - y * y
+    if local.min() < _FAR_FROM_ZERO:
+        near_one = local < _FAR_FROM_ZERO
+        local[near_one] = np.cosh(x[near_one]) ** -2.0
+    return local
+
+
+def relu(x: Array) -> Array:
+    h: Array = np.where(x > 0.0, x, 0.0)
+    return h
+
+
+def relu_local(x: Array) -> Array:
+    local: Array = np.where(x > 0.0, 1.0, 0.0)  # relu'(0) = 0, as the engine
+    return local
+
+
+UNARY: dict[str, UnaryRule] = {
+    "neg": (np.negative, lambda x, y: -1.0),
+    "exp": (np.exp, lambda x, y: y),
+    "log": (np.log, lambda x, y: 1.0 / x),
+    "tanh": (np.tanh, tanh_local),
+    "sigmoid": (sigmoid, lambda x, y: sigmoid_local(x)),
+    "relu": (relu, lambda x, y: relu_local(x)),
+}
+
+#: The unary ops a dense layer's instruction can apply to its own output in the same step.
+ACTIVATIONS = ("tanh", "sigmoid", "relu")
+
+
+def power_local(x: Array, n: float) -> Array | float:
+    """∂xⁿ/∂x = n·x^(n−1); for |n| ≥ 2⁵³, where n − 1 would round to n, as n·xⁿ/x (0 at x = 0)."""
+    if n == 0.0:
+        return 0.0
+    if abs(n) < EXACT_INTEGERS:
+        local: Array = n * np.power(x, n - 1.0)
+        return local
+    nonzero = x != 0.0
+    power: Array = np.where(nonzero, np.power(x, n) / np.where(nonzero, x, 1.0), 0.0)
+    return n * power
+
+
+def power_rule(n: float) -> UnaryRule:
+    """The rule of ``**n`` for a number n."""
+    return (lambda x: np.power(x, n)), (lambda x, y: power_local(x, n))
+
+
+def _pow_value(x: Array, y: Array) -> Array:
+    # the engine refuses a negative base with a Value exponent; NaN makes the replay refuse too
+    return np.where(x < 0.0, np.nan, np.power(x, y))
+
+
+def _pow_value_locals(x: Array, y: Array, z: Array) -> tuple[Array, Array]:
+    d_base = np.where(y != 0.0, y * np.power(x, y - 1.0), 0.0)
+    d_exponent = np.where(x > 0.0, z * np.log(np.where(x > 0.0, x, 1.0)), 0.0)
+    return d_base, d_exponent
+
+
+BINARY: dict[str, BinaryRule] = {
+    "+": (np.add, lambda x, y, z: (1.0, 1.0)),
+    "-": (np.subtract, lambda x, y, z: (1.0, -1.0)),
+    "*": (np.multiply, lambda x, y, z: (y, x)),
+    "/": (np.divide, lambda x, y, z: (1.0 / y, -z / y)),
+    "**": (_pow_value, _pow_value_locals),
+}
+
+#: The ops of any number of parents, each an instruction of its own kind.
+NARY = ("sum", "max", "affine")
+
+# the same ops on Values, to let the engine itself name what went wrong in a failed replay
+_ENGINE_BINARY: dict[str, Callable[[Value, Value], Value]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+}
+
+
+def power_exponent(op: str) -> float | None:
+    """The n of an op ``**n`` (a power with a number exponent), None for any other op."""
+    if not op.startswith("**") or op == "**":
+        return None
+    try:
+        return float(op[2:])
+    except ValueError:
+        raise TapeError(
+            f"cannot read the exponent of the op {op!r}; build powers with a Python int or "
+            "float exponent"
+        ) from None
+
+
+def known_op(op: str) -> bool:
+    """Whether the tape has a rule for ``op``."""
+    return op in UNARY or op in BINARY or op in NARY or power_exponent(op) is not None
+
+
+def known_ops() -> str:
+    """The ops the tape knows, for messages."""
+    return ", ".join([*UNARY, *BINARY, "**n", *NARY])
+
+
+def engine_apply(op: str, parents: list[Value]) -> Value:
+    """Run ``op`` on ``parents`` with the engine, which raises its own error for bad operands."""
+    n = power_exponent(op)
+    if n is not None:
+        return parents[0] ** n
+    if op in _ENGINE_BINARY:
+        return _ENGINE_BINARY[op](parents[0], parents[1])
+    if op == "neg":
+        return -parents[0]
+    if op == "sum":
+        return sum_values(parents)
+    if op == "max":
+        return max_value(parents)
+    if op == "affine":
+        return affine(*affine_parts(parents))
+    method: Callable[[Value], Value] = getattr(Value, op)
+    return method(parents[0])
