@@ -13,7 +13,7 @@ import nox
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "lint", "docs", "bench"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "bench"]
 nox.options.reuse_existing_virtualenvs = True
 
 

@@ -196,7 +196,7 @@ def _ok(figures: dict[str, Any] | None) -> bool:
 
 
 def _size(n: int) -> str:
-    exponent = math.log10(n) if n > 0 else 0
+    exponent = math.log10(n) if n > 0 else 0.0
     if n >= 1000 and exponent.is_integer():
         return "10" + str(int(exponent)).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return str(n)

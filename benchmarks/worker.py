@@ -11,7 +11,7 @@ import json
 import sys
 
 from measure import GC_MODES, peak_rss_bytes, repeat, summary, traced_bytes
-from workloads import ENGINES, WORKLOADS, Workload
+from workloads import ENGINES, WORKLOADS, Graph, Workload
 
 # (min_reps, max_reps, budget in seconds) for each mode
 REPETITIONS = {"full": (3, 7, 3.0), "quick": (1, 1, 0.0)}
@@ -44,7 +44,7 @@ def measure_memory(workload: Workload, engine: str, size: int) -> dict[str, floa
     assert workload.graph is not None
     nodes: list[int] = []
 
-    def build() -> object:
+    def build() -> Graph:
         graph = workload.graph[engine](size)  # type: ignore[index]
         nodes.append(graph.nodes)
         return graph
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss": peak_rss_bytes(),  # before tracemalloc, whose own records would count
     }
     if workload.graph is not None and not results[-1]["error"]:
-        report["memory"] = measure_memory(workload, args.engine, results[-1]["size"])
+        report["memory"] = measure_memory(workload, args.engine, int(results[-1]["size"]))  # type: ignore[call-overload]
     json.dump(report, sys.stdout)
     return 0
 

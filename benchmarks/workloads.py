@@ -36,7 +36,7 @@ from microbp import comparison, datasets, formulas, nn, tape, training
 class Graph:
     """A built, not yet differentiated graph (its root) and its number of nodes."""
 
-    root: object
+    root: Any  # a microbp or micrograd Value: anything with backward()
     nodes: int
 
 
@@ -138,7 +138,7 @@ def _mlp_micrograd(n_samples: int) -> Step:
     params = _params(layers)
 
     def run() -> object:
-        L = sum(
+        L: Any = sum(
             sum((p - t) ** 2 for p, t in zip(_mg_forward(layers, x, "linear"), [target]))
             for x, target in zip(X, y)
         )

@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -160,22 +161,23 @@ def test_a_scaled_step_reports_its_times_as_measured_and_its_figures_scaled():
     figures = worker.measure_size(fake, "microbp", 1, "quick")
     assert (figures["scale"], figures["note"]) == (50, "2 epochs ×50")
     for mode in GC_MODES:
-        (measured,) = figures[mode]["times"]
-        assert figures[mode]["median"] == pytest.approx(50 * measured)
+        timed: Any = figures[mode]
+        (measured,) = timed["times"]
+        assert timed["median"] == pytest.approx(50 * measured)
 
 
 def test_a_workload_refuses_an_engine_it_does_not_have():
     with pytest.raises(ValueError, match="unknown engines"):
-        Workload("fake", "", (1,), (1,), {"jax": lambda _: None})
+        Workload("fake", "", (1,), (1,), {"jax": lambda _: None})  # type: ignore[dict-item,return-value]
     with pytest.raises(SystemExit):
         worker.main(["chain", "microbp-tape"])
 
 
 def test_a_step_is_timed_after_reset_and_read_after_the_last_run():
-    calls = []
+    calls: list[str] = []
     step = Step(
         reset=lambda: calls.append("reset"),
-        run=lambda: calls.append("run") or len(calls),
+        run=lambda: calls.append("run") or len(calls),  # type: ignore[func-returns-value]
         fingerprint=lambda result: [float(result)],
     )
     times, fingerprint = repeat(step, "gc_off", min_reps=3, max_reps=3, budget=0.0)

@@ -132,7 +132,7 @@ def test_batch_grads_are_the_sum_of_the_notes_matrix_formulas_over_the_samples(p
         for k, layer in enumerate(grads.layers):
             expected[k] += layer.grad_W
             expected_b[k] += layer.grad_b
-        x_values = [v for v in tape.inputs if v.name.startswith("x[")]
+        x_values = [v for v in tape.inputs if (v.name or "").startswith("x[")]
         grad_x = [tape.grad_of(v)[s] for v in x_values]
         np.testing.assert_allclose(grad_x, grads.grad_x, rtol=1e-9, atol=1e-12)
     for k, layer in enumerate(net.layers):
@@ -317,7 +317,7 @@ def test_python_branching_on_data_is_caught_by_check_same_graph():
 
 def test_values_have_no_comparisons_so_if_on_a_value_cannot_silently_freeze():
     with pytest.raises(TypeError):
-        _ = Value(1.0) > 0
+        _ = Value(1.0) > 0  # type: ignore[operator]
 
 
 def test_softmax_shift_is_each_samples_own_so_a_batch_far_from_the_example_replays_exactly():
@@ -459,7 +459,7 @@ def test_recording_refuses_inputs_that_are_not_leaves_of_the_graph():
     with pytest.raises(TapeError, match="the same Value twice"):
         record(L, [x, x], [w])
     with pytest.raises(TypeError, match=r"parameters\[0\] must be a Value"):
-        record(L, [x], [3.0])
+        record(L, [x], [3.0])  # type: ignore[list-item]
 
 
 def test_recording_refuses_an_op_it_does_not_know():
