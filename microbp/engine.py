@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from operator import mul
 from typing import TypeAlias, TypeVar, cast
 
@@ -350,7 +351,11 @@ def sum_values(terms: Iterable[Operand]) -> Value:
     parents, data = _values_and_data(terms, "sum_values")
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
-    return _result(_fsum("sum", data), "sum", parents, (1.0,) * len(parents))
+    try:
+        total = math.fsum(data)
+    except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
+        raise not_finite_error("sum", data) from None
+    return _result(total, "sum", parents, (1.0,) * len(parents))
 
 
 def max_value(values: Iterable[Operand]) -> Value:
@@ -393,16 +398,11 @@ def affine_node(
 
     b + Σ_j w_j h_j is `math.fsum` of b and the rounded products: the same on every Python.
     """
-    terms = [b_data, *map(mul, w_data, h_data)]
-    return _result(_fsum("affine", terms), "affine", parents, (1.0, *h_data, *w_data))
-
-
-def _fsum(op: str, terms: list[float]) -> float:
-    """`math.fsum`, its own errors (a finite sum past the floats, inf − inf) told as ``op``'s."""
     try:
-        return math.fsum(terms)
-    except (OverflowError, ValueError):
-        raise not_finite_error(op, terms) from None
+        data = math.fsum(chain((b_data,), map(mul, w_data, h_data)))
+    except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
+        raise not_finite_error("affine", [b_data, *w_data, *h_data]) from None
+    return _result(data, "affine", parents, (1.0, *h_data, *w_data))
 
 
 def _reverse_pass(root: Value) -> tuple[list[Value], list[Value]]:
