@@ -168,7 +168,8 @@ class Value:
     def __truediv__(self, other: Operand) -> Value:
         o = _as_value(other, "/")
         x, y = self.data, o.data
-        check_domain("/", x, y)
+        if y == 0.0 or x - x != 0.0 or y - y != 0.0:  # checked only where it can fail
+            check_domain("/", x, y)
         return _result(
             x / y, "/", (self, o), finite_derivatives("/", (x, y), 1.0 / y, -(x / y) / y)
         )
@@ -181,7 +182,8 @@ class Value:
             return self._pow_value(exponent)
         n = check_number(exponent, "the exponent of **")
         x = self.data
-        check_domain("**", x, n)
+        if x - x != 0.0 or (x <= 0.0 and (n < 1.0 or not n.is_integer())):  # where it can fail
+            check_domain("**", x, n)
         op = f"**{exponent}" if type(exponent) is int else f"**{n!r}"
         try:
             data, local = x**n, power_derivative(x, n)
@@ -215,7 +217,8 @@ class Value:
 
     def log(self) -> Value:
         x = self.data
-        check_domain("log", x)
+        if not 0.0 < x < math.inf:
+            check_domain("log", x)
         return _result(math.log(x), "log", (self,), finite_derivatives("log", (x,), 1.0 / x))
 
     def tanh(self) -> Value:
