@@ -21,9 +21,8 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The whole test suite on one Python."""
     session.install(".[test]")
-    session.run(
-        "python", "-m", "pytest", "-q", *session.posargs, env={"MICROBP_REQUIRE_TOOLS": "1"}
-    )
+    options = session.posargs or ["-n", "auto"]  # every core, unless told otherwise
+    session.run("python", "-m", "pytest", "-q", *options, env={"MICROBP_REQUIRE_TOOLS": "1"})
 
 
 @nox.session
