@@ -34,6 +34,7 @@ share nodes take turns, so every grad is exact.
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from collections.abc import Iterable, Sequence
 from itertools import chain
@@ -95,19 +96,34 @@ def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ..
     return values, [v.data for v in values]
 
 
-def power_derivative(x: float, n: float) -> float:
-    """n·xⁿ⁻¹, exactly signed: past 2⁵³, n − 1 rounds to the even n, which would lose the sign
-    of an odd power of a negative x; there xⁿ⁻¹ is taken as |x|ⁿ / |x| with the sign of x."""
-    if n == 0.0:
+#: Up to here every integer is a float; past it, a float exponent is always even.
+EXACT_INTEGERS = 2**53
+
+
+def integer_power(x: float, k: int) -> float:
+    """xᵏ for an int k of any size, its sign from k's own parity (k as a float past 2⁵³ would
+    round an odd power to an even one)."""
+    if -EXACT_INTEGERS <= k <= EXACT_INTEGERS:
+        return math.pow(x, k)
+    magnitude = math.pow(abs(x), k)
+    return -magnitude if x < 0.0 and k % 2 else magnitude
+
+
+def power_derivative(x: float, n: int | float) -> float:
+    """n·xⁿ⁻¹, exactly signed for integer n of any size (its parity is kept as an int)."""
+    if n == 0:
         return 0.0
-    if -(2.0**53) < n <= 2.0**53:  # n − 1 is exact
+    if isinstance(n, float) and not n.is_integer():  # then x ≥ 0: no sign to keep
         return n * math.pow(x, n - 1.0)
+    k = int(n)
+    if -EXACT_INTEGERS < k <= EXACT_INTEGERS:  # k − 1 is a float exactly
+        return k * math.pow(x, k - 1)
     if x == 0.0:
         return 0.0
-    # n is an even integer, so n − 1 is odd: the sign is that of n·x. Multiplying |n| by
-    # |x|^(n/2) twice keeps the product off the subnormals, where digits are lost.
-    half = math.pow(abs(x), n / 2.0)
-    return math.copysign(abs(n) * half * half / abs(x), n * x)
+    # |k|·|x|^((k−1)/2) squared: the product stays off the subnormals, where digits are lost.
+    half = math.pow(abs(x), (k - 1) / 2)
+    magnitude = abs(k) * half * half
+    return -magnitude if (x < 0.0 and (k - 1) % 2 == 1) != (k < 0) else magnitude
 
 
 class Value:
@@ -184,9 +200,12 @@ class Value:
         x = self.data
         if x - x != 0.0 or (x <= 0.0 and (n < 1.0 or not n.is_integer())):  # where it can fail
             check_domain("**", x, n)
-        op = f"**{exponent}" if type(exponent) is int else f"**{n!r}"
+        integral = isinstance(exponent, numbers.Integral)
+        op = f"**{int(exponent)}" if integral else f"**{n!r}"
+        k = int(exponent) if integral else int(n) if n.is_integer() else None
         try:
-            data, local = x**n, power_derivative(x, n)
+            data = math.pow(x, n) if k is None else integer_power(x, k)
+            local = power_derivative(x, n if k is None else k)
         except (OverflowError, ZeroDivisionError):
             raise not_finite_error(op, (x,)) from None
         return _result(data, op, (self,), finite_derivatives(op, (x,), local))
@@ -197,7 +216,7 @@ class Value:
         check_domain("** with a Value exponent", x, y)
         check_domain("**", x, y)
         try:
-            data, d_base = x**y, power_derivative(x, y)
+            data, d_base = math.pow(x, y), power_derivative(x, y)
         except (OverflowError, ZeroDivisionError):
             raise not_finite_error("**", (x, y)) from None
         d_exponent = data * math.log(x) if x > 0.0 else 0.0
@@ -271,14 +290,18 @@ class Value:
         """
         with _PASS_LOCK:
             leaves, interior = _reverse_pass(self)
-            for node in interior:
-                node.grad += node._pass_grad
-                node._pass_grad = 0.0
-                node._reached = True
-            for node in leaves:
-                node.grad += node._pass_grad
-                node._pass_grad = 0.0
-                node._reached = True
+            try:
+                for node in interior:
+                    node.grad += node._pass_grad
+                    node._pass_grad = 0.0
+                    node._reached = True
+                for node in leaves:
+                    node.grad += node._pass_grad
+                    node._pass_grad = 0.0
+                    node._reached = True
+            except BaseException:  # interrupted: some grads have this pass, none keeps a sum
+                _rest(leaves, interior)
+                raise
 
     @property
     def grad_computed(self) -> bool:
@@ -415,18 +438,30 @@ def _reverse_pass(root: Value) -> tuple[list[Value], list[Value]]:
     that is not finite is an `OverflowError`, the pass grads reset and every node marked reached.
     """
     leaves, interior = _walk(root)
-    root._pass_grad = 1.0
-    for node in reversed(interior):  # children before parents
-        g = node._pass_grad
-        if g:
-            for parent, local in zip(node.parents, node.local_grads):
-                parent._pass_grad += local * g
+    try:
+        root._pass_grad = 1.0
+        for node in reversed(interior):  # children before parents
+            g = node._pass_grad
+            if g:
+                for parent, local in zip(node.parents, node.local_grads):
+                    parent._pass_grad += local * g
+    except BaseException:  # Ctrl-C: the next pass must not start from this one's partial sums
+        _rest(leaves, interior)
+        raise
     # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
     # whose sum overflows make the total non-finite too, so it is only a reason to look.
     total = sum([node._pass_grad for node in leaves])
     if total - total != 0.0:
         _check_leaves_finite(root, leaves, interior)
     return leaves, interior
+
+
+def _rest(leaves: list[Value], interior: list[Value]) -> None:
+    """Every node's pass grad back to 0.0, as between passes."""
+    for node in leaves:
+        node._pass_grad = 0.0
+    for node in interior:
+        node._pass_grad = 0.0
 
 
 def _check_leaves_finite(root: Value, leaves: list[Value], interior: list[Value]) -> None:
@@ -455,11 +490,10 @@ def derivatives(root: Value, wrt: Sequence[Value]) -> list[float]:
             raise TypeError(f"derivatives are taken with respect to Values; wrt[{i}] is {v!r}")
     with _PASS_LOCK:
         leaves, interior = _reverse_pass(root)
-        found = [v._pass_grad for v in wrt]
-        for node in leaves:
-            node._pass_grad = 0.0
-        for node in interior:
-            node._pass_grad = 0.0
+        try:
+            found = [v._pass_grad for v in wrt]
+        finally:
+            _rest(leaves, interior)
     return found
 
 

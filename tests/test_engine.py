@@ -579,3 +579,49 @@ def test_derivatives_are_backwards_grads_and_change_no_grad(seed):
     L.backward()
     assert found == [v.grad for v in wrt]
     assert derivatives(L, [Value(1.0)]) == [0.0]
+
+
+class InterruptingFactor(float):
+    """A local derivative whose first use raises Ctrl-C, as a signal can mid-pass."""
+
+    def __mul__(self, other: object) -> float:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("passes", [Value.backward, lambda root: derivatives(root, [root])])
+def test_a_pass_interrupted_midway_leaves_nothing_for_the_next_pass_to_add(passes):
+    x = Value(1.5, "x")
+    y = x
+    for _ in range(200):
+        y = y * 1.01 + x * 0.5
+    (expected,) = derivatives(y, [x])
+    middle = [v for v in topological_order(y) if v.parents][150]
+    honest = middle.local_grads
+    middle.local_grads = (InterruptingFactor(honest[0]), *honest[1:])
+    with pytest.raises(KeyboardInterrupt):
+        passes(y)
+    middle.local_grads = honest
+    assert derivatives(y, [x]) == [expected]
+    y.zero_grad()
+    y.backward()
+    assert x.grad == expected
+
+
+@pytest.mark.parametrize("k", [2**53 + 1, 2**54 + 1, -(2**54) - 1, 10**20 + 1, 2**60 + 1, 2**53])
+@pytest.mark.parametrize("x", [-1.0, -(1 + 2**-52), 1 - 2**-53])
+def test_an_int_exponent_of_any_size_keeps_its_parity(k, x):
+    with mpmath.workprec(256):
+        exact_data = mpmath.power(mpmath.mpf(x), k)
+        exact_grad = k * mpmath.power(mpmath.mpf(x), k - 1)
+    v = Value(x)
+    if max(abs(exact_data), abs(exact_grad)) > sys.float_info.max:
+        with pytest.raises(OverflowError):
+            v**k
+        return
+    y = v**k
+    y.backward()
+    assert y.op == f"**{k}"
+    assert y.data == pytest.approx(float(exact_data), rel=1e-12, abs=1e-300)
+    assert v.grad == pytest.approx(float(exact_grad), rel=1e-12, abs=1e-300)
+    if abs(float(exact_grad)) > 1e-300:
+        assert math.copysign(1.0, v.grad) == math.copysign(1.0, float(exact_grad))

@@ -575,3 +575,21 @@ def test_values_whose_sum_overflows_are_finite_and_replay():
     x, w = Value(1.0, "x"), Value(1.0, "w")
     tape = record(w * x, [x], [w])
     assert tape.forward([[1e308], [1e308], [-1e308]]).tolist() == [1e308, 1e308, -1e308]
+
+
+@pytest.mark.parametrize("k", [2**53 + 1, -(2**54) - 1, 2**60 + 1, 2**54, 7])
+@pytest.mark.parametrize("base", [-1.0, -(1 + 2**-52), 0.5, 1 - 2**-53])
+def test_an_int_exponent_of_any_size_replays_as_the_engine_computes_it(k, base):
+    x = Value(1.0, "x")
+    tape = record(x**k, [x], [])
+    v = Value(base)
+    try:
+        y = v**k
+    except OverflowError:
+        with pytest.raises((OverflowError, TapeError)):
+            tape.run([[base]])
+        return
+    y.backward()
+    losses = tape.run([[base]])
+    assert losses[0] == pytest.approx(y.data, rel=1e-12, abs=1e-300)
+    assert tape.grad_of(x)[0] == pytest.approx(v.grad, rel=1e-12, abs=1e-300)

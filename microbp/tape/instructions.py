@@ -51,7 +51,7 @@ def _times(local: Array | float, g: Array) -> Array:
 class Unary:
     """y = f(x) elementwise: ``neg``, ``exp``, ``log``, the activations and ``**n``."""
 
-    def __init__(self, op: str, out: slice, x: Operand, n: float | None = None) -> None:
+    def __init__(self, op: str, out: slice, x: Operand, n: int | float | None = None) -> None:
         self.f, self.local = UNARY[op] if n is None else power_rule(n)
         self.out, self.x = out, x
 

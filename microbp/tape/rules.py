@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 import numpy as np
 
-from microbp.engine import Value, affine, affine_parts, max_value, sum_values
+from microbp.engine import EXACT_INTEGERS, Value, affine, affine_parts, max_value, sum_values
 from microbp.tape.errors import TapeError
 
 Array: TypeAlias = np.ndarray
@@ -22,9 +22,6 @@ UnaryRule: TypeAlias = tuple[Callable[[Array], Array], Callable[[Array, Array], 
 BinaryRule: TypeAlias = tuple[
     Callable[[Array, Array], Array], Callable[[Array, Array, Array], tuple[Local, Local]]
 ]
-
-#: From here on n − 1 is not a float (n−1 rounds to n), so x^(n−1) is computed as xⁿ / x.
-EXACT_INTEGERS = 2.0**53
 
 
 def sigmoid(x: Array) -> Array:
@@ -78,20 +75,37 @@ UNARY: dict[str, UnaryRule] = {
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 
 
-def power_local(x: Array, n: float) -> Array | float:
-    """∂xⁿ/∂x = n·x^(n−1); for |n| ≥ 2⁵³, where n − 1 would round to n, as n·xⁿ/x (0 at x = 0)."""
-    if n == 0.0:
+def _integer_power(x: Array, k: int) -> Array:
+    """xᵏ, its sign from the int k's own parity, which k as a float past 2⁵³ would lose."""
+    if -EXACT_INTEGERS <= k <= EXACT_INTEGERS:
+        exact: Array = np.power(x, float(k))
+        return exact
+    magnitude: Array = np.power(np.abs(x), float(k))
+    return np.where(x < 0.0, -magnitude, magnitude) if k % 2 else magnitude
+
+
+def power_local(x: Array, n: int | float) -> Array | float:
+    """∂xⁿ/∂x = n·xⁿ⁻¹, exactly signed for integer n of any size, as the engine computes it."""
+    if n == 0:
         return 0.0
-    if abs(n) < EXACT_INTEGERS:
+    if isinstance(n, float) and not n.is_integer():  # then x ≥ 0: no sign to keep
         local: Array = n * np.power(x, n - 1.0)
         return local
-    nonzero = x != 0.0
-    power: Array = np.where(nonzero, np.power(x, n) / np.where(nonzero, x, 1.0), 0.0)
-    return n * power
+    k = int(n)
+    if -EXACT_INTEGERS < k <= EXACT_INTEGERS:
+        exact: Array = k * np.power(x, float(k - 1))
+        return exact
+    half = np.power(np.abs(x), (k - 1) / 2)  # |k|·|x|^((k−1)/2) squared stays off subnormals
+    magnitude = np.where(x != 0.0, abs(k) * half * half, 0.0)
+    negative = (x < 0.0) & ((k - 1) % 2 == 1)
+    return np.where(negative != (k < 0), -magnitude, magnitude)
 
 
-def power_rule(n: float) -> UnaryRule:
-    """The rule of ``**n`` for a number n."""
+def power_rule(n: int | float) -> UnaryRule:
+    """The rule of ``**n`` for a number n (an int kept exact)."""
+    if isinstance(n, int) or n.is_integer():
+        k = int(n)
+        return (lambda x: _integer_power(x, k)), (lambda x, y: power_local(x, k))
     return (lambda x: np.power(x, n)), (lambda x, y: power_local(x, n))
 
 
@@ -127,12 +141,13 @@ _ENGINE_BINARY: dict[str, Callable[[Value, Value], Value]] = {
 }
 
 
-def power_exponent(op: str) -> float | None:
-    """The n of an op ``**n`` (a power with a number exponent), None for any other op."""
+def power_exponent(op: str) -> int | float | None:
+    """The n of an op ``**n`` (a power with a number exponent; an int exactly), None for any
+    other op."""
     if not op.startswith("**") or op == "**":
         return None
     try:
-        return float(op[2:])
+        return int(op[2:]) if op[2:].lstrip("-").isdigit() else float(op[2:])
     except ValueError:
         raise TapeError(
             f"cannot read the exponent of the op {op!r}; build powers with a Python int or "
