@@ -43,6 +43,15 @@ def real_array(values: object, what: str, ndmin: int = 1) -> np.ndarray:
     return array
 
 
+def _check_finite(what: str, arrays: Sequence[np.ndarray]) -> None:
+    """Refuse, as the engine does, numbers that overflowed a float on the way."""
+    if not all(np.isfinite(array).all() for array in arrays):
+        raise OverflowError(
+            f"{what} of the matrix formulas overflows a float (a result is ±inf or NaN); "
+            "scale the inputs, targets or weights down"
+        )
+
+
 @dataclass(frozen=True)
 class Network:
     """A network as plain arrays: W[k-1] is W_k (n_k × n_{k-1}), b[k-1] is b_k, and g_k."""
@@ -58,6 +67,14 @@ class Network:
                 f"got {len(self.W)}, {len(self.b)} and {len(self.activations)}"
             )
         for k, (W, b, g) in enumerate(zip(self.W, self.b, self.activations), start=1):
+            for name, array in ((f"W{k}", W), (f"b{k}", b)):
+                if not isinstance(array, np.ndarray) or array.dtype != np.float64:
+                    raise TypeError(
+                        f"{name} must be a float64 numpy array, got {type(array).__name__}; "
+                        "build a Network from lists with Network.from_arrays"
+                    )
+                if not np.isfinite(array).all():
+                    raise ValueError(f"{name} holds NaN or ±inf; a network's numbers are finite")
             if g not in ACTIVATIONS:
                 raise ValueError(
                     f"unknown activation {g!r} of layer {k}; choose from {ACTIVATIONS}"
@@ -171,9 +188,11 @@ def forward(net: MLP | Network, x: Sequence[float]) -> Forward:
     if h[0].shape != (network.W[0].shape[1],):
         raise ValueError(f"the network takes {network.W[0].shape[1]} inputs, got {len(h[0])}")
     a = []
-    for W, b, g in zip(network.W, network.b, network.activations):
-        a.append(b + W @ h[-1])
-        h.append(activation(g, a[-1]))
+    with np.errstate(all="ignore"):  # an overflow is refused below, in the engine's words
+        for W, b, g in zip(network.W, network.b, network.activations):
+            a.append(b + W @ h[-1])
+            h.append(activation(g, a[-1]))
+    _check_finite("the forward pass", [*a, *h])
     return Forward(a, h)
 
 
@@ -212,29 +231,36 @@ def gradients(
     network = as_network(net)
     fw = forward(network, x)
     y_hat = fw.h[-1]
-    if loss == "cross_entropy":
-        label = check_label(target, len(y_hat))
-        if y_hat[label] <= 0.0:
-            raise ValueError(f"cross-entropy needs ŷ[{label}] > 0, got {y_hat[label]!r}")
-        e_label = np.zeros_like(y_hat)
-        e_label[label] = 1.0
-        grad_h = -e_label / y_hat[label]
-        if network.activations[-1] == "softmax":
-            grad_a = y_hat - e_label
+    with np.errstate(all="ignore"):  # an overflow is refused below, in the engine's words
+        if loss == "cross_entropy":
+            label = check_label(target, len(y_hat))
+            if y_hat[label] <= 0.0:
+                raise ValueError(f"cross-entropy needs ŷ[{label}] > 0, got {y_hat[label]!r}")
+            e_label = np.zeros_like(y_hat)
+            e_label[label] = 1.0
+            grad_h = -e_label / y_hat[label]
+            if network.activations[-1] == "softmax":
+                grad_a = y_hat - e_label
+            else:
+                grad_a = backprop_activation(network.activations[-1], fw.a[-1], grad_h)
         else:
+            y = np.array(check_target(as_numbers(target), len(y_hat)))
+            grad_h = 2.0 * (y_hat - y)
             grad_a = backprop_activation(network.activations[-1], fw.a[-1], grad_h)
-    else:
-        y = np.array(check_target(as_numbers(target), len(y_hat)))
-        grad_h = 2.0 * (y_hat - y)
-        grad_a = backprop_activation(network.activations[-1], fw.a[-1], grad_h)
-    n_layers = len(network.W)
-    layers: list[LayerGradients] = []
-    for k in range(n_layers, 0, -1):
-        W, h_prev = network.W[k - 1], fw.h[k - 1]
-        layers.append(LayerGradients(k, grad_a, grad_h, np.outer(grad_a, h_prev), grad_a.copy()))
-        grad_h = W.T @ grad_a  # ∇h_{k-1}
-        if k > 1:
-            grad_a = backprop_activation(network.activations[k - 2], fw.a[k - 2], grad_h)
+        n_layers = len(network.W)
+        layers: list[LayerGradients] = []
+        for k in range(n_layers, 0, -1):
+            W, h_prev = network.W[k - 1], fw.h[k - 1]
+            layers.append(
+                LayerGradients(k, grad_a, grad_h, np.outer(grad_a, h_prev), grad_a.copy())
+            )
+            grad_h = W.T @ grad_a  # ∇h_{k-1}
+            if k > 1:
+                grad_a = backprop_activation(network.activations[k - 2], fw.a[k - 2], grad_h)
+    _check_finite(
+        "the backward pass",
+        [grad_h, *(q for layer in layers for q in (layer.grad_a, layer.grad_h, layer.grad_W))],
+    )
     return Gradients(layers[::-1], grad_h)
 
 

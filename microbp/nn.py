@@ -8,8 +8,9 @@ from 0 (``net.layers[1].W[0][2]`` is ``W2[1,3]``). Losses and the SGD update rul
 from __future__ import annotations
 
 import math
+import numbers
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from itertools import pairwise
 from typing import Any
 
@@ -67,11 +68,14 @@ def _activate(a: list[Value], activation: str) -> list[Value]:
 
 def _sequence_of(items: object, what: str, of_what: str) -> list[object]:
     """``items`` as a list, or a `TypeError` saying what ``what`` should hold."""
-    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+    if isinstance(items, str | bytes | dict | set) or not isinstance(items, Sequence | Sized):
         raise TypeError(
             f"{what} must be a sequence of {of_what}, got {type(items).__name__} {brief(items)}"
         )
-    return list(items)
+    try:
+        return list(items)  # type: ignore[call-overload,no-any-return]
+    except TypeError:  # a 0-d numpy array
+        raise TypeError(f"{what} must be a sequence of {of_what}, got {brief(items)}") from None
 
 
 class Layer:
@@ -92,6 +96,12 @@ class Layer:
     ) -> None:
         self.n_in = check_count(n_in, "a layer's number of inputs n_in")
         self.n_out = check_count(n_out, "a layer's number of outputs n_out")
+        if (n_in + 1) * n_out > MAX_PARAMETERS:
+            raise ValueError(
+                f"a layer of {n_in:,} inputs and {n_out:,} outputs has {(n_in + 1) * n_out:,} "
+                f"weights and biases, more than the {MAX_PARAMETERS:,} a network of scalar "
+                "Values is built with; use smaller layers"
+            )
         self.k = check_count(k, "a layer's index k (counting from 1)")
         self.activation = check_choice(activation, ACTIVATIONS, "activation")
         if rng is not None and not isinstance(rng, random.Random):
@@ -187,7 +197,10 @@ class MLP:
                 f"sizes needs at least two entries (inputs and outputs), got {brief(sizes)}; "
                 "e.g. MLP([2, 3, 2]) has 2 inputs, 3 hidden units and 2 outputs"
             )
-        sizes = [check_count(n, f"every layer size (in sizes={brief(sizes)})") for n in sizes]
+        try:
+            sizes = [check_count(n, "every layer size") for n in sizes]
+        except (TypeError, ValueError) as error:  # the sizes named only now: there may be many
+            raise type(error)(f"{error} (in sizes={brief(sizes)})") from None
         n_parameters = sum((n_in + 1) * n_out for n_in, n_out in pairwise(sizes))
         if n_parameters > MAX_PARAMETERS:
             raise ValueError(
@@ -197,7 +210,9 @@ class MLP:
             )
         check_choice(hidden, HIDDEN_ACTIVATIONS, "hidden activation")
         check_choice(output, OUTPUT_ACTIVATIONS, "output activation")
-        rng = random.Random(seed)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise TypeError(f"seed must be an int or None, got {type(seed).__name__} {brief(seed)}")
+        rng = random.Random(None if seed is None else int(seed))
         n_layers = len(sizes) - 1
         self.sizes = sizes
         self.hidden = hidden
@@ -255,8 +270,17 @@ class MLP:
 
         Values in ``x`` are used as they are, so derivatives with respect to inputs can be read.
         """
-        if len(x) != self.sizes[0]:
-            raise ValueError(f"the network takes {self.sizes[0]} inputs, got {len(x)}: {brief(x)}")
+        try:
+            if isinstance(x, str | bytes | dict) or not isinstance(x, Sequence | Sized):
+                raise TypeError
+            n_given = len(x)  # a 0-d numpy array raises here
+        except TypeError:
+            raise TypeError(
+                f"the input must be a sequence of {self.sizes[0]} numbers (or Values), got "
+                f"{type(x).__name__} {brief(x)}"
+            ) from None
+        if n_given != self.sizes[0]:
+            raise ValueError(f"the network takes {self.sizes[0]} inputs, got {n_given}: {brief(x)}")
         passes = []
         h: Sequence[float | Value] = x
         for layer in self.layers:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
-from collections.abc import Sequence, Sized
+from collections.abc import Iterable, Sequence, Sized
 
 #: The losses a network can be trained and compared with, by their names in the library.
 LOSS_NAMES = ("cross_entropy", "squared_error")
@@ -71,16 +71,20 @@ def check_label(label: object, n_outputs: int) -> int:
 
 def check_target(target: object, n_outputs: int) -> list[float]:
     """``target`` as a list of n_outputs finite floats, or a clear error."""
-    if isinstance(target, str) or not isinstance(target, Sequence):
+    try:
+        if isinstance(target, str | bytes | dict) or not isinstance(target, Iterable):
+            raise TypeError
+        entries = list(target)  # a list, a tuple, a numpy vector (a 0-d array raises)
+    except TypeError:
         raise TypeError(
             f"target must be a sequence of {n_outputs} numbers, got {type(target).__name__} "
             f"{brief(target)}"
-        )
-    if len(target) != n_outputs:
+        ) from None
+    if len(entries) != n_outputs:
         raise ValueError(
-            f"target has {len(target)} entries but the network has {n_outputs} outputs"
+            f"target has {len(entries)} entries but the network has {n_outputs} outputs"
         )
-    return [check_number(t, f"target[{i}]") for i, t in enumerate(target)]
+    return [check_number(t, f"target[{i}]") for i, t in enumerate(entries)]
 
 
 _SHORT = reprlib.Repr()
@@ -92,9 +96,11 @@ def brief(obj: object) -> str:
     """``repr(obj)`` cut short, with the length of a long sequence: messages stay readable
     however large the input that caused them."""
     text = _SHORT.repr(obj)
-    if isinstance(obj, Sized) and not isinstance(obj, str) and len(obj) > 8:
-        text += f" ({len(obj)} items)"
-    return text
+    try:
+        size = len(obj) if isinstance(obj, Sized) and not isinstance(obj, str) else 0
+    except TypeError:  # a 0-d numpy array claims a length it does not have
+        size = 0
+    return f"{text} ({size} items)" if size > 8 else text
 
 
 # ---- the ops' operands and results ----

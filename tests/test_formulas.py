@@ -283,3 +283,18 @@ def test_relu_derivative_at_zero_is_zero_as_in_the_engine():
     x = Value(0.0)
     x.relu().backward()
     assert x.grad == 0.0
+
+
+def test_finite_inputs_whose_formulas_overflow_are_refused_as_the_engine_refuses_them():
+    net = MLP.from_weights([[[1.0, 1.0], [1.0, -1.0]]], [[0.0, 0.0]], output="linear")
+    with pytest.raises(OverflowError, match="overflows a float"):
+        gradients(net, [1e154, 1e154], [0.0, 0.0], loss="squared_error")
+    with pytest.raises(OverflowError, match="overflows a float"):
+        gradients(MLP([2, 2], seed=0), [1.0, 2.0], [1e308, -1e308], loss="squared_error")
+
+
+def test_a_network_built_directly_must_hold_finite_float_arrays():
+    with pytest.raises(TypeError, match="Network.from_arrays"):
+        Network([[[1.0]]], [[0.0]], ["linear"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="NaN"):
+        Network([np.array([[math.nan]])], [np.array([0.0])], ["linear"])

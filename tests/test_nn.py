@@ -351,3 +351,37 @@ def test_sgd_refuses_a_non_positive_learning_rate(lr):
 def test_sgd_refuses_parameters_that_are_not_values():
     with pytest.raises(TypeError, match="SGD optimises Values"):
         SGD([1.0], 0.1)  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("x", [{1: 2.0, 3: 4.0}, 5, None, "ab", np.array(1.0)], ids=repr)
+def test_an_input_that_is_not_a_sequence_of_numbers_is_a_type_error(x):
+    with pytest.raises(TypeError, match="the input must be a sequence of 2 numbers"):
+        MLP([2, 2], seed=0)(x)
+
+
+@pytest.mark.parametrize("seed", [1.5, "1", True])
+def test_a_seed_that_is_not_an_int_is_a_type_error(seed):
+    with pytest.raises(TypeError, match="seed must be an int or None"):
+        MLP([2, 2], seed=seed)
+
+
+def test_a_numpy_integer_seed_draws_the_same_weights_as_the_int():
+    same = [w.data for w in MLP([2, 3, 2], seed=np.int64(7)).parameters()]
+    assert same == [w.data for w in MLP([2, 3, 2], seed=7).parameters()]
+
+
+def test_a_layer_too_large_to_build_is_refused_at_once():
+    with pytest.raises(ValueError, match="more than the 2,000,000"):
+        Layer(10**6, 10**6)
+
+
+def test_weights_nested_as_mappings_are_a_type_error():
+    with pytest.raises(TypeError, match="W1's rows must be a sequence of numbers, got dict"):
+        MLP.from_weights([[{1: 2}]], [[0.0]])
+
+
+def test_a_numpy_target_is_taken_like_a_list():
+    net = MLP([2, 2], output="linear", seed=0)
+    y_hat = net([0.5, -1.0])
+    as_array = squared_error(y_hat, np.array([0.25, -0.75])).data
+    assert as_array == squared_error(y_hat, [0.25, -0.75]).data
