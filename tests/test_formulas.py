@@ -294,7 +294,7 @@ def test_finite_inputs_whose_formulas_overflow_are_refused_as_the_engine_refuses
 
 
 def test_a_network_built_directly_must_hold_finite_float_arrays():
-    with pytest.raises(TypeError, match="Network.from_arrays"):
+    with pytest.raises(TypeError, match=r"Network\.from_arrays"):
         Network([[[1.0]]], [[0.0]], ["linear"])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="NaN"):
         Network([np.array([[math.nan]])], [np.array([0.0])], ["linear"])
