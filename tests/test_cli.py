@@ -349,7 +349,7 @@ def test_plot_without_matplotlib_says_which_extra_to_install(capsys, tmp_path, m
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
     status, out, err = run(capsys, "train", "--plot", str(tmp_path / "p.png"))
     assert status == 2 and out == ""
-    assert "pip install 'microbp[plot]'" in err and err.count("\n") == 1
+    assert "-m pip install '.[plot]'" in err and err.count("\n") == 1
 
 
 def test_help_exits_0(capsys):
@@ -605,3 +605,39 @@ def test_running_out_of_memory_is_one_line_and_exit_status_3(capsys, monkeypatch
     monkeypatch.setattr(explain, "run_pass", exhausted)
     status, _, err = run(capsys, "explain")
     assert status == 3 and "out of memory" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("option", ["--svg", "--html"])
+def test_a_picture_past_the_file_size_limit_is_exit_3_and_the_old_file_stays(option, tmp_path):
+    picture = tmp_path / "old.out"
+    picture.write_text("old")
+    script = (
+        "import resource, signal, sys; from microbp.cli import main; "
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000)); "
+        f"sys.exit(main(['explain', {option!r}, {str(picture)!r}]))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 3, done.stderr
+    assert "File too large" in done.stderr and done.stderr.count("\n") == 1
+    assert picture.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["old.out"]
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], []], ids=" ".join)
+def test_usage_and_version_that_cannot_be_written_are_exit_3(argv):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "microbp", *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 3 and "No space left on device" in done.stderr
+
+
+def test_a_loss_that_rounds_to_zero_prints_without_a_minus_sign(capsys):
+    status, out, _ = run(capsys, "explain", "--sizes", "3,2", "--x", "20,20,20")
+    assert status == 0
+    assert "-0.000000" not in out and "L = 0.000000" in out.splitlines()[1]

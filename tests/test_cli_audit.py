@@ -130,3 +130,19 @@ def test_a_module_in_the_current_folder_is_found(capsys, scratch, monkeypatch):
     status, out, err = run(capsys, "audit", "my_own_engine:Value", "--examples", "5")
     assert status == 1 and not err
     assert out.startswith("audit of my_own_engine:Value")
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [
+        ("sys:exit", "calling it to get an adapter raised SystemExit"),
+        ("builtins:int", "reading .data, .grad and .backward of int(1.5) raised AttributeError"),
+    ],
+)
+def test_a_target_that_exits_or_is_no_value_class_is_a_usage_error_in_one_line(
+    target, says, capsys
+):
+    status = main(["audit", target])
+    out, err = capsys.readouterr()
+    assert status == 2 and not out
+    assert says in err and err.count("\n") == 1

@@ -377,11 +377,11 @@ def test_a_layer_too_large_to_build_is_refused_at_once():
 
 def test_weights_nested_as_mappings_are_a_type_error():
     with pytest.raises(TypeError, match="W1's rows must be a sequence of numbers, got dict"):
-        MLP.from_weights([[{1: 2}]], [[0.0]])
+        MLP.from_weights([[{1: 2}]], [[0.0]])  # type: ignore[list-item]
 
 
 def test_a_numpy_target_is_taken_like_a_list():
     net = MLP([2, 2], output="linear", seed=0)
     y_hat = net([0.5, -1.0])
-    as_array = squared_error(y_hat, np.array([0.25, -0.75])).data
+    as_array = squared_error(y_hat, np.array([0.25, -0.75])).data  # type: ignore[arg-type]
     assert as_array == squared_error(y_hat, [0.25, -0.75]).data

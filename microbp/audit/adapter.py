@@ -183,7 +183,7 @@ def _import(spec: str, module_name: str) -> Any:
         sys.path.insert(0, here)
     try:
         return importlib.import_module(module_name)
-    except Exception as error:  # the user's module may raise anything while importing
+    except (Exception, SystemExit) as error:  # the user's module may raise anything, exit too
         raise TargetError(
             f"target {spec!r}: cannot import {module_name}: {type(error).__name__}: {error}"
         ) from None
@@ -208,7 +208,7 @@ def _import_file(spec: str, path: Path, name: str) -> tuple[Any, str]:
     sys.modules[module_name] = module  # dataclasses and pickling look their module up there
     try:
         module_spec.loader.exec_module(module)
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         del sys.modules[module_name]
         raise TargetError(
             f"target {spec!r}: running {str(path)!r} raised {type(error).__name__}: {error}"
@@ -222,11 +222,17 @@ def _value_class_engine(cls: type, spec: str, setup: str, maker: str) -> Engine:
     what = f"{spec} does not look like an engine's value class"
     try:
         value = cls(1.5)
+    except (Exception, SystemExit) as error:
+        raise TargetError(f"{what}: {maker}(1.5) raised {type(error).__name__}: {error}") from None
+    try:
         data = value.data
         has_grad = hasattr(value, "grad")
         backward = getattr(value, "backward", None)
-    except Exception as error:
-        raise TargetError(f"{what}: {maker}(1.5) raised {type(error).__name__}: {error}") from None
+    except (Exception, SystemExit) as error:
+        raise TargetError(
+            f"{what}: reading .data, .grad and .backward of {maker}(1.5) raised "
+            f"{type(error).__name__}: {error}"
+        ) from None
     if isinstance(data, bool) or not isinstance(data, numbers.Real) or float(data) != 1.5:
         raise TargetError(f"{what}: {maker}(1.5).data is {data!r}, not 1.5")
     if not has_grad or not callable(backward):
@@ -241,7 +247,7 @@ def _adapter_engine(factory: Any, spec: str, setup: str) -> Engine:
     """The engine of a function returning an adapter, once what it returns is seen to be one."""
     try:
         adapter = factory()
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         raise TargetError(
             f"target {spec!r}: calling it to get an adapter raised {type(error).__name__}: {error}"
         ) from None

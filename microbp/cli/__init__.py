@@ -23,6 +23,7 @@ from microbp.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     INTERRUPTS,
+    OutputFault,
     Parser,
     UsageError,
     join_negative_number_lists,
@@ -70,44 +71,57 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str]) -> int:
     """`main` with Ctrl-C remembered: every way the command ends, as an exit status."""
-    command = "microbp"
+    command = ["microbp"]  # the subcommand is added once it is known, for the messages
     try:
-        _replace_what_cannot_be_encoded()
-        parser = build_parser()
-        try:
-            args = parser.parse_args(join_negative_number_lists(argv))
-        except SystemExit as done:  # --help, or a bad argument already reported in one line
-            return done.code if isinstance(done.code, int) else EXIT_USAGE
-        if args.command is None:  # bare `microbp`: what it can do
-            parser.print_help()
-            return EXIT_OK
-        command = f"microbp {args.command}"
-        try:
-            status: int = args.run(args)
-            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
-        except UsageError as error:
-            print(f"{command}: error: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        except Exception:
-            # A library interrupted mid-way may raise anything (hypothesis, an AssertionError):
-            # after Ctrl-C, whatever ends the run is the interrupt.
-            INTERRUPTS.check()
-            raise
+        status = _run(argv, command)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return status
+    except UsageError as error:
+        print(f"{' '.join(command)}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OutputFault as error:
+        print(f"{' '.join(command)}: error: {error}", file=sys.stderr)
+        return EXIT_FAULT
     except KeyboardInterrupt:
-        print(f"{command}: interrupted", file=sys.stderr)
+        print(f"{' '.join(command)}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `microbp explain | head`: the reader stopped reading
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except MemoryError:
         print(
-            f"{command}: error: out of memory; try smaller sizes or fewer points", file=sys.stderr
+            f"{' '.join(command)}: error: out of memory; try smaller sizes or fewer points",
+            file=sys.stderr,
         )
         return EXIT_FAULT
     except OSError as error:  # writing the output failed: a full disk, a closed terminal, …
         _silence_stdout()
         print(
-            f"{command}: error: cannot write the output: {error.strerror or error}", file=sys.stderr
+            f"{' '.join(command)}: error: cannot write the output: {error.strerror or error}",
+            file=sys.stderr,
         )
         return EXIT_FAULT
+
+
+def _run(argv: Sequence[str], command: list[str]) -> int:
+    """Parse ``argv`` and run the subcommand it names; its exit status."""
+    _replace_what_cannot_be_encoded()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(join_negative_number_lists(argv))
+    except SystemExit as done:  # --help, or a bad argument already reported in one line
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
+    if args.command is None:  # bare `microbp`: what it can do
+        parser.print_help()
+        return EXIT_OK
+    command.append(args.command)
+    try:
+        status: int = args.run(args)
+    except (UsageError, OutputFault):
+        raise
+    except Exception:
+        # A library interrupted mid-way may raise anything (hypothesis, an AssertionError):
+        # after Ctrl-C, whatever ends the run is the interrupt.
+        INTERRUPTS.check()
+        raise
+    return status

@@ -16,6 +16,7 @@ from microbp.cli import output
 from microbp.cli.options import (
     EXIT_DISAGREE,
     EXIT_OK,
+    OutputFault,
     UsageError,
     add_network_options,
     add_seed_option,
@@ -234,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     )
     console.print(header(args, chosen_loss(args)))
     y_hat = ", ".join(output.fixed(h.data, ".6f") for h in done.net.layers[-1].h)
-    console.print(f"x = {done.x}, {target}: ŷ = ({y_hat}), L = {done.L.data:.6f}")
+    console.print(f"x = {done.x}, {target}: ŷ = ({y_hat}), L = {output.fixed(done.L.data, '.6f')}")
     console.print()
     for layer, net_layer in zip(report.layers, done.net.layers):
         h_prev = [v.data for v in net_layer.h_prev]
@@ -272,9 +273,8 @@ def picture_errors(option: str, L: Value, path: Path) -> Iterator[None]:
     except graph.GraphvizError as error:
         raise UsageError(f"{option}: {error}") from None
     except (OSError, ValueError) as error:  # ValueError: the path became a FIFO meanwhile
-        raise UsageError(
-            f"cannot write {str(path)!r}: {getattr(error, 'strerror', None) or error}"
-        ) from None
+        reason = getattr(error, "strerror", None) or error
+        raise OutputFault(f"cannot write {str(path)!r}: {reason}") from None
 
 
 def write_pictures(args: argparse.Namespace, done: Pass) -> None:

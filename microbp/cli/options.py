@@ -12,7 +12,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 from microbp.nn import HIDDEN_ACTIVATIONS
 
@@ -70,15 +73,25 @@ class Interrupts:
 INTERRUPTS = Interrupts()
 
 
+class OutputFault(Exception):
+    """An output the command was asked to write could not be written (a full disk, a file
+    size limit): exit status 3, the old file left as it was."""
+
+
 class UsageError(Exception):
     """A bad argument found after parsing, e.g. a label out of range for the chosen sizes."""
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line on stderr (no usage dump) and exit status 2."""
+    """argparse, but an error is one line on stderr (no usage dump) and exit status 2, and the
+    usage or version that cannot be written (a full disk) is an error, not silence."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:  # argparse's own would swallow an OSError here
+            (file or sys.stderr).write(message)
 
 
 def join_negative_number_lists(argv: Sequence[str]) -> list[str]:

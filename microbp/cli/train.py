@@ -12,6 +12,7 @@ from microbp.cli import output
 from microbp.cli.options import (
     EXIT_OK,
     INTERRUPTS,
+    OutputFault,
     UsageError,
     add_count_option,
     add_network_options,
@@ -42,7 +43,8 @@ def check_plot_path(path: Path) -> None:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:
         raise UsageError(
-            "--plot needs matplotlib, an optional extra: pip install 'microbp[plot]'"
+            "--plot needs matplotlib, microbp's plot extra: from a clone, "
+            "`.venv/bin/python -m pip install '.[plot]'`"
         ) from None
     formats = FigureCanvasBase.get_supported_filetypes()
     if path.suffix[1:].lower() not in formats:
@@ -153,8 +155,9 @@ def plot(result: TrainResult, path: Path, grid: int = 60) -> None:
     figure.colorbar(filled, ax=boundary)
     try:
         write_atomically(path, figure.savefig)
-    except OSError as error:
-        raise UsageError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
+    except (OSError, ValueError) as error:  # ValueError: the path became a FIFO meanwhile
+        reason = getattr(error, "strerror", None) or error
+        raise OutputFault(f"cannot write {str(path)!r}: {reason}") from None
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
