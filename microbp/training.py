@@ -25,14 +25,10 @@ if TYPE_CHECKING:  # numpy and the tape load when a tape is used, not when `micr
 ENGINES = ("tape", "scalar")
 
 
-#: Training has diverged when its last epoch's mean loss is more than this many times the
-#: untrained network's: large steps can make the loss spike and recover, not end higher.
-DIVERGED_FACTOR = 1.5
-
-
 class DivergedError(ArithmeticError):
     """Training left the floats (a loss, a grad or a weight overflowed or hit log 0), or ended
-    with a mean loss `DIVERGED_FACTOR` times the untrained network's or more."""
+    with a higher mean loss over the points than the untrained network's: steps too large, which
+    can make the loss spike and recover, but not end above where it began."""
 
 
 def _sgd_step(optimizer: SGD, batch_size: int) -> None:
@@ -139,8 +135,8 @@ def train(
 
     Each epoch's loss is the mean over its points of the loss met on the way (before each
     step). ``on_epoch(epoch, mean_loss)`` is called as each epoch ends (epochs count from 1).
-    Raises `DivergedError` if the numbers leave the floats; the weights are then those of the
-    last good step.
+    Raises `DivergedError` if the numbers leave the floats (the weights are then those of the
+    last good step) or if the trained network's mean loss is above the untrained one's.
     """
     from microbp.tape import network_batch
 
@@ -177,11 +173,17 @@ def train(
         history.append(total / len(order))
         if on_epoch is not None:
             on_epoch(epoch, history[-1])
-    if history[-1] > DIVERGED_FACTOR * untrained_loss:
+    try:
+        trained_loss = run.mean_loss()
+    except (ArithmeticError, ValueError) as error:
         raise DivergedError(
-            f"training diverged: the last epoch's mean loss, {history[-1]:.4g}, is more than "
-            f"{DIVERGED_FACTOR} times the untrained network's, {untrained_loss:.4g}; "
+            f"training diverged: the trained network's loss is not a number ({error}); "
             f"try a smaller lr than {lr}"
+        ) from error
+    if trained_loss > untrained_loss:
+        raise DivergedError(
+            f"training diverged: the mean loss over the points rose from {untrained_loss:.4g} "
+            f"(untrained) to {trained_loss:.4g}; try a smaller lr than {lr}"
         )
     return history
 

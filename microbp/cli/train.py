@@ -67,9 +67,12 @@ def run(args: argparse.Namespace) -> int:
         check_plot_path(args.plot)
     try:
         X, y = DATASETS[args.data](args.samples, seed=args.seed)
+    except ValueError as error:  # more points than are made
+        raise UsageError(f"--samples: {error}") from None
+    try:
         net = nn.MLP(args.sizes, hidden=args.hidden, output="softmax", seed=args.seed)
-    except ValueError as error:  # more points or parameters than are made
-        raise UsageError(str(error)) from None
+    except ValueError as error:  # more parameters than are made
+        raise UsageError(f"--sizes: {error}") from None
 
     console = output.console()
     progress = Progress(
