@@ -36,7 +36,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy over the package (strict-leaning, see pyproject.toml), the tests and benchmarks."""
-    session.install(".[test]", "mypy")
+    session.install(".[test]", "mypy", "nox")  # nox: the noxfile is checked too
     session.run("mypy")
 
 
