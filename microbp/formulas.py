@@ -11,7 +11,6 @@ no `Value`s. Column vectors are 1-D arrays; ``a[k-1]`` is a_k and ``h[k]`` is h_
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -20,27 +19,17 @@ import numpy as np
 
 from microbp.engine import Value
 from microbp.nn import ACTIVATIONS, MLP
-from microbp.validate import brief, check_label, check_loss, check_target
+from microbp.validate import check_label, check_loss, check_number, check_target
 
 
 def real_array(values: object, what: str, ndmin: int = 1) -> np.ndarray:
-    """``values`` (numbers, nested lists of them, an array) as a float array, or the error they
-    deserve: a `TypeError` for bools, strings and other objects, a `ValueError` for NaN or ±inf
-    (the scalar engine refuses the same)."""
+    """``values`` (numbers, nested lists of them, an array) as a float array, each entry held
+    to `validate.check_number` as the scalar engine holds its data: a `TypeError` for bools,
+    strings and other objects, a `ValueError` for NaN or ±inf."""
     entries = np.array(values, dtype=object, ndmin=ndmin)
     for index, v in np.ndenumerate(entries):
-        if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
-            where = f"{what}[{', '.join(map(str, index))}]"
-            raise TypeError(f"{where} must be a real number, got {type(v).__name__} {brief(v)}")
-    array = entries.astype(np.float64)
-    not_finite = np.argwhere(~np.isfinite(array))
-    if len(not_finite):
-        index = tuple(int(i) for i in not_finite[0])
-        where = f"{what}[{', '.join(map(str, index))}]"
-        raise ValueError(
-            f"{where} is {float(array[index])!r}; NaN and ±inf are not numbers a network uses"
-        )
-    return array
+        entries[index] = check_number(v, f"{what}[{', '.join(map(str, index))}]")
+    return entries.astype(np.float64)
 
 
 def _check_finite(what: str, arrays: Sequence[np.ndarray]) -> None:

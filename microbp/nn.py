@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from collections.abc import Callable, Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -22,6 +22,7 @@ from microbp.validate import (
     check_label,
     check_loss,
     check_number,
+    check_sequence,
     check_target,
 )
 
@@ -64,18 +65,6 @@ def _activate(a: list[Value], activation: str) -> list[Value]:
     if activation == "linear":
         return [sum_values([v]) for v in a]  # h = a as its own node, ∂h/∂a = 1
     return list(map(getattr(Value, activation), a))
-
-
-def _sequence_of(items: object, what: str, of_what: str) -> list[object]:
-    """``items`` as a list, or a `TypeError` saying what ``what`` should hold."""
-    if isinstance(items, str | bytes | dict | set) or not isinstance(items, Sequence | Sized):
-        raise TypeError(
-            f"{what} must be a sequence of {of_what}, got {type(items).__name__} {brief(items)}"
-        )
-    try:
-        return list(items)  # type: ignore[call-overload,no-any-return]
-    except TypeError:  # a 0-d numpy array
-        raise TypeError(f"{what} must be a sequence of {of_what}, got {brief(items)}") from None
 
 
 class Layer:
@@ -231,8 +220,8 @@ class MLP:
         output: str = "softmax",
     ) -> MLP:
         """The network with W_k = ``weights[k-1]`` (n_k × n_{k-1}) and b_k = ``biases[k-1]``."""
-        matrices = _sequence_of(weights, "weights", "one n_k × n_{k-1} matrix per layer")
-        vectors = _sequence_of(biases, "biases", "one vector of n_k numbers per layer")
+        matrices = check_sequence(weights, "weights", "one n_k × n_{k-1} matrix per layer")
+        vectors = check_sequence(biases, "biases", "one vector of n_k numbers per layer")
         if len(matrices) != len(vectors) or not matrices:
             raise ValueError(
                 f"need one weight matrix and one bias vector per layer, at least one layer; "
@@ -240,12 +229,12 @@ class MLP:
             )
         W_rows = [
             [
-                _sequence_of(row, f"W{k}'s rows", "numbers")
-                for row in _sequence_of(W, f"W{k}", "rows")
+                check_sequence(row, f"W{k}'s rows", "numbers")
+                for row in check_sequence(W, f"W{k}", "rows")
             ]
             for k, W in enumerate(matrices, start=1)
         ]
-        b_lists = [_sequence_of(b, f"b{k}", "numbers") for k, b in enumerate(vectors, start=1)]
+        b_lists = [check_sequence(b, f"b{k}", "numbers") for k, b in enumerate(vectors, start=1)]
         sizes = [len(W_rows[0][0]) if W_rows[0] else 0]  # n_0, from W_1's first row
         for k, (rows, b) in enumerate(zip(W_rows, b_lists), start=1):
             if not rows or any(len(row) != sizes[-1] for row in rows) or len(b) != len(rows):
@@ -270,19 +259,13 @@ class MLP:
 
         Values in ``x`` are used as they are, so derivatives with respect to inputs can be read.
         """
-        try:
-            if isinstance(x, str | bytes | dict) or not isinstance(x, Sequence | Sized):
-                raise TypeError
-            n_given = len(x)  # a 0-d numpy array raises here
-        except TypeError:
-            raise TypeError(
-                f"the input must be a sequence of {self.sizes[0]} numbers (or Values), got "
-                f"{type(x).__name__} {brief(x)}"
-            ) from None
-        if n_given != self.sizes[0]:
-            raise ValueError(f"the network takes {self.sizes[0]} inputs, got {n_given}: {brief(x)}")
+        entries = check_sequence(x, "the input", f"{self.sizes[0]} numbers (or Values)")
+        if len(entries) != self.sizes[0]:
+            raise ValueError(
+                f"the network takes {self.sizes[0]} inputs, got {len(entries)}: {brief(x)}"
+            )
         passes = []
-        h: Sequence[float | Value] = x
+        h: Sequence[float | Value] = entries
         for layer in self.layers:
             passes.append(layer.forward_pass(h))
             h = passes[-1][2]

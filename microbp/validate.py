@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 import reprlib
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Sequence, Sized
+from typing import Any
 
 #: The losses a network can be trained and compared with, by their names in the library.
 LOSS_NAMES = ("cross_entropy", "squared_error")
@@ -69,17 +70,22 @@ def check_label(label: object, n_outputs: int) -> int:
     return int(label)
 
 
-def check_target(target: object, n_outputs: int) -> list[float]:
-    """``target`` as a list of n_outputs finite floats, or a clear error."""
+def check_sequence(items: object, what: str, of_what: str) -> list[Any]:
+    """``items`` (a list, a tuple, a numpy vector) as a list, or a `TypeError` saying what
+    ``what`` should hold: strings, mappings, sets, scalars and 0-d arrays are not sequences."""
     try:
-        if isinstance(target, str | bytes | dict) or not isinstance(target, Iterable):
+        if isinstance(items, str | bytes | dict | set) or not isinstance(items, Sized):
             raise TypeError
-        entries = list(target)  # a list, a tuple, a numpy vector (a 0-d array raises)
+        return list(items)  # type: ignore[call-overload,no-any-return]  # a 0-d array raises
     except TypeError:
         raise TypeError(
-            f"target must be a sequence of {n_outputs} numbers, got {type(target).__name__} "
-            f"{brief(target)}"
+            f"{what} must be a sequence of {of_what}, got {type(items).__name__} {brief(items)}"
         ) from None
+
+
+def check_target(target: object, n_outputs: int) -> list[float]:
+    """``target`` as a list of n_outputs finite floats, or a clear error."""
+    entries = check_sequence(target, "target", f"{n_outputs} numbers")
     if len(entries) != n_outputs:
         raise ValueError(
             f"target has {len(entries)} entries but the network has {n_outputs} outputs"

@@ -247,10 +247,10 @@ def test_comparing_gradients_of_different_networks_is_refused():
 @pytest.mark.parametrize(
     ("x", "family", "says"),
     [
-        ([1.0, math.nan], ValueError, r"x\[1\] is nan"),
-        ([math.inf, 0.0], ValueError, r"x\[0\] is inf"),
-        ([True, 0.0], TypeError, r"x\[0\] must be a real number, got bool"),
-        (["1.5", 0.0], TypeError, r"x\[0\] must be a real number, got str"),
+        ([1.0, math.nan], ValueError, r"x\[1\] must be finite, got nan"),
+        ([math.inf, 0.0], ValueError, r"x\[0\] must be finite, got inf"),
+        ([True, 0.0], TypeError, r"x\[0\] must be a real number \(int or float\), got bool"),
+        (["1.5", 0.0], TypeError, r"x\[0\] must be a real number \(int or float\), got str"),
     ],
 )
 def test_inputs_that_are_not_finite_numbers_are_refused(x, family, says):
