@@ -289,7 +289,13 @@ class Value:
         an `OverflowError`, raised before any ``grad`` changes.
         """
         with _PASS_LOCK:
-            leaves, interior = _reverse_pass(self)
+            try:
+                leaves, interior = _reverse_pass(self)
+            except OverflowError:  # refused, but reached: grad_computed says so
+                for nodes in _walk(self):
+                    for node in nodes:
+                        node._reached = True
+                raise
             try:
                 for node in interior:
                     node.grad += node._pass_grad
@@ -435,7 +441,7 @@ def _reverse_pass(root: Value) -> tuple[list[Value], list[Value]]:
     """d root / d node into every node's ``_pass_grad``; the graph's leaves and other nodes.
 
     The caller holds `_PASS_LOCK`, reads the pass grads and sets them back to 0.0. A derivative
-    that is not finite is an `OverflowError`, the pass grads reset and every node marked reached.
+    that is not finite is an `OverflowError`, raised with the pass grads reset.
     """
     leaves, interior = _walk(root)
     try:
@@ -470,9 +476,7 @@ def _check_leaves_finite(root: Value, leaves: list[Value], interior: list[Value]
     for leaf in leaves:
         g = leaf._pass_grad
         if g - g != 0.0:
-            for node in (*leaves, *interior):
-                node._pass_grad = 0.0
-                node._reached = True
+            _rest(leaves, interior)
             raise OverflowError(
                 f"backward overflows a float: the derivative of {describe(root)} "
                 f"with respect to {describe(leaf)} is {g!r}; scale the graph's "

@@ -625,3 +625,17 @@ def test_an_int_exponent_of_any_size_keeps_its_parity(k, x):
     assert v.grad == pytest.approx(float(exact_grad), rel=1e-12, abs=1e-300)
     if abs(float(exact_grad)) > 1e-300:
         assert math.copysign(1.0, v.grad) == math.copysign(1.0, float(exact_grad))
+
+
+def test_a_refused_backward_marks_its_nodes_reached_and_refused_derivatives_mark_none():
+    x = Value(1e-300, "x")
+    w = x
+    for _ in range(6):
+        w = w**0.5
+    L = (w * 1e10) * 1e10
+    with pytest.raises(OverflowError):
+        derivatives(L, [x])
+    assert not any(v.grad_computed for v in topological_order(L))
+    with pytest.raises(OverflowError):
+        L.backward()
+    assert all(v.grad_computed and v.grad == 0.0 for v in topological_order(L))
