@@ -106,8 +106,8 @@ def input_of(args: argparse.Namespace) -> list[float]:
 
 def run_pass(args: argparse.Namespace) -> Pass:
     """Build the network ``args`` describe, run forward and backward, return everything."""
-    loss = LOSS_OPTIONS[chosen_loss(args)]
-    target = target_of(args, chosen_loss(args))
+    option = chosen_loss(args)
+    loss, target = LOSS_OPTIONS[option], target_of(args, option)
     try:
         net = nn.MLP(args.sizes, hidden=args.hidden, output=args.output, seed=args.seed)
     except ValueError as error:  # e.g. more parameters than the engine is built for
