@@ -72,35 +72,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str]) -> int:
     """`main` with Ctrl-C remembered: every way the command ends, as an exit status."""
     command = ["microbp"]  # the subcommand is added once it is known, for the messages
+
+    def fail(message: str, status: int) -> int:
+        print(f"{' '.join(command)}: {message}", file=sys.stderr)
+        return status
+
     try:
         status = _run(argv, command)
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return status
     except UsageError as error:
-        print(f"{' '.join(command)}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"error: {error}", EXIT_USAGE)
     except OutputFault as error:
-        print(f"{' '.join(command)}: error: {error}", file=sys.stderr)
-        return EXIT_FAULT
+        return fail(f"error: {error}", EXIT_FAULT)
     except KeyboardInterrupt:
-        print(f"{' '.join(command)}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:  # e.g. `microbp explain | head`: the reader stopped reading
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except MemoryError:
-        print(
-            f"{' '.join(command)}: error: out of memory; try smaller sizes or fewer points",
-            file=sys.stderr,
-        )
-        return EXIT_FAULT
+        return fail("error: out of memory; try smaller sizes or fewer points", EXIT_FAULT)
     except OSError as error:  # writing the output failed: a full disk, a closed terminal, …
         _silence_stdout()
-        print(
-            f"{' '.join(command)}: error: cannot write the output: {error.strerror or error}",
-            file=sys.stderr,
-        )
-        return EXIT_FAULT
+        return fail(f"error: cannot write the output: {error.strerror or error}", EXIT_FAULT)
 
 
 def _run(argv: Sequence[str], command: list[str]) -> int:
