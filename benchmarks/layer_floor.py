@@ -99,14 +99,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def multiply_add_per_edge() -> None:
         for node in reversed(interior):
-            g = node._pass_grad
+            g = node.pass_grad
             for parent, local in zip(node.parents, node.local_grads):
-                parent._pass_grad += local * g
+                parent.pass_grad += local * g
 
     def one_grad_per_leaf() -> None:
         for leaf in leaves:
-            leaf.grad += leaf._pass_grad
-            leaf._pass_grad = 0.0
+            leaf.grad += leaf.pass_grad
+            leaf.pass_grad = 0.0
 
     def multiply_add_into_grad() -> None:
         for node in reversed(interior):
@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def rest_pass_grads() -> None:
         for node in (*leaves, *interior):
-            node._pass_grad = 0.0
-        L._pass_grad = 1.0
+            node.pass_grad = 0.0
+        L.pass_grad = 1.0
 
     def zero_grads() -> None:
         for node in (*leaves, *interior):
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     micrograd_times += micrograd_step_times(n, reps // 2)
     rest_pass_grads()
     zero_grads()
-    L._pass_grad, L.grad = 0.0, 0.0
+    L.pass_grad, L.grad = 0.0, 0.0
     rows = [(what, statistics.median(t)) for (what, _, _), t in zip(items, item_times)]
     rows.append(("micrograd: one step (own process)", statistics.median(micrograd_times)))
 

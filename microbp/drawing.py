@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from microbp.engine import Value, affine_parts, describe, topological_order
+from microbp.engine import Value, affine_parts, topological_order
+from microbp.passes import describe
 from microbp.validate import brief, check_count
 
 #: The most nodes `draw` lays out unless told otherwise. Beyond a few hundred nodes the picture

@@ -1,10 +1,9 @@
 """Scalar reverse-mode autograd: `Value` nodes, the derivative rule of each op, `backward`.
 
 Every op computes its result and, in the same step, the local derivative of the result with
-respect to each parent. Backward is then one generic loop, ``parent.grad += local * node.grad``,
-visiting children before parents, in the reverse of a depth-first post-order found with an
-explicit stack. Nothing here recurses, copies and pickles included, so graphs millions of nodes
-deep work.
+respect to each parent. Backward is then one generic loop over the graph, children before
+parents, ``parent's d root += local * node's d root``: `microbp.passes` runs it. Nothing here
+recurses, copies and pickles included, so graphs millions of nodes deep work.
 
 The rules, each defined once in `Value` and in `sum_values` / `max_value` / `affine`, z being
 the result:
@@ -27,20 +26,25 @@ the result:
     affine      b + Σ_j w_j h_j     1 to b, h_j to w_j, w_j to h_j
 
 Where an op is undefined (log of x ≤ 0, a zero divisor, …) `check_domain` refuses it before the
-rule runs. Backward passes are thread-safe: passes running at the same time over graphs that
-share nodes take turns, so every grad is exact.
+rule runs.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import threading
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import mul
 from typing import TypeAlias, TypeVar, cast
 
+from microbp.passes import (
+    accumulate_grads,
+    ancestors_to_copy_first,
+    nodes_in_order,
+    pass_derivatives,
+)
+from microbp.powers import integer_power, power_derivative
 from microbp.validate import (
     brief,
     check_domain,
@@ -52,10 +56,6 @@ from microbp.validate import (
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
 T = TypeVar("T")
-
-#: Held by every pass over a graph (backward, derivatives, topological order): the per-node
-#: state such a pass uses (`_pass_grad`, `_visit`) is then never shared between two threads.
-_PASS_LOCK = threading.Lock()
 
 
 def _result(
@@ -71,9 +71,9 @@ def _result(
     node.op = op
     node.parents = parents
     node.local_grads = local_grads
-    node._pass_grad = 0.0
-    node._reached = False
-    node._visit = None
+    node.pass_grad = 0.0
+    node.grad_computed = False
+    node.walk_mark = None
     return node
 
 
@@ -96,38 +96,13 @@ def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ..
     return values, [v.data for v in values]
 
 
-#: Up to here every integer is a float; past it, a float exponent is always even.
-EXACT_INTEGERS = 2**53
-
-
-def integer_power(x: float, k: int) -> float:
-    """xᵏ for an int k of any size, its sign from k's own parity (k as a float past 2⁵³ would
-    round an odd power to an even one)."""
-    if -EXACT_INTEGERS <= k <= EXACT_INTEGERS:
-        return math.pow(x, k)
-    magnitude = math.pow(abs(x), k)
-    return -magnitude if x < 0.0 and k % 2 else magnitude
-
-
-def power_derivative(x: float, n: int | float) -> float:
-    """n·xⁿ⁻¹, exactly signed for integer n of any size (its parity is kept as an int)."""
-    if n == 0:
-        return 0.0
-    if isinstance(n, float) and not n.is_integer():  # then x ≥ 0: no sign to keep
-        return n * math.pow(x, n - 1.0)
-    k = int(n)
-    if -EXACT_INTEGERS < k <= EXACT_INTEGERS:  # k − 1 is a float exactly
-        return k * math.pow(x, k - 1)
-    if x == 0.0:
-        return 0.0
-    # |k|·|x|^((k−1)/2) squared: the product stays off the subnormals, where digits are lost.
-    half = math.pow(abs(x), (k - 1) / 2)
-    magnitude = abs(k) * half * half
-    return -magnitude if (x < 0.0 and (k - 1) % 2 == 1) != (k < 0) else magnitude
-
-
 class Value:
-    """One scalar of a computation graph: its data, its grad, and how it was made."""
+    """One scalar of a computation graph: its data, its grad, and how it was made.
+
+    ``grad_computed`` is True once a backward pass has reached the node, even one refused for
+    overflowing (before that, ``grad`` means nothing). It, ``pass_grad`` and ``walk_mark`` are
+    the state of the passes over the graph, written by `microbp.passes` alone.
+    """
 
     __slots__ = (
         "data",
@@ -136,9 +111,9 @@ class Value:
         "op",
         "parents",
         "local_grads",
-        "_pass_grad",
-        "_reached",
-        "_visit",
+        "pass_grad",
+        "grad_computed",
+        "walk_mark",
     )
     # numpy then leaves `array + value` to Value.__radd__, which refuses the array, instead of
     # making an array of Values.
@@ -150,9 +125,9 @@ class Value:
     op: str
     parents: tuple[Value, ...]
     local_grads: tuple[float, ...]
-    _pass_grad: float  # the derivative of the running pass's root; 0.0 between passes
-    _reached: bool  # whether a backward pass has reached this node
-    _visit: object  # the marker of the last walk that reached this node
+    pass_grad: float  # d root / d node while a pass runs; 0.0 between passes
+    grad_computed: bool
+    walk_mark: object  # the mark of the last walk that reached this node
 
     def __init__(self, data: Number, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -163,9 +138,9 @@ class Value:
         self.op = ""
         self.parents = ()
         self.local_grads = ()
-        self._pass_grad = 0.0
-        self._reached = False
-        self._visit = None
+        self.pass_grad = 0.0
+        self.grad_computed = False
+        self.walk_mark = None
 
     # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
 
@@ -288,48 +263,17 @@ class Value:
         so calling it twice doubles every grad exactly. A derivative that overflows a float is
         an `OverflowError`, raised before any ``grad`` changes.
         """
-        with _PASS_LOCK:
-            try:
-                leaves, interior = _reverse_pass(self)
-            except OverflowError:  # refused, but reached: grad_computed says so
-                for nodes in _walk(self):
-                    for node in nodes:
-                        node._reached = True
-                raise
-            try:
-                for node in interior:
-                    node.grad += node._pass_grad
-                    node._pass_grad = 0.0
-                    node._reached = True
-                for node in leaves:
-                    node.grad += node._pass_grad
-                    node._pass_grad = 0.0
-                    node._reached = True
-            except BaseException:  # interrupted: some grads have this pass, none keeps a sum
-                _rest(leaves, interior)
-                raise
-
-    @property
-    def grad_computed(self) -> bool:
-        """True once a backward pass has reached this node, even one refused for overflowing
-        (before that, ``grad`` means nothing)."""
-        return self._reached
+        accumulate_grads(self)
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of the graph that ends at this node."""
-        zero_grad(topological_order(self))
+        zero_grad(nodes_in_order(self))
 
     def __reduce__(self) -> tuple[object, ...]:
         # Copied or pickled as its fields and parents, its ancestors first so that no node's
         # parents are still to be copied when it is: the copy never recurses down a chain.
-        ancestors: tuple[Value, ...] = ()
-        pending = _COPYING.pending
-        if self.parents and id(self) not in pending:
-            ancestors = tuple(topological_order(self)[:-1])
-            pending.update(map(id, ancestors))
-        pending.discard(id(self))
         fields = (self.data, self.grad, self.name, self.op, self.parents, self.local_grads)
-        return (_rebuilt, (ancestors, *fields, self._reached))
+        return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.grad_computed))
 
     def __repr__(self) -> str:
         named = f", name={self.name!r}" if self.name is not None else ""
@@ -338,18 +282,6 @@ class Value:
     def __str__(self) -> str:
         label = self.name or (self.op and f"({self.op})") or "Value"
         return f"{label}={self.data:.6g} (grad {self.grad:.6g})"
-
-
-class _CopyInProgress(threading.local):
-    """The ids of nodes whose copy is under way in this thread, each listed by a descendant
-    that copies its ancestors first; such a node copies only its own fields. (An id, not the
-    node: a copy that is abandoned halfway keeps nothing alive.)"""
-
-    def __init__(self) -> None:
-        self.pending: set[int] = set()
-
-
-_COPYING = _CopyInProgress()
 
 
 def _rebuilt(
@@ -364,15 +296,17 @@ def _rebuilt(
 ) -> Value:
     """A node rebuilt by `copy` or `pickle` (``ancestors`` only fixed the order of the copy)."""
     node = _result(data, op, parents, local_grads)
-    node.grad, node.name, node._reached = grad, name, reached
+    node.grad, node.name, node.grad_computed = grad, name, reached
     return node
 
 
-def describe(v: Value) -> str:
-    """How messages name a node: its name, else the op that made it, else its data."""
-    if v.name:
-        return v.name
-    return f"the ({v.op}) node" if v.op else f"the constant {v.data!r}"
+def _exact_sum(terms: Iterable[float], op: str, *operands: Sequence[float]) -> float:
+    """Σ terms as `math.fsum` gives it, correctly rounded, or the error naming ``op``'s operands
+    if it leaves the floats."""
+    try:
+        return math.fsum(terms)
+    except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
+        raise not_finite_error(op, [x for part in operands for x in part]) from None
 
 
 def sum_values(terms: Iterable[Operand]) -> Value:
@@ -383,11 +317,7 @@ def sum_values(terms: Iterable[Operand]) -> Value:
     parents, data = _values_and_data(terms, "sum_values")
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
-    try:
-        total = math.fsum(data)
-    except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
-        raise not_finite_error("sum", data) from None
-    return _result(total, "sum", parents, (1.0,) * len(parents))
+    return _result(_exact_sum(data, "sum", data), "sum", parents, (1.0,) * len(parents))
 
 
 def max_value(values: Iterable[Operand]) -> Value:
@@ -430,124 +360,28 @@ def affine_node(
 
     b + Σ_j w_j h_j is `math.fsum` of b and the rounded products: the same on every Python.
     """
-    try:
-        data = math.fsum(chain((b_data,), map(mul, w_data, h_data)))
-    except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
-        raise not_finite_error("affine", [b_data, *w_data, *h_data]) from None
+    terms = chain((b_data,), map(mul, w_data, h_data))
+    data = _exact_sum(terms, "affine", (b_data,), w_data, h_data)
     return _result(data, "affine", parents, (1.0, *h_data, *w_data))
-
-
-def _reverse_pass(root: Value) -> tuple[list[Value], list[Value]]:
-    """d root / d node into every node's ``_pass_grad``; the graph's leaves and other nodes.
-
-    The caller holds `_PASS_LOCK`, reads the pass grads and sets them back to 0.0. A derivative
-    that is not finite is an `OverflowError`, raised with the pass grads reset.
-    """
-    leaves, interior = _walk(root)
-    try:
-        root._pass_grad = 1.0
-        for node in reversed(interior):  # children before parents
-            g = node._pass_grad
-            if g:
-                for parent, local in zip(node.parents, node.local_grads):
-                    parent._pass_grad += local * g
-    except BaseException:  # Ctrl-C: the next pass must not start from this one's partial sums
-        _rest(leaves, interior)
-        raise
-    # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
-    # whose sum overflows make the total non-finite too, so it is only a reason to look.
-    total = sum([node._pass_grad for node in leaves])
-    if total - total != 0.0:
-        _check_leaves_finite(root, leaves, interior)
-    return leaves, interior
-
-
-def _rest(leaves: list[Value], interior: list[Value]) -> None:
-    """Every node's pass grad back to 0.0, as between passes."""
-    for node in leaves:
-        node._pass_grad = 0.0
-    for node in interior:
-        node._pass_grad = 0.0
-
-
-def _check_leaves_finite(root: Value, leaves: list[Value], interior: list[Value]) -> None:
-    """Refuse the pass (resetting its accumulators) if a derivative of ``root`` with respect to
-    a leaf is not finite."""
-    for leaf in leaves:
-        g = leaf._pass_grad
-        if g - g != 0.0:
-            _rest(leaves, interior)
-            raise OverflowError(
-                f"backward overflows a float: the derivative of {describe(root)} "
-                f"with respect to {describe(leaf)} is {g!r}; scale the graph's "
-                "numbers down"
-            )
 
 
 def derivatives(root: Value, wrt: Sequence[Value]) -> list[float]:
     """d root / d v for each v of ``wrt`` (0.0 for a v that ``root`` does not depend on), by one
-    reverse pass that changes no ``grad``."""
+    reverse pass that changes no ``grad``: `pass_derivatives` with its arguments checked."""
     if not isinstance(root, Value):
         raise TypeError(f"derivatives needs a Value root, got {type(root).__name__}")
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
-            raise TypeError(f"derivatives are taken with respect to Values; wrt[{i}] is {v!r}")
-    with _PASS_LOCK:
-        leaves, interior = _reverse_pass(root)
-        try:
-            found = [v._pass_grad for v in wrt]
-        finally:
-            _rest(leaves, interior)
-    return found
-
-
-def _walk(root: Value) -> tuple[list[Value], list[Value]]:
-    """The leaves ``root`` depends on, and its other nodes with every parent before its children.
-
-    A depth-first post-order with an explicit stack: a node goes on the stack with a ``None``
-    marker above it and its unfinished parents above that, so by the time the marker is popped
-    every parent is finished. Leaves are finished as soon as they are found, never stacked.
-    A node is marked as reached by storing this walk's own fresh ``visit`` object in it, which
-    no other walk's can be: cheaper than looking nodes up in a set. The caller holds
-    `_PASS_LOCK`, so no other walk is marking the same nodes.
-    """
-    visit = object()
-    if not root.parents:
-        root._visit = visit
-        return [root], []
-    leaves: list[Value] = []
-    interior: list[Value] = []
-    stack: list[Value | None] = [root]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            finished = stack.pop()
-            assert finished is not None  # a marker always sits right above its node
-            interior.append(finished)
-        elif node._visit is not visit:
-            node._visit = visit
-            stack.append(node)
-            stack.append(None)
-            for parent in node.parents:
-                if parent._visit is not visit:
-                    if parent.parents:
-                        stack.append(parent)
-                    else:
-                        parent._visit = visit
-                        leaves.append(parent)
-    return leaves, interior
+            raise TypeError(f"derivatives are taken with respect to Values; wrt[{i}] is {brief(v)}")
+    return pass_derivatives(root, wrt)
 
 
 def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, itself included, parents before children; no recursion.
-
-    The leaves come first, in the order they are found; ``root`` is last.
-    """
+    """Every node ``root`` depends on, parents before children, the leaves first and ``root``
+    last: `nodes_in_order` with its argument checked."""
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, got {type(root).__name__}")
-    with _PASS_LOCK:
-        leaves, interior = _walk(root)
-    return leaves + interior
+    return nodes_in_order(root)
 
 
 def zero_grad(values: Iterable[Value]) -> None:

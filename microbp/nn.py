@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
-from microbp.engine import Value, affine_node, describe, max_value, sum_values, zero_grad
+from microbp.engine import Value, affine_node, max_value, sum_values, zero_grad
+from microbp.passes import describe
 from microbp.validate import (
     brief,
     check_choice,

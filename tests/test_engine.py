@@ -600,6 +600,7 @@ def test_a_pass_interrupted_midway_leaves_nothing_for_the_next_pass_to_add(passe
     middle.local_grads = (InterruptingFactor(honest[0]), *honest[1:])
     with pytest.raises(KeyboardInterrupt):
         passes(y)
+    assert all(v.pass_grad == 0.0 for v in topological_order(y))
     middle.local_grads = honest
     assert derivatives(y, [x]) == [expected]
     y.zero_grad()
@@ -639,3 +640,4 @@ def test_a_refused_backward_marks_its_nodes_reached_and_refused_derivatives_mark
     with pytest.raises(OverflowError):
         L.backward()
     assert all(v.grad_computed and v.grad == 0.0 for v in topological_order(L))
+    assert all(v.pass_grad == 0.0 for v in topological_order(L))

@@ -13,7 +13,8 @@ from typing import TypeAlias
 
 import numpy as np
 
-from microbp.engine import EXACT_INTEGERS, Value, affine, affine_parts, max_value, sum_values
+from microbp.engine import Value, affine, affine_parts, max_value, sum_values
+from microbp.powers import EXACT_INTEGERS
 from microbp.tape.errors import TapeError
 
 Array: TypeAlias = np.ndarray

@@ -1,0 +1,205 @@
+"""The passes over a graph of Values: the walk that orders its nodes, the reverse pass that
+finds d root / d node for every node (which `Value.backward` adds into the grads), and the
+order in which a copy or a pickle makes the nodes.
+
+A node keeps the state of these passes in three fields that only this module writes:
+``pass_grad`` (d root / d node while a pass runs, 0.0 between passes), ``walk_mark`` (the mark
+of the last walk that reached it) and ``grad_computed`` (whether a backward pass reached it).
+Every pass holds one lock, so passes running at the same time over graphs that share nodes
+take turns and every grad is exact. Nothing here recurses: graphs millions of nodes deep work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+
+class Node(Protocol):
+    """What a pass reads and writes on a node: the fields of `microbp.engine.Value`."""
+
+    data: float
+    grad: float
+    name: str | None
+    op: str
+    pass_grad: float
+    walk_mark: object
+    grad_computed: bool
+
+    @property
+    def parents(self) -> tuple[Self, ...]: ...
+
+    @property
+    def local_grads(self) -> tuple[float, ...]: ...
+
+
+N = TypeVar("N", bound=Node)
+
+#: Held by every pass: the per-node state a pass uses is never shared between two threads.
+_PASS_LOCK = threading.Lock()
+
+
+def describe(node: Node) -> str:
+    """How messages name a node: its name, else the op that made it, else its data."""
+    if node.name:
+        return node.name
+    return f"the ({node.op}) node" if node.op else f"the constant {node.data!r}"
+
+
+def accumulate_grads(root: Node) -> None:
+    """Add d root / d node to ``node.grad`` for every node of the graph ending at ``root``.
+
+    A derivative that overflows a float is an `OverflowError`, raised before any ``grad``
+    changes; the nodes are then marked reached all the same (``grad_computed``).
+    """
+    with _PASS_LOCK:
+        try:
+            leaves, interior = _reverse_pass(root)
+        except OverflowError:
+            for nodes in _walk(root):
+                for node in nodes:
+                    node.grad_computed = True
+            raise
+        try:
+            for node in interior:
+                node.grad += node.pass_grad
+                node.pass_grad = 0.0
+                node.grad_computed = True
+            for node in leaves:
+                node.grad += node.pass_grad
+                node.pass_grad = 0.0
+                node.grad_computed = True
+        except BaseException:  # interrupted: some grads have this pass, none keeps a sum
+            _end_pass(leaves, interior)
+            raise
+
+
+def pass_derivatives(root: Node, wrt: Sequence[Node]) -> list[float]:
+    """d root / d v for each v of ``wrt`` (0.0 for a v that ``root`` does not depend on), by
+    one reverse pass that changes no ``grad``."""
+    with _PASS_LOCK:
+        leaves, interior = _reverse_pass(root)
+        try:
+            return [v.pass_grad for v in wrt]
+        finally:
+            _end_pass(leaves, interior)
+
+
+def nodes_in_order(root: N) -> list[N]:
+    """Every node ``root`` depends on, itself included, parents before children: the leaves
+    first, in the order they are found, and ``root`` last."""
+    with _PASS_LOCK:
+        leaves, interior = _walk(root)
+    return leaves + interior
+
+
+class _CopyInProgress(threading.local):
+    """The ids of nodes whose copy is under way in this thread, each listed by a descendant
+    that copies its ancestors first; such a node copies only its own fields. (An id, not the
+    node: a copy that is abandoned halfway keeps nothing alive.)"""
+
+    def __init__(self) -> None:
+        self.pending: set[int] = set()
+
+
+_COPYING = _CopyInProgress()
+
+
+def ancestors_to_copy_first(node: N) -> tuple[N, ...]:
+    """The nodes a copy (or pickle) of ``node`` must make before it, parents before children,
+    so that no copy recurses down a chain: all of its ancestors, unless a descendant being
+    copied in this thread has already listed ``node`` among its own (then none)."""
+    ancestors: tuple[N, ...] = ()
+    pending = _COPYING.pending
+    if node.parents and id(node) not in pending:
+        ancestors = tuple(nodes_in_order(node)[:-1])
+        pending.update(map(id, ancestors))
+    pending.discard(id(node))
+    return ancestors
+
+
+def _reverse_pass(root: N) -> tuple[list[N], list[N]]:
+    """d root / d node into every node's ``pass_grad``; the graph's leaves and other nodes.
+
+    The caller holds the lock, reads the pass grads and sets them back to 0.0. A derivative
+    that is not finite is an `OverflowError`, raised with the pass grads reset.
+    """
+    leaves, interior = _walk(root)
+    try:
+        root.pass_grad = 1.0
+        for node in reversed(interior):  # children before parents
+            g = node.pass_grad
+            if g:
+                for parent, local in zip(node.parents, node.local_grads):
+                    parent.pass_grad += local * g
+    except BaseException:  # Ctrl-C: the next pass must not start from this one's partial sums
+        _end_pass(leaves, interior)
+        raise
+    # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
+    # whose sum overflows make the total non-finite too, so it is only a reason to look.
+    total = sum([node.pass_grad for node in leaves])
+    if total - total != 0.0:
+        _refuse_non_finite(root, leaves, interior)
+    return leaves, interior
+
+
+def _end_pass(leaves: list[N], interior: list[N]) -> None:
+    """Every node's pass grad back to 0.0, as between passes."""
+    for node in leaves:
+        node.pass_grad = 0.0
+    for node in interior:
+        node.pass_grad = 0.0
+
+
+def _refuse_non_finite(root: N, leaves: list[N], interior: list[N]) -> None:
+    """Refuse the pass (ending it) if a derivative of ``root`` with respect to a leaf is not
+    finite."""
+    for leaf in leaves:
+        g = leaf.pass_grad
+        if g - g != 0.0:
+            _end_pass(leaves, interior)
+            raise OverflowError(
+                f"backward overflows a float: the derivative of {describe(root)} "
+                f"with respect to {describe(leaf)} is {g!r}; scale the graph's numbers down"
+            )
+
+
+def _walk(root: N) -> tuple[list[N], list[N]]:
+    """The leaves ``root`` depends on, and its other nodes with every parent before its children.
+
+    A depth-first post-order with an explicit stack: a node goes on the stack with a ``None``
+    marker above it and its unfinished parents above that, so by the time the marker is popped
+    every parent is finished. Leaves are finished as soon as they are found, never stacked.
+    A node is marked as reached by storing this walk's own fresh ``mark`` object in it, which
+    no other walk's can be: cheaper than looking nodes up in a set. The caller holds the lock,
+    so no other walk is marking the same nodes.
+    """
+    mark = object()
+    if not root.parents:
+        root.walk_mark = mark
+        return [root], []
+    leaves: list[N] = []
+    interior: list[N] = []
+    stack: list[N | None] = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            finished = stack.pop()
+            assert finished is not None  # a marker always sits right above its node
+            interior.append(finished)
+        elif node.walk_mark is not mark:
+            node.walk_mark = mark
+            stack.append(node)
+            stack.append(None)
+            for parent in node.parents:
+                if parent.walk_mark is not mark:
+                    if parent.parents:
+                        stack.append(parent)
+                    else:
+                        parent.walk_mark = mark
+                        leaves.append(parent)
+    return leaves, interior
