@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from microbp.engine import Value, affine_parts, topological_order
-from microbp.passes import describe
+from microbp.passes import describe_node
 from microbp.validate import brief, check_count
 
 #: The most nodes `draw` lays out unless told otherwise. Beyond a few hundred nodes the picture
@@ -111,7 +111,7 @@ def _layer_list(layers: Iterable[float | None]) -> str:
 
 def _too_large(root: Value, n: int, max_nodes: int, layers: Iterable[float | None]) -> Exception:
     return GraphTooLargeError(
-        f"the graph ending at {describe(root)} has {n} nodes to draw, more than "
+        f"the graph ending at {describe_node(root)} has {n} nodes to draw, more than "
         f"max_nodes={max_nodes} (default microbp.drawing.MAX_NODES = {MAX_NODES}): a picture "
         "that large does not read, and dot's time grows fast with size. Draw less: one layer "
         "at a time with layers=[k] "
@@ -219,7 +219,7 @@ def graph_data(
         if v.name is not None and not isinstance(v.name, str):
             raise TypeError(
                 f"a node's name must be a str or None; node {i} of the graph ending at "
-                f"{describe(root)} has the {type(v.name).__name__} {brief(v.name)}"
+                f"{describe_node(root)} has the {type(v.name).__name__} {brief(v.name)}"
             )
     if layers is None and len(nodes) > max_nodes:
         raise _too_large(root, len(nodes), max_nodes, (_role_of_name(v).layer for v in nodes))
@@ -246,9 +246,10 @@ def graph_data(
     inward = [(v, i, p) for v in nodes if v not in context for i, p in enumerate(v.parents)]
     if len(inward) > EDGES_PER_NODE * max_nodes:
         raise GraphTooLargeError(
-            f"the graph ending at {describe(root)} has {len(inward):,} edges to draw, more than "
-            f"{EDGES_PER_NODE} for each of max_nodes={max_nodes} (dot's time grows with them); "
-            "nodes with that many operands make no picture: draw a smaller graph"
+            f"the graph ending at {describe_node(root)} has {len(inward):,} edges to draw, "
+            f"more than {EDGES_PER_NODE} for each of max_nodes={max_nodes} "
+            "(dot's time grows with them); nodes with that many operands make no picture: "
+            "draw a smaller graph"
         )
     edges = [
         GraphEdge(

@@ -72,8 +72,8 @@ def _result(
     node.parents = parents
     node.local_grads = local_grads
     node.pass_grad = 0.0
-    node.grad_computed = False
-    node.walk_mark = None
+    node.pass_reached = False
+    node.pass_mark = None
     return node
 
 
@@ -99,9 +99,8 @@ def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ..
 class Value:
     """One scalar of a computation graph: its data, its grad, and how it was made.
 
-    ``grad_computed`` is True once a backward pass has reached the node, even one refused for
-    overflowing (before that, ``grad`` means nothing). It, ``pass_grad`` and ``walk_mark`` are
-    the state of the passes over the graph, written by `microbp.passes` alone.
+    ``pass_grad``, ``pass_mark`` and ``pass_reached`` are the state of the passes over the
+    graph: `microbp.passes` says what they hold; they are not for users to set.
     """
 
     __slots__ = (
@@ -112,8 +111,8 @@ class Value:
         "parents",
         "local_grads",
         "pass_grad",
-        "grad_computed",
-        "walk_mark",
+        "pass_reached",
+        "pass_mark",
     )
     # numpy then leaves `array + value` to Value.__radd__, which refuses the array, instead of
     # making an array of Values.
@@ -125,9 +124,9 @@ class Value:
     op: str
     parents: tuple[Value, ...]
     local_grads: tuple[float, ...]
-    pass_grad: float  # d root / d node while a pass runs; 0.0 between passes
-    grad_computed: bool
-    walk_mark: object  # the mark of the last walk that reached this node
+    pass_grad: float
+    pass_mark: object
+    pass_reached: bool
 
     def __init__(self, data: Number, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -139,8 +138,8 @@ class Value:
         self.parents = ()
         self.local_grads = ()
         self.pass_grad = 0.0
-        self.grad_computed = False
-        self.walk_mark = None
+        self.pass_reached = False
+        self.pass_mark = None
 
     # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
 
@@ -265,6 +264,12 @@ class Value:
         """
         accumulate_grads(self)
 
+    @property
+    def grad_computed(self) -> bool:
+        """True once a backward pass has reached this node, even one refused for overflowing
+        (before that, ``grad`` means nothing)."""
+        return self.pass_reached
+
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of the graph that ends at this node."""
         zero_grad(nodes_in_order(self))
@@ -273,7 +278,7 @@ class Value:
         # Copied or pickled as its fields and parents, its ancestors first so that no node's
         # parents are still to be copied when it is: the copy never recurses down a chain.
         fields = (self.data, self.grad, self.name, self.op, self.parents, self.local_grads)
-        return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.grad_computed))
+        return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.pass_reached))
 
     def __repr__(self) -> str:
         named = f", name={self.name!r}" if self.name is not None else ""
@@ -285,7 +290,7 @@ class Value:
 
 
 def _rebuilt(
-    ancestors: tuple[Value, ...],
+    ancestors: tuple[object, ...],
     data: float,
     grad: float,
     name: str | None,
@@ -296,7 +301,7 @@ def _rebuilt(
 ) -> Value:
     """A node rebuilt by `copy` or `pickle` (``ancestors`` only fixed the order of the copy)."""
     node = _result(data, op, parents, local_grads)
-    node.grad, node.name, node.grad_computed = grad, name, reached
+    node.grad, node.name, node.pass_reached = grad, name, reached
     return node
 
 

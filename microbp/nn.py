@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from microbp.engine import Value, affine_node, max_value, sum_values, zero_grad
-from microbp.passes import describe
+from microbp.passes import describe_node
 from microbp.validate import (
     brief,
     check_choice,
@@ -323,7 +323,7 @@ class SGD:
         for p, new in zip(self.params, updated):
             if not math.isfinite(new):
                 raise OverflowError(
-                    f"the SGD step makes {describe(p)} non-finite "
+                    f"the SGD step makes {describe_node(p)} non-finite "
                     f"({p.data!r} − {self.lr!r}·{p.grad!r}); lower the learning rate"
                 )
         for p, new in zip(self.params, updated):

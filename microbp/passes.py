@@ -2,21 +2,24 @@
 finds d root / d node for every node (which `Value.backward` adds into the grads), and the
 order in which a copy or a pickle makes the nodes.
 
-A node keeps the state of these passes in three fields that only this module writes:
-``pass_grad`` (d root / d node while a pass runs, 0.0 between passes), ``walk_mark`` (the mark
-of the last walk that reached it) and ``grad_computed`` (whether a backward pass reached it).
-Every pass holds one lock, so passes running at the same time over graphs that share nodes
-take turns and every grad is exact. Nothing here recurses: graphs millions of nodes deep work.
+A node keeps the state of these passes in three fields, set up by the engine as it makes the
+node and written by this module alone after that, never by users: ``pass_grad`` (d root / d node
+while a pass runs, 0.0 between passes), ``pass_mark`` (the mark of the last walk that reached
+it) and ``pass_reached`` (whether a backward pass reached it). Every pass holds one lock, so
+passes running at the same time over graphs that share nodes take turns and every grad is
+exact. Nothing here recurses: graphs millions of nodes deep work.
+
+The functions take nodes as they are, unchecked: users call them through the engine's checked
+`Value.backward`, `derivatives` and `topological_order`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from typing_extensions import Self
+N = TypeVar("N", bound="Node")
 
 
 class Node(Protocol):
@@ -27,23 +30,21 @@ class Node(Protocol):
     name: str | None
     op: str
     pass_grad: float
-    walk_mark: object
-    grad_computed: bool
+    pass_mark: object
+    pass_reached: bool
 
     @property
-    def parents(self) -> tuple[Self, ...]: ...
+    def parents(self: N) -> tuple[N, ...]: ...
 
     @property
     def local_grads(self) -> tuple[float, ...]: ...
 
 
-N = TypeVar("N", bound=Node)
-
 #: Held by every pass: the per-node state a pass uses is never shared between two threads.
 _PASS_LOCK = threading.Lock()
 
 
-def describe(node: Node) -> str:
+def describe_node(node: Node) -> str:
     """How messages name a node: its name, else the op that made it, else its data."""
     if node.name:
         return node.name
@@ -54,7 +55,7 @@ def accumulate_grads(root: Node) -> None:
     """Add d root / d node to ``node.grad`` for every node of the graph ending at ``root``.
 
     A derivative that overflows a float is an `OverflowError`, raised before any ``grad``
-    changes; the nodes are then marked reached all the same (``grad_computed``).
+    changes; the nodes are then marked reached all the same (``pass_reached``).
     """
     with _PASS_LOCK:
         try:
@@ -62,17 +63,17 @@ def accumulate_grads(root: Node) -> None:
         except OverflowError:
             for nodes in _walk(root):
                 for node in nodes:
-                    node.grad_computed = True
+                    node.pass_reached = True
             raise
         try:
             for node in interior:
                 node.grad += node.pass_grad
                 node.pass_grad = 0.0
-                node.grad_computed = True
+                node.pass_reached = True
             for node in leaves:
                 node.grad += node.pass_grad
                 node.pass_grad = 0.0
-                node.grad_computed = True
+                node.pass_reached = True
         except BaseException:  # interrupted: some grads have this pass, none keeps a sum
             _end_pass(leaves, interior)
             raise
@@ -84,7 +85,7 @@ def pass_derivatives(root: Node, wrt: Sequence[Node]) -> list[float]:
     with _PASS_LOCK:
         leaves, interior = _reverse_pass(root)
         try:
-            return [v.pass_grad for v in wrt]
+            return [v.pass_grad if v.pass_mark is root.pass_mark else 0.0 for v in wrt]
         finally:
             _end_pass(leaves, interior)
 
@@ -109,17 +110,37 @@ class _CopyInProgress(threading.local):
 _COPYING = _CopyInProgress()
 
 
-def ancestors_to_copy_first(node: N) -> tuple[N, ...]:
-    """The nodes a copy (or pickle) of ``node`` must make before it, parents before children,
-    so that no copy recurses down a chain: all of its ancestors, unless a descendant being
-    copied in this thread has already listed ``node`` among its own (then none)."""
-    ancestors: tuple[N, ...] = ()
+class _ListingEnd:
+    """Last in a listing of ancestors: once the copy reaches it, or drops it unfinished, none
+    of the listed nodes is pending any more (one the copy had made before, for another root,
+    is not copied again, so it cannot take itself off)."""
+
+    __slots__ = ("ids", "pending")
+
+    def __init__(self, ids: set[int]) -> None:
+        self.ids, self.pending = ids, _COPYING.pending
+
+    def __reduce__(self) -> tuple[object, ...]:
+        self.pending.difference_update(self.ids)
+        self.ids = set()
+        return (type(None), ())  # the copy holds None in its place
+
+    def __del__(self) -> None:
+        self.pending.difference_update(self.ids)
+
+
+def ancestors_to_copy_first(node: N) -> tuple[N | _ListingEnd, ...]:
+    """What a copy (or pickle) of ``node`` must make before it, parents before children, so
+    that no copy recurses down a chain: all of its ancestors and an end marker, unless a
+    descendant being copied in this thread has already listed ``node`` (then nothing)."""
     pending = _COPYING.pending
-    if node.parents and id(node) not in pending:
-        ancestors = tuple(nodes_in_order(node)[:-1])
-        pending.update(map(id, ancestors))
-    pending.discard(id(node))
-    return ancestors
+    if not node.parents or id(node) in pending:
+        pending.discard(id(node))
+        return ()
+    ancestors = nodes_in_order(node)[:-1]
+    ids = set(map(id, ancestors))
+    pending.update(ids)
+    return (*ancestors, _ListingEnd(ids))
 
 
 def _reverse_pass(root: N) -> tuple[list[N], list[N]]:
@@ -163,8 +184,8 @@ def _refuse_non_finite(root: N, leaves: list[N], interior: list[N]) -> None:
         if g - g != 0.0:
             _end_pass(leaves, interior)
             raise OverflowError(
-                f"backward overflows a float: the derivative of {describe(root)} "
-                f"with respect to {describe(leaf)} is {g!r}; scale the graph's numbers down"
+                f"backward overflows a float: the derivative of {describe_node(root)} "
+                f"with respect to {describe_node(leaf)} is {g!r}; scale the graph's numbers down"
             )
 
 
@@ -180,7 +201,7 @@ def _walk(root: N) -> tuple[list[N], list[N]]:
     """
     mark = object()
     if not root.parents:
-        root.walk_mark = mark
+        root.pass_mark = mark
         return [root], []
     leaves: list[N] = []
     interior: list[N] = []
@@ -191,15 +212,15 @@ def _walk(root: N) -> tuple[list[N], list[N]]:
             finished = stack.pop()
             assert finished is not None  # a marker always sits right above its node
             interior.append(finished)
-        elif node.walk_mark is not mark:
-            node.walk_mark = mark
+        elif node.pass_mark is not mark:
+            node.pass_mark = mark
             stack.append(node)
             stack.append(None)
             for parent in node.parents:
-                if parent.walk_mark is not mark:
+                if parent.pass_mark is not mark:
                     if parent.parents:
                         stack.append(parent)
                     else:
-                        parent.walk_mark = mark
+                        parent.pass_mark = mark
                         leaves.append(parent)
     return leaves, interior

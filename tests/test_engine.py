@@ -21,6 +21,9 @@ import microbp
 from microbp import Value, affine, sum_values, topological_order, zero_grad
 from microbp.engine import affine_parts, derivatives
 
+#: The two ways to duplicate a whole graph: deepcopy, and a pickle round trip.
+DUPLICATES = [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))]
+
 reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 positives = st.floats(1e-3, 50)
 
@@ -367,7 +370,7 @@ def test_after_a_refused_backward_pass_the_same_leaves_serve_a_new_pass_exactly(
 
 @pytest.mark.parametrize(
     "duplicate",
-    [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))],
+    DUPLICATES,
     ids=["deepcopy", "pickle"],
 )
 def test_a_copied_graph_keeps_its_numbers_and_whether_its_grads_were_computed(duplicate):
@@ -538,11 +541,7 @@ def test_concurrent_backward_passes_over_shared_parameters_are_exact():
         assert p.grad == pytest.approx(20 * e, rel=1e-12, abs=1e-300)
 
 
-@pytest.mark.parametrize(
-    "duplicate",
-    [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v)), copy.copy],
-    ids=["deepcopy", "pickle", "copy"],
-)
+@pytest.mark.parametrize("duplicate", [*DUPLICATES, copy.copy], ids=["deepcopy", "pickle", "copy"])
 def test_a_chain_deeper_than_the_recursion_limit_copies_and_pickles(duplicate):
     x = Value(1.0, "x")
     y = x
@@ -555,6 +554,58 @@ def test_a_chain_deeper_than_the_recursion_limit_copies_and_pickles(duplicate):
     assert [(v.data, v.grad, v.op) for v in order] == [
         (v.data, v.grad, v.op) for v in topological_order(y)
     ]
+
+
+def deep_chain(x: Value) -> Value:
+    """x × 1.0, again and again: ten times deeper than the recursion limit."""
+    y = x
+    for _ in range(10 * sys.getrecursionlimit()):
+        y = y * 1.0
+    return y
+
+
+@pytest.mark.parametrize("duplicate", DUPLICATES, ids=["deepcopy", "pickle"])
+def test_a_deep_chain_copies_again_after_one_copy_of_two_roots_that_share_it(duplicate):
+    y = deep_chain(Value(0.5, "x"))
+    first, second = duplicate([y + 1.0, y * 3.0])
+    assert first.parents[0] is second.parents[0]
+    again = duplicate(y.parents[0])
+    assert len(topological_order(again)) == len(topological_order(y)) - 2
+
+
+class InterruptingName(str):
+    """A name whose copy raises Ctrl-C, as a signal can midway through a copy."""
+
+    def __deepcopy__(self, memo: object) -> str:
+        raise KeyboardInterrupt
+
+    def __reduce_ex__(self, protocol: object) -> tuple[object, ...]:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("duplicate", DUPLICATES, ids=["deepcopy", "pickle"])
+def test_a_deep_chain_copies_after_a_copy_of_it_was_interrupted_midway(duplicate):
+    y = deep_chain(Value(0.5, "x"))
+    middle = topological_order(y)[len(topological_order(y)) // 2]
+    middle.name = InterruptingName("middle")
+    with pytest.raises(KeyboardInterrupt):
+        duplicate(y)
+    middle.name = "middle"
+    again = duplicate(y.parents[0])
+    assert len(topological_order(again)) == len(topological_order(y)) - 2
+
+
+def test_grad_computed_is_read_only():
+    x = Value(1.0)
+    with pytest.raises(AttributeError):
+        x.grad_computed = True  # type: ignore[misc]
+    assert not x.grad_computed
+
+
+def test_a_derivative_with_respect_to_a_node_outside_the_graph_is_zero_whatever_it_holds():
+    x, outside = Value(2.0, "x"), Value(1.0, "outside")
+    outside.pass_grad = 7.0
+    assert derivatives(x * 3.0, [x, outside]) == [3.0, 0.0]
 
 
 def test_a_copy_of_a_graph_keeps_shared_nodes_shared():
