@@ -23,7 +23,7 @@ from pathlib import Path
 
 from microbp.audit import properties
 from microbp.audit.adapter import Adapter, Engine, TargetError, ValueClassAdapter, load
-from microbp.audit.checks import describe
+from microbp.audit.checks import describe_error
 from microbp.audit.guard import run_limited
 from microbp.audit.ops import OPS
 from microbp.audit.program import Instruction, Program
@@ -63,7 +63,7 @@ def _guarded(
             detail += " (it is stuck in one call and could not be stopped)"
         return PropertyResult(key, title, FAIL, 0, detail)
     assert outcome.error is not None
-    return PropertyResult(key, title, FAIL, 0, f"stopped by {describe(outcome.error)}")
+    return PropertyResult(key, title, FAIL, 0, f"stopped by {describe_error(outcome.error)}")
 
 
 def audit(

@@ -66,7 +66,7 @@ class Failed(Exception):
         self.discrepancy = discrepancy
 
 
-def describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
     """``ZeroDivisionError: float division by zero``, on one line.
 
     A RecursionError says the limit it hit instead of its words, which vary between Pythons.
@@ -126,7 +126,7 @@ def _run(
         return program.run(engine.adapter, reuse)
     except StepFailed as failed:
         raise Failed(
-            Discrepancy(program, stage, failed.index, "data", error=describe(failed.error))
+            Discrepancy(program, stage, failed.index, "data", error=describe_error(failed.error))
         ) from None
 
 
@@ -137,7 +137,7 @@ def _attempt(
     try:
         return action(*args)
     except Exception as error:
-        raise Failed(Discrepancy(program, stage, node, error=describe(error))) from None
+        raise Failed(Discrepancy(program, stage, node, error=describe_error(error))) from None
 
 
 def _read_all(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from microbp import graph
-from microbp.audit.checks import MICROBP, Discrepancy, describe, differs, scale
+from microbp.audit.checks import MICROBP, Discrepancy, describe_error, differs, scale
 from microbp.audit.program import StepFailed
 from microbp.drawing import GraphTooLargeError
 
@@ -23,7 +23,7 @@ def draw(d: Discrepancy, path: Path) -> str:
         for _ in range(_PASSES.get(d.stage, 1)):
             nodes[-1].backward()
     except (StepFailed, ArithmeticError) as error:
-        return f"not drawn: microbp cannot compute it either ({describe(error)})"
+        return f"not drawn: microbp cannot compute it either ({describe_error(error)})"
     names = d.program.names()
     wrong = {d.node}
     if d.engine_all and d.right_all:
@@ -38,7 +38,7 @@ def draw(d: Discrepancy, path: Path) -> str:
     try:
         graph.render_svg(nodes[-1], path, highlight=[nodes[i] for i in sorted(wrong)])
     except (graph.GraphvizNotFoundError, GraphTooLargeError, OSError) as error:
-        return f"not drawn: {describe(error)}"
+        return f"not drawn: {describe_error(error)}"
     return str(path)
 
 

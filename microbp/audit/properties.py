@@ -23,7 +23,7 @@ from microbp.audit.checks import (
     check_program,
     check_second_backward,
     check_sgd_step,
-    describe,
+    describe_error,
     read,
 )
 from microbp.audit.ops import OPS
@@ -90,7 +90,7 @@ def refusal(engine: Engine, op: str) -> str | None:
         if isinstance(failed.error, NotImplementedError) and str(failed.error):
             return str(failed.error)  # an adapter's own words
         if isinstance(failed.error, REFUSALS):
-            return describe(failed.error)
+            return describe_error(failed.error)
     return None
 
 
@@ -246,15 +246,15 @@ def _chain_failure(engine: Engine, op: str, depth: int) -> _ChainFailure | None:
         for _ in range(depth):
             y = adapter.apply(op, *(y if k == "n" else 1.0 for k in kinds))
     except Exception as error:
-        return _ChainFailure("forward", "building it", describe(error))
+        return _ChainFailure("forward", "building it", describe_error(error))
     try:
         adapter.backward(y)
     except Exception as error:
-        return _ChainFailure("backward", "backward()", describe(error))
+        return _ChainFailure("backward", "backward()", describe_error(error))
     try:
         got = read(engine, "data", y, "y"), read(engine, "grad", x, "x")
     except Exception as error:
-        return _ChainFailure("grad", "reading x.grad", describe(error))
+        return _ChainFailure("grad", "reading x.grad", describe_error(error))
     if got[0] != data(depth):
         return _ChainFailure("grad", "y.data", "", "data", got[0], data(depth))
     if got[1] != grad(depth):

@@ -46,7 +46,7 @@ class Tally:
             self.first_failure = self.first_failure or case
 
 
-def describe(case: NetworkCase) -> str:
+def describe_case(case: NetworkCase) -> str:
     """A drawn case in one line, enough to build it again."""
     return (
         f"sizes {case.net.sizes}, hidden {case.net.hidden}, output {case.net.output}, "
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         INTERRUPTS.check()
         found = check_formulas(case.net, case.x, case.target, case.loss, lr)
         for key, quantities in found.items():
-            tallies[key].add(quantities, describe(case))
+            tallies[key].add(quantities, describe_case(case))
         progress.advance(task)
 
     # Hypothesis keeps caches in ./.hypothesis; the command leaves none in the user's folder.
