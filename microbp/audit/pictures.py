@@ -15,7 +15,7 @@ from microbp.drawing import GraphTooLargeError
 _PASSES = {"forward": 1, "backward": 1, "second backward": 2}
 
 
-def draw(d: Discrepancy, path: Path) -> str:
+def draw_discrepancy(d: Discrepancy, path: Path) -> str:
     """Write the picture of ``d`` to ``path`` (whole or not at all, as `graph.render_svg`
     writes); return the path written, or why nothing was."""
     try:

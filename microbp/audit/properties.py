@@ -27,7 +27,7 @@ from microbp.audit.checks import (
     read,
 )
 from microbp.audit.ops import OPS
-from microbp.audit.pictures import draw
+from microbp.audit.pictures import draw_discrepancy
 from microbp.audit.program import (
     ACTIVATION_NEEDS,
     AFFINE_NEEDS,
@@ -105,7 +105,7 @@ def _supported(engine: Engine, supported: Collection[str] | None) -> frozenset[s
 
 def counterexample(engine: Engine, d: Discrepancy, svg: Path | None = None) -> Counterexample:
     """The report's form of ``d``: a runnable snippet, the numbers, a picture if ``svg``."""
-    picture = draw(d, svg) if svg is not None else None
+    picture = draw_discrepancy(d, svg) if svg is not None else None
     return Counterexample(
         snippets.write(engine, d),
         d.program.names()[d.node],
@@ -119,7 +119,7 @@ def counterexample(engine: Engine, d: Discrepancy, svg: Path | None = None) -> C
     )
 
 
-def _result(
+def _property_result(
     engine: Engine,
     key: str,
     title: str,
@@ -164,7 +164,8 @@ def op_property(
             engine, Program((*leaves, Instruction(op, tuple(range(len(leaves))), number)))
         )
 
-    return _result(engine, key, title, search.hunt(spec.draw, check, examples, seed_), svg_dir)
+    found = search.hunt(spec.draw, check, examples, seed_)
+    return _property_result(engine, key, title, found, svg_dir)
 
 
 def shared_nodes(
@@ -186,7 +187,7 @@ def shared_nodes(
         check_program(engine, program)
 
     found = search.hunt_programs(search.expressions(ops), check, examples, seed_)
-    return _result(
+    return _property_result(
         engine, key, title, found, svg_dir, f"ops drawn: {', '.join(search.dag_ops(ops))}"
     )
 
@@ -211,7 +212,7 @@ def second_backward(
         check_second_backward(engine, program, leaves)
 
     found = search.hunt_programs(search.expressions(ops), check, examples, seed_)
-    return _result(engine, key, title, found, svg_dir, "every grad doubles")
+    return _property_result(engine, key, title, found, svg_dir, "every grad doubles")
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,7 @@ def network(
         check_network(engine, case, _network_in_domain(case))
 
     found = search.hunt(_cases(choices), check, examples, seed_)
-    return _result(engine, key, title, found, svg_dir, _drawn(choices))
+    return _property_result(engine, key, title, found, svg_dir, _drawn(choices))
 
 
 def sgd_step(
@@ -377,4 +378,4 @@ def sgd_step(
         check_sgd_step(engine, case, _network_in_domain(case), lr)
 
     found = search.hunt(st.tuples(_cases(choices), st.floats(1e-3, 1.0)), check, examples, seed_)
-    return _result(engine, key, title, found, svg_dir, "η drawn from [0.001, 1]")
+    return _property_result(engine, key, title, found, svg_dir, "η drawn from [0.001, 1]")
