@@ -36,22 +36,17 @@ import numbers
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import mul
-from typing import TypeAlias, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 from microbp.passes import (
     accumulate_grads,
     ancestors_to_copy_first,
+    deepcopy_graph,
     nodes_in_order,
     pass_derivatives,
 )
 from microbp.powers import integer_power, power_derivative
-from microbp.validate import (
-    brief,
-    check_domain,
-    check_number,
-    finite_derivatives,
-    not_finite_error,
-)
+from microbp.validate import brief, check_domain, check_number, finite_derivatives, not_finite_error
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
@@ -274,9 +269,12 @@ class Value:
         """Set ``grad`` to 0 on every node of the graph that ends at this node."""
         zero_grad(nodes_in_order(self))
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        return deepcopy_graph(self, memo, _copy_of)
+
     def __reduce__(self) -> tuple[object, ...]:
-        # Copied or pickled as its fields and parents, its ancestors first so that no node's
-        # parents are still to be copied when it is: the copy never recurses down a chain.
+        # Pickled (or copied) as its fields and parents, its ancestors first so that no node's
+        # parents are still to be pickled when it is: the pickle never recurses down a chain.
         fields = (self.data, self.grad, self.name, self.op, self.parents, self.local_grads)
         return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.pass_reached))
 
@@ -299,10 +297,15 @@ def _rebuilt(
     local_grads: tuple[float, ...],
     reached: bool,
 ) -> Value:
-    """A node rebuilt by `copy` or `pickle` (``ancestors`` only fixed the order of the copy)."""
+    """A node rebuilt by `pickle` or `copy` (``ancestors`` only fixed the order of the copy)."""
     node = _result(data, op, parents, local_grads)
     node.grad, node.name, node.pass_reached = grad, name, reached
     return node
+
+
+def _copy_of(v: Value, parents: tuple[Value, ...]) -> Value:
+    """A copy of ``v`` over ``parents``, the copies of its own."""
+    return _rebuilt((), v.data, v.grad, v.name, v.op, parents, v.local_grads, v.pass_reached)
 
 
 def _exact_sum(terms: Iterable[float], op: str, *operands: Sequence[float]) -> float:

@@ -1,6 +1,6 @@
 """The passes over a graph of Values: the walk that orders its nodes, the reverse pass that
 finds d root / d node for every node (which `Value.backward` adds into the grads), and the
-order in which a copy or a pickle makes the nodes.
+order in which a deepcopy or a pickle makes the nodes.
 
 A node keeps the state of these passes in three fields, set up by the engine as it makes the
 node and written by this module alone after that, never by users: ``pass_grad`` (d root / d node
@@ -16,8 +16,8 @@ The functions take nodes as they are, unchecked: users call them through the eng
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 N = TypeVar("N", bound="Node")
 
@@ -61,7 +61,7 @@ def accumulate_grads(root: Node) -> None:
         try:
             leaves, interior = _reverse_pass(root)
         except OverflowError:
-            for nodes in _walk(root):
+            for nodes in _walk(root, object()):
                 for node in nodes:
                     node.pass_reached = True
             raise
@@ -94,7 +94,7 @@ def nodes_in_order(root: N) -> list[N]:
     """Every node ``root`` depends on, itself included, parents before children: the leaves
     first, in the order they are found, and ``root`` last."""
     with _PASS_LOCK:
-        leaves, interior = _walk(root)
+        leaves, interior = _walk(root, object())
     return leaves + interior
 
 
@@ -129,6 +129,28 @@ class _ListingEnd:
         self.pending.difference_update(self.ids)
 
 
+#: The key, in a deepcopy's memo, of the mark its walks share.
+_DEEPCOPY_MARK = object()
+
+
+def deepcopy_graph(root: N, memo: dict[int, Any], copy_node: Callable[[N, tuple[N, ...]], N]) -> N:
+    """``root`` as `copy.deepcopy` copies it with ``memo``: each node of its graph the memo lacks
+    made by ``copy_node(node, its parents' copies)``, parents first. Nothing recurses, and the
+    walks of one deepcopy share a mark, so a node is walked once however many are copied."""
+    mark = memo.setdefault(id(_DEEPCOPY_MARK), object())
+    try:
+        with _PASS_LOCK:
+            leaves, interior = _walk(root, mark)
+        for node in (*leaves, *interior):
+            if id(node) not in memo:
+                memo[id(node)] = copy_node(node, tuple(memo[id(p)] for p in node.parents))
+    except BaseException:  # a copy made again with this memo must walk afresh
+        del memo[id(_DEEPCOPY_MARK)]
+        raise
+    copied: N = memo[id(root)]
+    return copied
+
+
 def ancestors_to_copy_first(node: N) -> tuple[N | _ListingEnd, ...]:
     """What a copy (or pickle) of ``node`` must make before it, parents before children, so
     that no copy recurses down a chain: all of its ancestors and an end marker, unless a
@@ -149,7 +171,7 @@ def _reverse_pass(root: N) -> tuple[list[N], list[N]]:
     The caller holds the lock, reads the pass grads and sets them back to 0.0. A derivative
     that is not finite is an `OverflowError`, raised with the pass grads reset.
     """
-    leaves, interior = _walk(root)
+    leaves, interior = _walk(root, object())
     try:
         root.pass_grad = 1.0
         for node in reversed(interior):  # children before parents
@@ -189,17 +211,17 @@ def _refuse_non_finite(root: N, leaves: list[N], interior: list[N]) -> None:
             )
 
 
-def _walk(root: N) -> tuple[list[N], list[N]]:
-    """The leaves ``root`` depends on, and its other nodes with every parent before its children.
+def _walk(root: N, mark: object) -> tuple[list[N], list[N]]:
+    """The leaves ``root`` depends on, and its other nodes with every parent before its children,
+    except those a walk with the same ``mark`` has reached (a fresh mark: none).
 
     A depth-first post-order with an explicit stack: a node goes on the stack with a ``None``
     marker above it and its unfinished parents above that, so by the time the marker is popped
     every parent is finished. Leaves are finished as soon as they are found, never stacked.
-    A node is marked as reached by storing this walk's own fresh ``mark`` object in it, which
-    no other walk's can be: cheaper than looking nodes up in a set. The caller holds the lock,
-    so no other walk is marking the same nodes.
+    A node is marked as reached by storing ``mark`` in it, compared by identity: cheaper than
+    looking nodes up in a set. The caller holds the lock, so no other walk is marking the same
+    nodes.
     """
-    mark = object()
     if not root.parents:
         root.pass_mark = mark
         return [root], []

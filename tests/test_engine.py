@@ -574,25 +574,67 @@ def test_a_deep_chain_copies_again_after_one_copy_of_two_roots_that_share_it(dup
 
 
 class InterruptingName(str):
-    """A name whose copy raises Ctrl-C, as a signal can midway through a copy."""
-
-    def __deepcopy__(self, memo: object) -> str:
-        raise KeyboardInterrupt
+    """A name whose pickling raises Ctrl-C, as a signal can midway through a pickle."""
 
     def __reduce_ex__(self, protocol: object) -> tuple[object, ...]:
         raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("duplicate", DUPLICATES, ids=["deepcopy", "pickle"])
-def test_a_deep_chain_copies_after_a_copy_of_it_was_interrupted_midway(duplicate):
-    y = deep_chain(Value(0.5, "x"))
+class InterruptingMemo(dict):
+    """A deepcopy memo whose ``after``-th entry raises Ctrl-C once, as a signal can midway."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+
+    def __setitem__(self, key: int, value: object) -> None:
+        self.after -= 1
+        if self.after == 0:
+            raise KeyboardInterrupt
+        super().__setitem__(key, value)
+
+
+def interrupted_pickle(y: Value) -> None:
     middle = topological_order(y)[len(topological_order(y)) // 2]
     middle.name = InterruptingName("middle")
+    try:
+        pickle.dumps(y)
+    finally:
+        middle.name = "middle"
+
+
+@pytest.mark.parametrize(
+    "interrupted", [lambda y: copy.deepcopy(y, InterruptingMemo(5000)), interrupted_pickle]
+)
+@pytest.mark.parametrize("duplicate", DUPLICATES, ids=["deepcopy", "pickle"])
+def test_a_deep_chain_copies_after_a_copy_of_it_was_interrupted_midway(interrupted, duplicate):
+    y = deep_chain(Value(0.5, "x"))
     with pytest.raises(KeyboardInterrupt):
-        duplicate(y)
-    middle.name = "middle"
+        interrupted(y)
     again = duplicate(y.parents[0])
     assert len(topological_order(again)) == len(topological_order(y)) - 2
+
+
+def test_a_deepcopy_interrupted_midway_and_made_again_with_the_same_memo_is_whole():
+    y = deep_chain(Value(0.5, "x"))
+    memo = InterruptingMemo(5000)
+    with pytest.raises(KeyboardInterrupt):
+        copy.deepcopy(y, memo)
+    again = copy.deepcopy(y, memo)
+    assert [(v.data, v.op) for v in topological_order(again)] == [
+        (v.data, v.op) for v in topological_order(y)
+    ]
+
+
+def test_a_deepcopy_of_every_node_of_a_graph_keeps_each_node_over_its_parents_copies():
+    y = deep_chain(Value(0.5, "x")) + Value(2.0, "b")
+    nodes = topological_order(y)
+    copies = copy.deepcopy(nodes)
+    copy_of = {id(v): c for v, c in zip(nodes, copies)}
+    assert len({id(c) for c in copies}) == len(nodes)
+    for v, c in zip(nodes, copies):
+        assert c is not v and (c.data, c.op, c.name) == (v.data, v.op, v.name)
+        assert all(cp is copy_of[id(p)] for p, cp in zip(v.parents, c.parents))
 
 
 def test_grad_computed_is_read_only():
