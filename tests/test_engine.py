@@ -626,10 +626,11 @@ def test_a_deepcopy_interrupted_midway_and_made_again_with_the_same_memo_is_whol
     ]
 
 
-def test_a_deepcopy_of_every_node_of_a_graph_keeps_each_node_over_its_parents_copies():
+@pytest.mark.parametrize("duplicate", DUPLICATES, ids=["deepcopy", "pickle"])
+def test_a_copy_of_every_node_of_a_graph_keeps_each_node_over_its_parents_copies(duplicate):
     y = deep_chain(Value(0.5, "x")) + Value(2.0, "b")
     nodes = topological_order(y)
-    copies = copy.deepcopy(nodes)
+    copies = duplicate(nodes)
     copy_of = {id(v): c for v, c in zip(nodes, copies)}
     assert len({id(c) for c in copies}) == len(nodes)
     for v, c in zip(nodes, copies):
