@@ -120,25 +120,16 @@ def deepcopy_graph(root: N, memo: dict[int, Any], copy_node: Callable[[N, tuple[
     return copied
 
 
-class _Pickling:
-    """One thread's pickle under way: the mark its listings of ancestors share, and how many
+class _PickleInProgress(threading.local):
+    """This thread's pickle under way: the mark its listings of ancestors share, and how many
     of their end markers are alive (a pickler keeps each until it is done)."""
-
-    __slots__ = ("live_listings", "mark")
 
     def __init__(self) -> None:
         self.mark: object | None = None
         self.live_listings = 0
 
 
-class _ThisThread(threading.local):
-    """The pickle under way in each thread (its markers keep the one they were made in)."""
-
-    def __init__(self) -> None:
-        self.pickling = _Pickling()
-
-
-_THIS_THREAD = _ThisThread()
+_PICKLING = _PickleInProgress()
 
 
 class _ListingEnd:
@@ -147,7 +138,7 @@ class _ListingEnd:
 
     __slots__ = ("pickling",)
 
-    def __init__(self, pickling: _Pickling) -> None:
+    def __init__(self, pickling: _PickleInProgress) -> None:
         self.pickling = pickling
         pickling.live_listings += 1
 
@@ -164,7 +155,7 @@ def ancestors_to_pickle_first(node: N) -> tuple[N | _ListingEnd, ...]:
     """What a pickle (or copy) of ``node`` must make before it, parents before children, so
     that nothing recurses down a chain: the ancestors no listing of this pickle has listed,
     and an end marker; nothing if ``node`` was listed itself (its parents come before it)."""
-    pickling = _THIS_THREAD.pickling
+    pickling = _PICKLING
     if not node.parents or (pickling.mark is not None and node.pass_mark is pickling.mark):
         return ()
     if pickling.mark is None:
