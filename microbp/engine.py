@@ -40,7 +40,7 @@ from typing import Any, TypeAlias, TypeVar, cast
 
 from microbp.passes import (
     accumulate_grads,
-    ancestors_to_pickle_first,
+    ancestors_to_copy_first,
     deepcopy_graph,
     nodes_in_order,
     pass_derivatives,
@@ -276,7 +276,7 @@ class Value:
         # Pickled (or copied) as its fields and parents, its ancestors first so that no node's
         # parents are still to be pickled when it is: the pickle never recurses down a chain.
         fields = (self.data, self.grad, self.name, self.op, self.parents, self.local_grads)
-        return (_rebuilt, (ancestors_to_pickle_first(self), *fields, self.pass_reached))
+        return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.pass_reached))
 
     def __repr__(self) -> str:
         named = f", name={self.name!r}" if self.name is not None else ""

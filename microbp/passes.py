@@ -98,6 +98,37 @@ def nodes_in_order(root: N) -> list[N]:
     return leaves + interior
 
 
+class _CopyInProgress(threading.local):
+    """The ids of nodes whose copy is under way in this thread, each listed by a descendant
+    that copies its ancestors first; such a node copies only its own fields. (An id, not the
+    node: a copy that is abandoned halfway keeps nothing alive.)"""
+
+    def __init__(self) -> None:
+        self.pending: set[int] = set()
+
+
+_COPYING = _CopyInProgress()
+
+
+class _ListingEnd:
+    """Last in a listing of ancestors: once the copy reaches it, or drops it unfinished, none
+    of the listed nodes is pending any more (one the copy had made before, for another root,
+    is not copied again, so it cannot take itself off)."""
+
+    __slots__ = ("ids", "pending")
+
+    def __init__(self, ids: set[int]) -> None:
+        self.ids, self.pending = ids, _COPYING.pending
+
+    def __reduce__(self) -> tuple[object, ...]:
+        self.pending.difference_update(self.ids)
+        self.ids = set()
+        return (type(None), ())  # the copy holds None in its place
+
+    def __del__(self) -> None:
+        self.pending.difference_update(self.ids)
+
+
 #: The key, in a deepcopy's memo, of the mark its walks share.
 _DEEPCOPY_MARK = object()
 
@@ -120,49 +151,18 @@ def deepcopy_graph(root: N, memo: dict[int, Any], copy_node: Callable[[N, tuple[
     return copied
 
 
-class _PickleInProgress(threading.local):
-    """This thread's pickle under way: the mark its listings of ancestors share, and how many
-    of their end markers are alive (a pickler keeps each until it is done)."""
-
-    def __init__(self) -> None:
-        self.mark: object | None = None
-        self.live_listings = 0
-
-
-_PICKLING = _PickleInProgress()
-
-
-class _ListingEnd:
-    """Last in a listing of ancestors, it lives as long as the pickle (or copy) holding it; when
-    the last one is gone, the next pickle's listings start from a fresh mark."""
-
-    __slots__ = ("pickling",)
-
-    def __init__(self, pickling: _PickleInProgress) -> None:
-        self.pickling = pickling
-        pickling.live_listings += 1
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(None), ())  # the copy holds None in its place
-
-    def __del__(self) -> None:
-        self.pickling.live_listings -= 1
-        if not self.pickling.live_listings:
-            self.pickling.mark = None
-
-
-def ancestors_to_pickle_first(node: N) -> tuple[N | _ListingEnd, ...]:
-    """What a pickle (or copy) of ``node`` must make before it, parents before children, so
-    that nothing recurses down a chain: the ancestors no listing of this pickle has listed,
-    and an end marker; nothing if ``node`` was listed itself (its parents come before it)."""
-    pickling = _PICKLING
-    if not node.parents or (pickling.mark is not None and node.pass_mark is pickling.mark):
+def ancestors_to_copy_first(node: N) -> tuple[N | _ListingEnd, ...]:
+    """What a copy (or pickle) of ``node`` must make before it, parents before children, so
+    that no copy recurses down a chain: all of its ancestors and an end marker, unless a
+    descendant being copied in this thread has already listed ``node`` (then nothing)."""
+    pending = _COPYING.pending
+    if not node.parents or id(node) in pending:
+        pending.discard(id(node))
         return ()
-    if pickling.mark is None:
-        pickling.mark = object()
-    with _PASS_LOCK:
-        leaves, interior = _walk(node, pickling.mark)
-    return (*leaves, *interior[:-1], _ListingEnd(pickling))
+    ancestors = nodes_in_order(node)[:-1]
+    ids = set(map(id, ancestors))
+    pending.update(ids)
+    return (*ancestors, _ListingEnd(ids))
 
 
 def _reverse_pass(root: N) -> tuple[list[N], list[N]]:
