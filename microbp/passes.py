@@ -141,8 +141,10 @@ def deepcopy_graph(root: N, memo: dict[int, Any], copy_node: Callable[[N, tuple[
     try:
         with _PASS_LOCK:
             leaves, interior = _walk(root, mark)
+        originals = memo.setdefault(id(memo), [])  # as `copy` keeps them: no id is reused
         for node in (*leaves, *interior):
             if id(node) not in memo:
+                originals.append(node)
                 memo[id(node)] = copy_node(node, tuple(memo[id(p)] for p in node.parents))
     except BaseException:  # a copy made again with this memo must walk afresh
         del memo[id(_DEEPCOPY_MARK)]

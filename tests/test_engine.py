@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import math
 import pickle
 import subprocess
@@ -623,6 +624,20 @@ def test_a_deepcopy_interrupted_midway_and_made_again_with_the_same_memo_is_whol
     again = copy.deepcopy(y, memo)
     assert [(v.data, v.op) for v in topological_order(again)] == [
         (v.data, v.op) for v in topological_order(y)
+    ]
+
+
+def test_a_memo_kept_after_an_interrupted_deepcopy_never_hands_a_new_graph_old_copies():
+    memo = InterruptingMemo(3000)
+    y = deep_chain(Value(0.5, "y"))
+    with pytest.raises(KeyboardInterrupt):
+        copy.deepcopy(y, memo)
+    del y
+    gc.collect()
+    z = deep_chain(Value(2.0, "z"))
+    copied = copy.deepcopy(z, memo)
+    assert [(v.data, v.name, v.op) for v in topological_order(copied)] == [
+        (v.data, v.name, v.op) for v in topological_order(z)
     ]
 
 
