@@ -20,6 +20,7 @@ import pytest
 from examples import scaled
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from limits import run_with_file_size_limit
 
 from microbp import __version__, comparison, formulas
 from microbp.cli import main, output
@@ -612,13 +613,11 @@ def test_running_out_of_memory_is_one_line_and_exit_status_3(capsys, monkeypatch
 def test_a_picture_past_the_file_size_limit_is_exit_3_and_the_old_file_stays(option, tmp_path):
     picture = tmp_path / "old.out"
     picture.write_text("old")
-    script = (
-        "import resource, signal, sys; from microbp.cli import main; "
-        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000)); "
-        f"sys.exit(main(['explain', {option!r}, {str(picture)!r}]))"
+    done = run_with_file_size_limit(
+        "import sys; from microbp.cli import main",
+        f"sys.exit(main(['explain', {option!r}, {str(picture)!r}]))",
+        2000,
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 3, done.stderr
     assert "File too large" in done.stderr and done.stderr.count("\n") == 1
     assert picture.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["old.out"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from limits import run_with_file_size_limit
 
 from microbp.files import write_atomically, write_bytes_atomically, write_text_atomically
 
@@ -41,13 +40,11 @@ def test_a_failed_or_interrupted_write_leaves_the_old_file_and_no_partial_file(t
 def test_a_write_past_the_file_size_limit_leaves_the_old_file(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("old")
-    script = (
-        "import resource, signal, sys; from microbp.files import write_text_atomically; "
-        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-        "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000)); "
-        f"write_text_atomically({str(path)!r}, 'x' * 100_000)"
+    done = run_with_file_size_limit(
+        "from microbp.files import write_text_atomically",
+        f"write_text_atomically({str(path)!r}, 'x' * 100_000)",
+        1000,
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode != 0 and "File too large" in done.stderr
     assert path.read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["big.txt"]
