@@ -66,14 +66,11 @@ def accumulate_grads(root: Node) -> None:
                     node.pass_reached = True
             raise
         try:
-            for node in interior:
-                node.grad += node.pass_grad
-                node.pass_grad = 0.0
-                node.pass_reached = True
-            for node in leaves:
-                node.grad += node.pass_grad
-                node.pass_grad = 0.0
-                node.pass_reached = True
+            for nodes in (interior, leaves):
+                for node in nodes:
+                    node.grad += node.pass_grad
+                    node.pass_grad = 0.0
+                    node.pass_reached = True
         except BaseException:  # interrupted: some grads have this pass, none keeps a sum
             _end_pass(leaves, interior)
             raise
@@ -194,10 +191,9 @@ def _reverse_pass(root: N) -> tuple[list[N], list[N]]:
 
 def _end_pass(leaves: list[N], interior: list[N]) -> None:
     """Every node's pass grad back to 0.0, as between passes."""
-    for node in leaves:
-        node.pass_grad = 0.0
-    for node in interior:
-        node.pass_grad = 0.0
+    for nodes in (leaves, interior):
+        for node in nodes:
+            node.pass_grad = 0.0
 
 
 def _refuse_non_finite(root: N, leaves: list[N], interior: list[N]) -> None:
