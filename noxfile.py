@@ -35,9 +35,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy over the package (strict-leaning, see pyproject.toml), the tests and benchmarks."""
-    session.install(".[test]", "mypy", "nox")  # nox: the noxfile is checked too
+    """mypy over the package (strict-leaning, see pyproject.toml), the tests and benchmarks;
+    pyright over the package too, which reads some types differently."""
+    session.install(".[test]", "mypy", "nox", "pyright")  # nox: the noxfile is checked too
     session.run("mypy")
+    session.run("pyright", "microbp")
 
 
 @nox.session

@@ -204,19 +204,22 @@ def digraph(
 
 def _add_nodes(dot: graphviz.Digraph, nodes: list[GraphNode], precision: int) -> None:
     """Every node into ``dot``, inside the box of its layer if it has one."""
+    import graphviz
+
     boxes: dict[float | None, list[GraphNode]] = {}
     for node in nodes:
         boxes.setdefault(node.layer, []).append(node)
     for layer in sorted(k for k in boxes if k is not None):
-        with dot.subgraph(name=f"cluster_{layer}") as box:
-            box.attr(
-                label=_CLUSTER_LABELS.get(layer, f"layer {layer}"),
-                style="rounded,dashed",
-                color="#999999",
-                fontcolor="#555555",
-            )
-            for node in boxes[layer]:
-                box.node(node.id, **_node_style(node, precision))
+        box = graphviz.Digraph(name=f"cluster_{layer}")
+        box.attr(
+            label=_CLUSTER_LABELS.get(layer, f"layer {layer}"),
+            style="rounded,dashed",
+            color="#999999",
+            fontcolor="#555555",
+        )
+        for node in boxes[layer]:
+            box.node(node.id, **_node_style(node, precision))
+        dot.subgraph(box)
     for node in boxes.get(None, []):
         dot.node(node.id, **_node_style(node, precision))
 

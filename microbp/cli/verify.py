@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from microbp.cli import output
 from microbp.cli.options import (
@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         database=None,
         deadline=None,
         phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
+        # cast: pyright types the members of HealthCheck (an enum with a metaclass) wrongly
+        suppress_health_check=cast("list[HealthCheck]", list(HealthCheck)),
     )
     @given(case=network_cases(), lr=st.floats(1e-3, 1.0))
     def check_drawn_case(case: NetworkCase, lr: float) -> None:
