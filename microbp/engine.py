@@ -98,7 +98,7 @@ def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ..
     data = [v.data for v in given if type(v) is Value]  # all Values: one pass, no calls
     if len(data) == len(given):
         return cast("tuple[Value, ...]", given), data
-    values = tuple(v if isinstance(v, Value) else _as_value(v, op) for v in given)
+    values = tuple(_as_value(v, op) for v in given)
     return values, [v.data for v in values]
 
 
@@ -126,7 +126,7 @@ def _binary(op: Op) -> Callable[[Value, Operand], Value]:
         data, local = rule(self.data, o.data)
         return _result(data, op, (self, o), local)
 
-    method.__name__ = f"__{op.name}__"
+    method.__name__ = f"__{_python_name(op)}__"
     return method
 
 
@@ -139,8 +139,13 @@ def _reflected(op: Op) -> Callable[[Value, Number], Value]:
         data, local = rule(c.data, self.data)
         return _result(data, op, (c, self), local)
 
-    method.__name__ = f"__r{op.name}__"
+    method.__name__ = f"__r{_python_name(op)}__"
     return method
+
+
+def _python_name(op: Op) -> str:
+    """The name of Python's operator for ``op`` (``truediv``), as its dunder methods say it."""
+    return getattr(op.operator, "__name__", op.name)
 
 
 class Value:
