@@ -270,13 +270,13 @@ def _softplus(x: float) -> tuple[float, Locals]:
 # ---- ops of any number of operands ----
 
 
-def exact_sum(terms: Iterable[float], op: str, operands: Sequence[float]) -> float:
+def exact_sum(terms: Iterable[float], op: str, *operands: Sequence[float]) -> float:
     """Σ terms as `math.fsum` gives it, correctly rounded (the same on every Python), or the
-    error naming ``op``'s ``operands`` if it leaves the floats."""
+    error naming ``op``'s operands (given in parts, joined only then) if it leaves the floats."""
     try:
         return math.fsum(terms)
     except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
-        raise not_finite_error(op, operands) from None
+        raise not_finite_error(op, [x for part in operands for x in part]) from None
 
 
 def _sum(terms: Sequence[float]) -> tuple[float, Locals]:
@@ -296,7 +296,7 @@ def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
 def affine_rule(b: float, w: Sequence[float], h: Sequence[float]) -> tuple[float, Locals]:
     """b + Σ_j w_j h_j, `math.fsum` of b and the rounded products, with ∂a/∂b = 1,
     ∂a/∂w_j = h_j and ∂a/∂h_j = w_j: the affine rule on its operands split as (b, w, h)."""
-    a = exact_sum(chain((b,), map(mul, w, h)), "affine", (b, *w, *h))
+    a = exact_sum(chain((b,), map(mul, w, h)), "affine", (b,), w, h)
     return a, (1.0, *h, *w)
 
 
