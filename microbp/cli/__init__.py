@@ -26,8 +26,10 @@ from microbp.cli.options import (
     OutputFault,
     Parser,
     UsageError,
+    bounded,
     join_negative_number_lists,
 )
+from microbp.cli.output import guard_standard_streams, to_stderr
 
 # The subcommands (and numpy, rich, …) are imported inside `main`, where Ctrl-C is caught, so
 # an interrupt while they load is no traceback either.
@@ -65,6 +67,7 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `microbp` command with ``argv`` (default: the process's arguments)."""
+    guard_standard_streams()
     with INTERRUPTS.caught():
         return _main(sys.argv[1:] if argv is None else argv)
 
@@ -74,7 +77,7 @@ def _main(argv: Sequence[str]) -> int:
     command = ["microbp"]  # the subcommand is added once it is known, for the messages
 
     def fail(message: str, status: int) -> int:
-        print(f"{' '.join(command)}: {message}", file=sys.stderr)
+        to_stderr(f"{' '.join(command)}: {bounded(message)}\n")
         return status
 
     try:
