@@ -107,3 +107,20 @@ def test_a_path_component_too_long_is_a_bad_argument_exit_2(tmp_path):
     done = microbp_in_shell("", "explain", "--svg", str(too_long))
     assert done.returncode == 2, done.stderr
     assert "File name too long" in done.stderr and len(done.stderr) < 400
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (("train", "--epochs", "1000001"), "--epochs: must be at most 1,000,000, got 1,000,001"),
+        (("verify", "--examples", "10000000"), "--examples: must be at most 1,000,000"),
+        (
+            ("train", "--epochs", "100000", "--samples", "100000"),
+            "10,000,000,000 point passes, more than the 1,000,000,000",
+        ),
+    ],
+    ids=lambda argv: " ".join(argv) if isinstance(argv, tuple) else "",
+)
+def test_a_run_that_would_take_days_is_refused_up_front_naming_the_limit(argv, says):
+    done = microbp_in_shell("", *argv)
+    assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1

@@ -177,8 +177,8 @@ def positive_float(text: str) -> float:
     return number
 
 
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """The argument type of a whole number at least ``minimum``."""
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """The argument type of a whole number at least ``minimum`` (and at most ``maximum``)."""
 
     def parse(text: str) -> int:
         try:
@@ -187,6 +187,8 @@ def whole_number(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if n < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        if maximum is not None and n > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {n:,}")
         return n
 
     return parse
@@ -255,13 +257,17 @@ def add_seed_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+#: The most any count option (--epochs, --examples, …) takes: a run that long is a mistake.
+MAX_COUNT = 1_000_000
+
+
 def add_count_option(
     parser: argparse.ArgumentParser, flag: str, default: int, help_text: str
 ) -> None:
-    """An option taking a whole number ≥ 1, e.g. --epochs."""
+    """An option taking a whole number from 1 to `MAX_COUNT`, e.g. --epochs."""
     parser.add_argument(
         flag,
-        type=whole_number(1),
+        type=whole_number(1, MAX_COUNT),
         default=default,
         metavar="N",
         help=f"{help_text} (default {default})",
