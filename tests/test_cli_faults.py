@@ -124,3 +124,13 @@ def test_a_path_component_too_long_is_a_bad_argument_exit_2(tmp_path):
 def test_a_run_that_would_take_days_is_refused_up_front_naming_the_limit(argv, says):
     done = microbp_in_shell("", *argv)
     assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_help_describes_every_subcommand_in_its_first_lines():
+    done = microbp_in_shell("", "--help")
+    description = " ".join(done.stdout.split("positional arguments")[0].split())
+    assert done.returncode == 0
+    assert description.endswith(
+        "explain one backward pass, verify the notes' formulas, train a network, audit your "
+        "own engine."
+    )

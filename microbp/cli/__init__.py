@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from microbp import __version__
 
-    parser = Parser(prog="microbp", description=(__doc__ or "").splitlines()[0])
+    summary = " ".join((__doc__ or "").partition("\n\n")[0].split())  # the first paragraph
+    parser = Parser(prog="microbp", description=summary)
     parser.add_argument("--version", action="version", version=f"microbp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar=f"{{{','.join(SUBCOMMANDS)}}}")
     for name in SUBCOMMANDS:
