@@ -93,7 +93,9 @@ def test_threads_sharing_a_tape_each_get_their_own_batchs_results():
     net, tape, _ = small_tape()
     rng = np.random.default_rng(0)
     batches = [
-        network_batch(rng.normal(size=(5, 2)).tolist(), [0, 1, 0, 1, 1], loss="cross_entropy", net=net)
+        network_batch(
+            rng.normal(size=(5, 2)).tolist(), [0, 1, 0, 1, 1], loss="cross_entropy", net=net
+        )
         for _ in range(4)
     ]
     theta = tape.parameter_vector()
@@ -121,7 +123,11 @@ def test_another_threads_replay_is_refused_to_backward_and_to_reading():
     errors: list[BaseException] = []
 
     def read_it() -> None:
-        for call in (tape.backward, lambda: tape.data_of(tape.loss), lambda: tape.grad_of(tape.loss)):
+        for call in (
+            tape.backward,
+            lambda: tape.data_of(tape.loss),
+            lambda: tape.grad_of(tape.loss),
+        ):
             try:
                 call()
             except TapeError as error:
