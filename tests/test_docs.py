@@ -187,6 +187,11 @@ def test_the_quick_start_commands_need_no_python_command_and_no_system_pip(marke
     assert command in (ROOT / "docs" / "index.md").read_text(), "index.md says the same"
 
 
+def test_the_readme_runs_the_tests_on_every_core():
+    """CI runs the README's test command itself: serial, it took most of CI's time."""
+    assert readme_command("test command").endswith("-m pytest -n auto")
+
+
 INLINE_TEX = re.compile(r"\\\((.+?)\\\)", re.S)
 DISPLAY_TEX = re.compile(r"^\$\$\n(.+?)\n\$\$$", re.S | re.M)
 
