@@ -1,5 +1,5 @@
-"""The `microbp` command against hostile surroundings: closed or full standard streams, huge
-arguments, output paths that are links or too long. Each runs the real command as a process."""
+"""The `microbp` command against hostile surroundings: closed or full standard streams (the
+real command as a process), huge arguments, output paths that are links or too long."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from microbp.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `microbp argv…` in this process: exit status, stdout, stderr."""
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
 def microbp_in_shell(redirections: str, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -77,36 +86,29 @@ HUGE = "9" * 100_000
     ],
     ids=lambda argv: " ".join(a[:12] for a in argv),
 )
-def test_a_100_kb_argument_is_not_echoed_whole(argv):
-    done = microbp_in_shell("", *argv)
-    assert done.returncode == 2, done.stderr[:300]
-    assert done.stderr.count("\n") == 1 and len(done.stderr) < 1100, done.stderr[:300]
+def test_a_100_kb_argument_is_not_echoed_whole(argv, capsys):
+    status, _, err = run(capsys, *argv)
+    assert status == 2, err[:300]
+    assert err.count("\n") == 1 and len(err) < 1100, err[:300]
 
 
 @pytest.mark.parametrize(
     ("option", "command"), [("--svg", "explain"), ("--html", "explain"), ("--plot", "train")]
 )
-def test_a_failed_run_writes_nothing_through_a_dangling_link(tmp_path, option, command):
+def test_a_failed_run_writes_nothing_through_a_dangling_link(tmp_path, option, command, capsys):
     link = tmp_path / "out.svg"
     link.symlink_to(tmp_path / "target.svg")
-    done = subprocess.run(
-        [sys.executable, "-m", "microbp", command, option, str(link), "--sizes", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 2, done.stderr
+    status, _, err = run(capsys, command, option, str(link), "--sizes", "0")
+    assert status == 2, err
     assert link.is_symlink() and not (tmp_path / "target.svg").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.svg"]
 
 
-def test_a_path_component_too_long_is_a_bad_argument_exit_2(tmp_path):
+def test_a_path_component_too_long_is_a_bad_argument_exit_2(tmp_path, capsys):
     too_long = Path(tmp_path, "a" * 300 + ".svg")
-    done = microbp_in_shell("", "explain", "--svg", str(too_long))
-    assert done.returncode == 2, done.stderr
-    assert "File name too long" in done.stderr and len(done.stderr) < 400
+    status, _, err = run(capsys, "explain", "--svg", str(too_long))
+    assert status == 2, err
+    assert "File name too long" in err and len(err) < 400
 
 
 @pytest.mark.parametrize(
@@ -121,15 +123,15 @@ def test_a_path_component_too_long_is_a_bad_argument_exit_2(tmp_path):
     ],
     ids=lambda argv: " ".join(argv) if isinstance(argv, tuple) else "",
 )
-def test_a_run_that_would_take_days_is_refused_up_front_naming_the_limit(argv, says):
-    done = microbp_in_shell("", *argv)
-    assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1
+def test_a_run_that_would_take_days_is_refused_up_front_naming_the_limit(argv, says, capsys):
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and says in err and err.count("\n") == 1
 
 
-def test_help_describes_every_subcommand_in_its_first_lines():
-    done = microbp_in_shell("", "--help")
-    description = " ".join(done.stdout.split("positional arguments")[0].split())
-    assert done.returncode == 0
+def test_help_describes_every_subcommand_in_its_first_lines(capsys):
+    status, out, _ = run(capsys, "--help")
+    description = " ".join(out.split("positional arguments")[0].split())
+    assert status == 0
     assert description.endswith(
         "explain one backward pass, verify the notes' formulas, train a network, audit your "
         "own engine."
