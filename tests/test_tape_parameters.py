@@ -50,7 +50,7 @@ def test_theta_entries_that_are_not_finite_numbers_are_refused_as_what_they_are(
     with pytest.raises(error, match=message):
         tape.loss_and_gradient(batch, theta)
     with pytest.raises(error, match=message):
-        tape.set_parameters(theta)  # type: ignore[arg-type]
+        tape.set_parameters(theta)
     assert [p.data for p in net.parameters()] == before  # nothing written
 
 
@@ -61,7 +61,7 @@ def test_theta_that_is_not_a_vector_is_refused(theta):
     with pytest.raises((TypeError, ValueError), match="theta"):
         tape.loss_and_gradient(batch, theta)
     with pytest.raises((TypeError, ValueError), match="theta"):
-        tape.set_parameters(theta)  # type: ignore[arg-type]
+        tape.set_parameters(theta)
     assert [p.data for p in net.parameters()] == before
 
 
@@ -83,7 +83,7 @@ def test_theta_may_hold_ints_fractions_and_numpy_floats_as_the_engine_takes_them
     losses, gradient = tape.loss_and_gradient(batch, mixed)
     expected = tape.loss_and_gradient(batch, [0.25, 2.0, 0.5, *theta[3:].tolist()])
     assert losses.tolist() == expected[0].tolist() and gradient.tolist() == expected[1].tolist()
-    tape.set_parameters(mixed)  # type: ignore[arg-type]
+    tape.set_parameters(mixed)
     assert [p.data for p in net.parameters()][:3] == [0.25, 2.0, 0.5]
     assert all(type(p.data) is float for p in net.parameters())
 
@@ -118,7 +118,7 @@ def test_threads_sharing_a_tape_each_get_their_own_batchs_results():
 
 
 def test_another_threads_replay_is_refused_to_backward_and_to_reading():
-    net, tape, batch = small_tape()
+    _, tape, batch = small_tape()
     tape.forward(batch)
     errors: list[BaseException] = []
 
