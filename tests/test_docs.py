@@ -6,7 +6,8 @@
   everything after that line is the output it must print (as when piped: plain text, 80
   columns), and the command exits 0. A block right after ``<!-- numbers vary -->`` is compared
   with every number masked: its numbers come from hypothesis draws, which may change between
-  hypothesis versions; one after ``<!-- exit 1 -->`` (or ``<!-- numbers vary, exit 1 -->``) exits 1 instead.
+  hypothesis versions; one after ``<!-- exit 1 -->`` (or ``<!-- numbers vary, exit 1 -->``)
+  exits 1 instead.
 - Every test a page cites as `tests/test_x.py::test_name` exists, so the citations cannot rot.
 """
 
