@@ -17,12 +17,26 @@ nox.options.sessions = ["tests", "lint", "typecheck", "docs", "bench"]
 nox.options.reuse_existing_virtualenvs = True
 
 
+def run_suite(session: nox.Session, profile: str) -> None:
+    """The test suite with hypothesis' ``profile`` (tests/conftest.py), on every core unless
+    the session's arguments say otherwise; `dot` and chromium must be there."""
+    session.install(".[test]")
+    options = session.posargs or ["-n", "auto"]
+    environment = {"MICROBP_REQUIRE_TOOLS": "1", "HYPOTHESIS_PROFILE": profile}
+    session.run("python", "-m", "pytest", "-q", *options, env=environment)
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The whole test suite on one Python."""
-    session.install(".[test]")
-    options = session.posargs or ["-n", "auto"]  # every core, unless told otherwise
-    session.run("python", "-m", "pytest", "-q", *options, env={"MICROBP_REQUIRE_TOOLS": "1"})
+    run_suite(session, "default")
+
+
+@nox.session(python=PYTHONS[-1])
+def thorough(session: nox.Session) -> None:
+    """The suite with ten times the examples (the `thorough` profile) on one Python: the long
+    search, not among the default sessions; `nox -s thorough` runs it."""
+    run_suite(session, "thorough")
 
 
 @nox.session

@@ -19,7 +19,16 @@ def to_mathml(tex: str, display: str) -> str:
     return convert(html.unescape(tex).strip(), display=display)
 
 
-def on_page_content(content: str, **_: Any) -> str:
-    """Every formula of a page, rendered."""
+# The table of contents holds a heading's text with its markup stripped: bare \( … \).
+TOC_INLINE = re.compile(r"\\\((.*?)\\\)", re.S)
+
+
+def on_page_content(content: str, page: Any, **_: Any) -> str:
+    """Every formula of a page rendered, in its text and in its table of contents."""
+    entries = list(page.toc)
+    while entries:
+        entry = entries.pop()
+        entry.title = TOC_INLINE.sub(lambda m: to_mathml(m[1], "inline"), entry.title)
+        entries.extend(entry.children)
     content = DISPLAY.sub(lambda m: f'<div class="math">{to_mathml(m[1], "block")}</div>', content)
     return INLINE.sub(lambda m: to_mathml(m[1], "inline"), content)

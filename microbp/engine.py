@@ -10,10 +10,9 @@ copies and pickles included, so graphs millions of nodes deep work.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Iterable, Sequence
 from math import isfinite
-from typing import Any, TypeAlias, cast
+from typing import Any, SupportsInt, TypeAlias, cast
 
 from microbp.ops import (
     ADD,
@@ -43,6 +42,7 @@ from microbp.passes import (
     nodes_in_order,
     pass_derivatives,
 )
+from microbp.powers import whole_exponent
 from microbp.validate import brief, check_number, not_finite_error
 
 Number: TypeAlias = int | float
@@ -222,7 +222,7 @@ class Value:
         if isinstance(exponent, Value):
             return _pow_value(self, exponent)
         n = check_number(exponent, "the exponent of **")
-        op = power(int(exponent) if isinstance(exponent, numbers.Integral) else n)
+        op = power(whole_exponent(cast("SupportsInt", exponent), n))
         data, local = op.rule(self.data, op.exponent)
         return _result(data, op, (self,), local)
 
@@ -341,11 +341,18 @@ def affine_node(
     return _result(data, AFFINE, parents, local)
 
 
-def derivatives(root: Value, wrt: Sequence[Value]) -> list[float]:
-    """d root / d v for each v of ``wrt`` (0.0 for a v that ``root`` does not depend on), by one
-    reverse pass that changes no ``grad``: `pass_derivatives` with its arguments checked."""
+def derivatives(root: Value, wrt: Iterable[Value]) -> list[float]:
+    """d root / d v for each v of ``wrt``, a list, a generator or any iterable of Values (0.0
+    for a v that ``root`` does not depend on), by one reverse pass that changes no ``grad``:
+    `pass_derivatives` with its arguments checked."""
     if not isinstance(root, Value):
         raise TypeError(f"derivatives needs a Value root, got {type(root).__name__}")
+    if not isinstance(wrt, Iterable):
+        raise TypeError(
+            f"derivatives are taken with respect to an iterable of Values (e.g. [x, w]), got "
+            f"{type(wrt).__name__} {brief(wrt)}"
+        )
+    wrt = list(wrt)  # read once: a generator would be empty by the time the pass reads it
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"derivatives are taken with respect to Values; wrt[{i}] is {brief(v)}")

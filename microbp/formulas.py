@@ -41,6 +41,11 @@ def _check_finite(what: str, arrays: Sequence[np.ndarray]) -> None:
         )
 
 
+def _check_probability(y_hat: np.ndarray, label: int) -> None:
+    if y_hat[label] <= 0.0:
+        raise ValueError(f"cross-entropy needs ŷ[{label}] > 0, got {y_hat[label]!r}")
+
+
 @dataclass(frozen=True)
 class Network:
     """A network as plain arrays: W[k-1] is W_k (n_k × n_{k-1}), b[k-1] is b_k, and g_k."""
@@ -214,7 +219,9 @@ def gradients(
 
     ``target`` is a 0-based label for cross-entropy, a vector y for squared error.
     ∇h_L is −e(ℓ)/ŷ_ℓ for cross-entropy and 2(ŷ − y) for squared error; with a softmax output
-    and cross-entropy ∇a_L is the notes' ŷ − e(ℓ), otherwise ∇a_L = (∂h_L/∂a_L)ᵀ ∇h_L.
+    and cross-entropy ∇a_L is the notes' ŷ − e(ℓ), otherwise ∇a_L = (∂h_L/∂a_L)ᵀ ∇h_L. Where
+    a softmax's ŷ_ℓ is below the smallest normal float, L is computed from a_L directly (as
+    `nn.cross_entropy` does), ŷ is off the loss's path and ∇h_L is 0.
     """
     check_loss(loss)
     network = as_network(net)
@@ -223,12 +230,15 @@ def gradients(
     with np.errstate(all="ignore"):  # an overflow is refused below, in the engine's words
         if loss == "cross_entropy":
             label = check_label(target, len(y_hat))
-            if y_hat[label] <= 0.0:
-                raise ValueError(f"cross-entropy needs ŷ[{label}] > 0, got {y_hat[label]!r}")
+            softmax_output = network.activations[-1] == "softmax"
+            if not softmax_output:
+                _check_probability(y_hat, label)
             e_label = np.zeros_like(y_hat)
             e_label[label] = 1.0
             grad_h = -e_label / y_hat[label]
-            if network.activations[-1] == "softmax":
+            if softmax_output and y_hat[label] < np.finfo(np.float64).tiny:
+                grad_h = np.zeros_like(y_hat)  # L is taken from a_L directly: ŷ is off its path
+            if softmax_output:
                 grad_a = y_hat - e_label
             else:
                 grad_a = backprop_activation(network.activations[-1], fw.a[-1], grad_h)
@@ -251,6 +261,36 @@ def gradients(
         [grad_h, *(q for layer in layers for q in (layer.grad_a, layer.grad_h, layer.grad_W))],
     )
     return Gradients(layers[::-1], grad_h)
+
+
+def cross_entropy_of_logits(a_L: np.ndarray, label: int) -> float:
+    """L = −log softmax(a_L)_label = log Σ_j e^(a_j − m) − (a_label − m), m = max_j a_j: finite
+    however confident and wrong the prediction (ŷ_label may underflow to 0, L does not)."""
+    a = real_array(a_L, "a_L")
+    shifted = a - a.max()
+    return float(np.log(np.exp(shifted).sum()) - shifted[check_label(label, len(a))])
+
+
+def loss_value(
+    net: MLP | Network, x: Sequence[float], target: int | Sequence[float], loss: str
+) -> float:
+    """L of the network at ``x``: cross-entropy from the logits for a softmax output (see
+    `cross_entropy_of_logits`), −log ŷ_label otherwise, or the squared error Σ_i (ŷ_i − y_i)²."""
+    check_loss(loss)
+    network = as_network(net)
+    fw = forward(network, x)
+    y_hat = fw.h[-1]
+    if loss == "squared_error":
+        y = np.array(check_target(as_numbers(target), len(y_hat)))
+        with np.errstate(over="ignore"):
+            squared_error = np.array((y_hat - y) ** 2).sum()
+        _check_finite("the loss", [squared_error])
+        return float(squared_error)
+    label = check_label(target, len(y_hat))
+    if network.activations[-1] == "softmax":
+        return cross_entropy_of_logits(fw.a[-1], label)
+    _check_probability(y_hat, label)
+    return float(-np.log(y_hat[label]))
 
 
 @overload

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
@@ -283,16 +284,39 @@ class MLP:
         return f"MLP({self.sizes}, hidden={self.hidden!r}, output={self.output!r})"
 
 
+def softmax_parts(y_hat_i: Value) -> tuple[Value, Value] | None:
+    """(s_i, Σ) when ``y_hat_i`` is a quotient exp(s_i) / Σ, as `softmax` makes ŷ_i (s_i = a_i − m),
+    else None: then −log ŷ_i = log Σ − s_i, finite even where ŷ_i underflows to 0."""
+    if y_hat_i.op != "/":
+        return None
+    e_i, total = y_hat_i.parents
+    if e_i.op != "exp" or total.data <= 0.0:
+        return None
+    return e_i.parents[0], total
+
+
 def cross_entropy(y_hat: Sequence[Value], label: int) -> Value:
-    """L = −log ŷ_label, ``label`` counting from 0 (class ℓ = label + 1 in the notes)."""
+    """L = −log ŷ_label, ``label`` counting from 0 (class ℓ = label + 1 in the notes).
+
+    Where a softmax's ŷ_label is below the smallest normal float (a confident wrong prediction,
+    a logit margin of ~700 or more), −log ŷ_label would be imprecise or infinite: L is then
+    log Σ_j e^(a_j − m) − (a_label − m), built from the softmax's own nodes, the same number
+    and the same ∇a_L = ŷ − e(ℓ), with ŷ itself off the loss's path.
+    """
     label = check_label(label, len(y_hat))
     p = y_hat[label]
-    if p.data <= 0.0:
+    parts = softmax_parts(p) if p.data < sys.float_info.min else None
+    if parts is not None:
+        s_label, total = parts
+        loss = total.log() - s_label
+    elif p.data > 0.0:
+        loss = -p.log()
+    else:
         raise ValueError(
             f"cross_entropy needs ŷ[{label}] > 0 (a probability), got {p.data!r}; "
-            "use a softmax output, and keep pre-activations small enough not to underflow"
+            "use a softmax output (its underflowed ŷ are handled), or keep the "
+            "pre-activations small enough not to underflow"
         )
-    loss = -p.log()
     loss.name = "L"
     return loss
 

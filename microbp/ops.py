@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from functools import lru_cache
-from itertools import chain
 from math import isfinite
 from operator import mul
 from typing import Any, TypeAlias, TypeVar
@@ -270,12 +270,23 @@ def _softplus(x: float) -> tuple[float, Locals]:
 # ---- ops of any number of operands ----
 
 
-def exact_sum(terms: Iterable[float], op: str, *operands: Sequence[float]) -> float:
-    """Σ terms as `math.fsum` gives it, correctly rounded (the same on every Python), or the
-    error naming ``op``'s operands (given in parts, joined only then) if it leaves the floats."""
+def exact_sum(terms: Sequence[float], op: str, *operands: Sequence[float]) -> float:
+    """Σ terms correctly rounded (the same on every Python), or the error naming ``op``'s
+    operands (given in parts, joined only then) if the total leaves the floats.
+
+    `math.fsum` gives it, unless a partial sum overflows (1e308 + 1e308 − 1e308): then the
+    sum of the terms as exact fractions, rounded once, which is finite whenever the total is.
+    """
     try:
         return math.fsum(terms)
-    except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
+    except OverflowError:  # fsum's partial sums, or its total, past the floats
+        if all(isfinite(t) for t in terms):
+            try:
+                return float(sum(map(Fraction, terms), Fraction(0)))
+            except OverflowError:
+                pass
+        raise not_finite_error(op, [x for part in operands for x in part]) from None
+    except ValueError:  # fsum's own: inf − inf among the terms
         raise not_finite_error(op, [x for part in operands for x in part]) from None
 
 
@@ -284,7 +295,10 @@ def _sum(terms: Sequence[float]) -> tuple[float, Locals]:
 
 
 def _max(values: Sequence[float]) -> tuple[float, Locals]:
-    return max(values), (0.0,) * len(values)
+    m = max(values)
+    if not all(isfinite(v) for v in values):  # max(−inf, 2) would be a number
+        check_operands("max", _everywhere, *values)
+    return m, (0.0,) * len(values)
 
 
 def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
@@ -296,7 +310,7 @@ def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
 def affine_rule(b: float, w: Sequence[float], h: Sequence[float]) -> tuple[float, Locals]:
     """b + Σ_j w_j h_j, `math.fsum` of b and the rounded products, with ∂a/∂b = 1,
     ∂a/∂w_j = h_j and ∂a/∂h_j = w_j: the affine rule on its operands split as (b, w, h)."""
-    a = exact_sum(chain((b,), map(mul, w, h)), "affine", (b,), w, h)
+    a = exact_sum([b, *map(mul, w, h)], "affine", (b,), w, h)
     return a, (1.0, *h, *w)
 
 

@@ -8,9 +8,25 @@ power the wrong sign if it were turned into a float first.
 from __future__ import annotations
 
 import math
+import numbers
+from typing import SupportsInt
 
 #: Up to here every integer is a float; past it, a float exponent is always even.
 EXACT_INTEGERS = 2**53
+
+
+def whole_exponent(exponent: SupportsInt, n: float) -> int | float:
+    """The exponent ``exponent`` (``n`` as a float) as an int if it is a whole number, its
+    parity read before any rounding: an int, a `Fraction` n/1 or a numpy long double past 2⁵³
+    keep theirs (``Value(-1.0) ** Fraction(2**60 + 1)`` is −1). A float stays a float."""
+    if isinstance(exponent, numbers.Integral):
+        return int(exponent)
+    if isinstance(exponent, float) or not n.is_integer():  # a float has no digits to lose
+        return n
+    if isinstance(exponent, numbers.Rational):
+        return int(exponent.numerator) if exponent.denominator == 1 else n
+    whole = int(exponent)  # a wider float (numpy's long double): whole if it equals its int
+    return whole if whole == exponent else n
 
 
 def integer_power(x: float, k: int) -> float:

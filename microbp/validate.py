@@ -6,6 +6,7 @@ and what to give instead. This module imports nothing of the project, so all may
 
 from __future__ import annotations
 
+import math
 import numbers
 import reprlib
 from collections.abc import Sequence, Sized
@@ -27,7 +28,9 @@ def check_number(data: object, what: str) -> float:
     try:
         number = float(data)
     except OverflowError:
-        raise OverflowError(f"{what} {data!r} is too large for a float") from None
+        raise OverflowError(
+            f"{what}, {brief(data)}, is too large for a float (at most about 1.8e308)"
+        ) from None
     if not isfinite(number):
         raise ValueError(
             f"{what} must be finite, got {number!r}; NaN and ±inf cannot enter a graph"
@@ -93,7 +96,20 @@ def check_target(target: object, n_outputs: int) -> list[float]:
     return [check_number(t, f"target[{i}]") for i, t in enumerate(entries)]
 
 
-_SHORT = reprlib.Repr()
+class _ShortRepr(reprlib.Repr):
+    """reprlib's, but an int of thousands of digits is described, never written out (writing
+    it is slow, and past 4,300 digits Python refuses to)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() <= _LONGEST_INT_BITS:
+            return super().repr_int(x, level)
+        digits = int(x.bit_length() * math.log10(2)) + 1
+        return f"{'a negative' if x < 0 else 'an'} int of about {digits:,} digits"
+
+
+#: Ints up to here (about 40 digits) are written out in messages.
+_LONGEST_INT_BITS = 128
+_SHORT = _ShortRepr()
 _SHORT.maxlist = _SHORT.maxtuple = 8
 _SHORT.maxstring = _SHORT.maxother = 80
 

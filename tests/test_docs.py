@@ -2,11 +2,12 @@
 
 - Every ```python block runs, in page order, in one namespace per page (in a scratch folder).
   A ```text block right after it is the output it must print.
-- Every ```console block starting with ``$ microbp …`` is run as the command, and everything
-  after that line is the output it must print (as when piped: plain text, 80 columns), and the
-  command exits 0. A block right after ``<!-- numbers vary -->`` is compared with every number
-  masked: its numbers come from hypothesis draws, which may change between hypothesis versions;
-  one after ``<!-- exit 1 -->`` (or ``<!-- numbers vary, exit 1 -->``) exits 1 instead.
+- Every ```console block starting with ``$ .venv/bin/microbp …`` is run as the command, and
+  everything after that line is the output it must print (as when piped: plain text, 80
+  columns), and the command exits 0. A block right after ``<!-- numbers vary -->`` is compared
+  with every number masked: its numbers come from hypothesis draws, which may change between
+  hypothesis versions; one after ``<!-- exit 1 -->`` (or ``<!-- numbers vary, exit 1 -->``)
+  exits 1 instead.
 - Every test a page cites as `tests/test_x.py::test_name` exists, so the citations cannot rot.
 """
 
@@ -81,12 +82,17 @@ def python_pages() -> list[Path]:
     return [p for p in PAGES if any(b.lang == "python" for b in blocks(p))]
 
 
+#: How a page shows the command run: from the README's virtual environment, as a newcomer
+#: who followed the quick start can paste it.
+COMMAND_PROMPT = "$ .venv/bin/microbp "
+
+
 def commands() -> list[Any]:
     return [
         pytest.param(page, block, marks=drawing(block.body.partition("\n")[0]))
         for page in PAGES
         for block in blocks(page)
-        if block.lang == "console" and block.body.startswith("$ microbp ")
+        if block.lang == "console" and block.body.startswith(COMMAND_PROMPT)
     ]
 
 
@@ -135,6 +141,21 @@ def test_commands_print_what_the_page_shows(page, block, scratch):
         assert lines(out.getvalue()) == lines(shown), f"{page.name}:{block.line}"
 
 
+#: A command a newcomer would paste that is not on their PATH after the quick start: a line
+#: of a bash block, or a ``$ `` line of a console or text block (the rest is output).
+BARE_COMMANDS = {
+    "bash": re.compile(r"^(?:microbp|python|python3 -m pip|pip) ", re.M),
+    "console": re.compile(r"^\$ (?:microbp|python|python3 -m pip|pip) ", re.M),
+}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_commands_on_the_pages_run_from_the_quick_starts_virtual_environment(page):
+    for block in blocks(page):
+        bare = BARE_COMMANDS["bash" if block.lang == "bash" else "console"].search(block.body)
+        assert bare is None, f"{page.name}:{block.line}: {bare and bare[0]!r}"
+
+
 def test_the_pages_have_examples_to_check():
     assert python_pages(), "no page has a python example"
     assert len(commands()) >= 3, "the pages should show explain, verify and train running"
@@ -167,6 +188,11 @@ def test_the_quick_start_commands_need_no_python_command_and_no_system_pip(marke
     assert command in (ROOT / "docs" / "index.md").read_text(), "index.md says the same"
 
 
+def test_the_readme_runs_the_tests_on_every_core():
+    """CI runs the README's test command itself: serial, it took most of CI's time."""
+    assert readme_command("test command").endswith("-m pytest -n auto")
+
+
 INLINE_TEX = re.compile(r"\\\((.+?)\\\)", re.S)
 DISPLAY_TEX = re.compile(r"^\$\$\n(.+?)\n\$\$$", re.S | re.M)
 
@@ -187,3 +213,24 @@ def test_the_site_loads_no_script_or_font_from_the_network():
     config = (ROOT / "mkdocs.yml").read_text()
     assert "extra_javascript" not in config and "font: false" in config
     assert "docs_hooks/mathml.py" in config
+
+
+def test_the_table_of_contents_shows_a_headings_formula_as_mathml_not_tex():
+    """MkDocs keeps a heading's text in the table of contents with its markup stripped, so the
+    hook renders the bare \\( … \\) left there, in entries at any depth."""
+    from types import SimpleNamespace
+
+    from docs_hooks.mathml import on_page_content
+
+    def entry(title: str, *children: SimpleNamespace) -> SimpleNamespace:
+        return SimpleNamespace(title=title, children=list(children))
+
+    page = SimpleNamespace(
+        toc=[entry(r"One entry of \(\nabla_{W_k} L\)", entry(r"Where \(a_{ki}\) is made"))]
+    )
+    on_page_content("", page=page)
+    [top] = page.toc
+    [inner] = top.children
+    for item, text in ((top, "One entry of <math"), (inner, "Where <math")):
+        assert item.title.startswith(text) and "\\(" not in item.title, item.title
+        assert "merror" not in item.title

@@ -64,6 +64,40 @@ def test_the_new_file_gets_the_old_files_mode_or_the_umask_default(tmp_path):
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644), (0o002, 0o664)])
+def test_a_new_file_gets_the_mode_the_umask_gives_and_sits_beside_the_target_while_written(
+    tmp_path, umask, mode
+):
+    seen: list[tuple[Path, int]] = []
+
+    def write(temporary: Path) -> None:
+        seen.append((temporary, os.umask(umask)))
+        os.umask(umask)  # reading the umask is setting it: set it back to the same
+        temporary.write_text("new")
+
+    previous = os.umask(umask)
+    try:
+        fresh = write_atomically(tmp_path / "fresh.svg", write)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(fresh.stat().st_mode) == mode
+    [(temporary, umask_while_writing)] = seen
+    assert temporary.parent == tmp_path and temporary.name.startswith(".fresh.")
+    assert temporary.suffix == ".svg"
+    assert umask_while_writing == umask
+
+
+def test_writing_never_changes_the_umask_so_other_threads_files_keep_their_mode(
+    tmp_path, monkeypatch
+):
+    def umask_changed(mask: int) -> int:
+        raise AssertionError(f"os.umask({mask:#o}) called: another thread's file gets that mode")
+
+    monkeypatch.setattr(os, "umask", umask_changed)
+    fresh = write_text_atomically(tmp_path / "fresh.txt", "new")
+    assert fresh.read_text() == "new"
+
+
 def test_a_target_that_is_not_a_regular_file_is_refused_before_writing(tmp_path):
     fifo = tmp_path / "pipe.svg"
     os.mkfifo(fifo)

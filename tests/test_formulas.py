@@ -8,7 +8,8 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 from autograd import grad
-from hypothesis import assume, given
+from examples import scaled
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from microbp.comparison import Quantity, compare, compare_gradients, engine_gradients
@@ -19,8 +20,10 @@ from microbp.formulas import (
     activation_derivative,
     as_network,
     backprop_activation,
+    cross_entropy_of_logits,
     forward,
     gradients,
+    loss_value,
 )
 from microbp.nn import MLP
 from microbp.strategies import network_cases
@@ -298,3 +301,27 @@ def test_a_network_built_directly_must_hold_finite_float_arrays():
         Network([[[1.0]]], [[0.0]], ["linear"])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="NaN"):
         Network([np.array([[math.nan]])], [np.array([0.0])], ["linear"])
+
+
+@settings(max_examples=scaled(60))
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=5), st.data())
+def test_cross_entropy_of_logits_is_mpmaths_at_any_margin(logits, data):
+    import mpmath
+
+    label = data.draw(st.integers(0, len(logits) - 1))
+    with mpmath.workdps(60):
+        a = [mpmath.mpf(v) for v in logits]
+        exact = mpmath.log(mpmath.fsum(mpmath.exp(v - a[label]) for v in a))
+    assert cross_entropy_of_logits(np.array(logits), label) == pytest.approx(
+        float(exact), rel=1e-13, abs=1e-15
+    )
+
+
+def test_a_confident_wrong_network_has_the_engines_loss_and_gradients_in_the_formulas():
+    """A logit margin of 750: ŷ_2 underflows to 0; L = 750 and ∇a_2 = ŷ − e(ℓ) on both sides."""
+    net = MLP.from_weights([[[750.0], [0.0]]], [[0.0, 0.0]])
+    assert loss_value(net, [1.0], 1, "cross_entropy") == 750.0
+    report = compare(net, [1.0], 1)
+    assert report.ok
+    np.testing.assert_array_equal(report.layers[0].grad_a.formula, [1.0, -1.0])
+    np.testing.assert_array_equal(report.layers[0].grad_W.formula, [[1.0], [-1.0]])

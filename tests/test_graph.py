@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -673,13 +672,14 @@ def test_the_committed_docs_pictures_show_what_the_code_draws_today(file_name, t
 # ---- hostile graphs: bounded work for dot, clear errors, no partial files ----
 
 
-def test_a_node_with_more_operands_than_dot_can_lay_out_is_refused_before_dot_runs(tmp_path):
+def test_a_node_with_more_operands_than_dot_can_lay_out_is_refused_before_dot_runs(
+    tmp_path, monkeypatch
+):
     x = Value(1.0, "x")
     crowd = sum_values([x] * 20_000)  # two nodes, 20,000 edges
-    started = time.perf_counter()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot: running it would be another error
     with pytest.raises(GraphTooLargeError, match="20,000 edges"):
         render_svg(crowd, tmp_path / "crowd.svg")
-    assert time.perf_counter() - started < 30  # refused, not laid out
     assert not list(tmp_path.iterdir())
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 
 import numpy as np
 import pytest
-from hypothesis import given
+from examples import scaled
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microbp.datasets import make_moons, make_xor
@@ -385,3 +387,46 @@ def test_a_numpy_target_is_taken_like_a_list():
     y_hat = net([0.5, -1.0])
     as_array = squared_error(y_hat, np.array([0.25, -0.75])).data  # type: ignore[arg-type]
     assert as_array == squared_error(y_hat, [0.25, -0.75]).data
+
+
+# ---- confident wrong predictions: ŷ_ℓ underflows, L does not ----
+
+
+def exact_cross_entropy(logits: list[float], label: int) -> tuple[float, list[float]]:
+    """(L, ∇a L) = (−log softmax(a)_ℓ, softmax(a) − e(ℓ)) in mpmath with enough digits."""
+    import mpmath
+
+    with mpmath.workdps(60):
+        a = [mpmath.mpf(v) for v in logits]
+        m = max(a)
+        total = mpmath.fsum(mpmath.exp(v - m) for v in a)
+        y_hat = [mpmath.exp(v - m) / total for v in a]
+        loss = mpmath.log(total) - (a[label] - m)
+        return float(loss), [float(p - (i == label)) for i, p in enumerate(y_hat)]
+
+
+@settings(max_examples=scaled(60))
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=5),
+    st.data(),
+)
+def test_cross_entropy_of_a_softmax_is_exact_at_any_logit_margin(logits, data):
+    label = data.draw(st.integers(0, len(logits) - 1))
+    a = [Value(v) for v in logits]
+    L = cross_entropy(softmax(a), label)
+    L.backward()
+    exact_L, exact_grad_a = exact_cross_entropy(logits, label)
+    assert L.data == pytest.approx(exact_L, rel=1e-13, abs=1e-15)
+    np.testing.assert_allclose([v.grad for v in a], exact_grad_a, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("margin", [745.0, 750.0, 1e4])
+def test_a_confident_wrong_prediction_has_its_finite_loss_not_an_error(margin):
+    """ŷ_2 = e^(−margin) underflows to 0 (or to a subnormal at 745); L = margin."""
+    a = [Value(margin), Value(0.0)]
+    y_hat = softmax(a)
+    assert y_hat[1].data < sys.float_info.min
+    L = cross_entropy(y_hat, 1)
+    L.backward()
+    assert L.data == margin
+    assert [v.grad for v in a] == [1.0, -1.0]  # ŷ − e(ℓ)

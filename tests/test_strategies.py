@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
-from hypothesis import given
+from examples import scaled
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microbp.engine import Value
@@ -145,3 +148,11 @@ def test_bad_op_and_output_choices_are_refused(strategy, message):
 
     with pytest.raises(ValueError, match=message):
         draw_one()
+
+
+@settings(max_examples=scaled(30))
+@given(network_cases(max_weight=1e308, max_preactivation=1e308, losses=["cross_entropy"]))
+def test_network_cases_with_weights_up_to_the_largest_floats_reject_what_overflows(case):
+    """Drawing never raises: a forward pass past the floats is a rejected case, and the rest
+    have a finite cross-entropy, however confident and wrong."""
+    assert math.isfinite(case.loss_value().data)

@@ -27,12 +27,16 @@ from microbp.tape import (
 )
 
 TOLERANCE = 1e-12
+#: What a sum of terms of about 1 that cancels to 0 (∂L/∂m of a softmax's max) keeps of their
+#: rounding: a few units in the last place of 1.
+CANCELLATION = 8 * np.finfo(float).eps
 
 
 def assert_close(replayed, engine, what: str) -> None:
-    """Within 1e-12, relative to the size of the numbers (absolute below 1)."""
+    """Within 1e-12 relative to the size of the numbers, tiny ones too (a grad of 1e-14 must
+    not pass as 0 or as twice itself), give or take `CANCELLATION`."""
     replayed, engine = np.asarray(replayed, dtype=float), np.asarray(engine, dtype=float)
-    bound = TOLERANCE * np.maximum(1.0, np.abs(engine))
+    bound = TOLERANCE * np.abs(engine) + CANCELLATION
     worst = np.max(np.abs(replayed - engine) - bound, initial=-1.0)
     assert worst <= 0.0, f"{what}: replay {replayed} vs engine {engine}"
 
@@ -157,14 +161,27 @@ def recorded_and_engine_results(net, loss, x, recorded_target, engine_loss):
 
 @settings(max_examples=scaled(30))
 @given(networks(max_layers=3, max_width=4, output=("softmax",)), st.data())
-def test_one_hot_cross_entropy_is_bit_for_bit_the_engines_cross_entropy(net, data):
+def test_one_hot_cross_entropy_is_the_engines_cross_entropy_to_rounding(net, data):
+    """The recorded log Σ_j e^(a_j − m) − Σ_i y_i (a_i − m) against the engine's −log ŷ_ℓ."""
     n_in, n_out = net.sizes[0], net.sizes[-1]
     x = data.draw(st.lists(st.floats(-2, 2), min_size=n_in, max_size=n_in))
     label = data.draw(st.integers(0, n_out - 1))
-    recorded, engine = recorded_and_engine_results(
+    (L_recorded, grads_recorded), (L_engine, grads_engine) = recorded_and_engine_results(
         net, "cross_entropy", x, one_hot(label, n_out), lambda: cross_entropy(net(x), label)
     )
-    assert recorded == engine
+    assert L_recorded == pytest.approx(L_engine, rel=1e-14, abs=1e-15)
+    np.testing.assert_allclose(grads_recorded, grads_engine, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("margin", [750.0, 1e4, 1e300])
+def test_a_confident_wrong_prediction_replays_to_its_finite_loss_and_y_hat_minus_e_label(margin):
+    """ŷ_ℓ underflows to 0 at these logit margins; L = margin and ∇a_L = ŷ − e(ℓ) = (1, −1)."""
+    net = MLP.from_weights([[[1.0], [0.0]]], [[0.0, 0.0]])
+    tape = record_network(net, "cross_entropy")
+    zero_grad(net.parameters())
+    losses = tape.run(network_batch([[margin]], [1], loss="cross_entropy", net=net))
+    assert list(losses) == [margin]
+    assert [p.grad for p in net.parameters()] == [margin, -margin, 1.0, -1.0]
 
 
 @settings(max_examples=scaled(20))

@@ -26,8 +26,10 @@ from microbp.cli.options import (
     OutputFault,
     Parser,
     UsageError,
+    bounded,
     join_negative_number_lists,
 )
+from microbp.cli.output import guard_standard_streams, to_stderr
 
 # The subcommands (and numpy, rich, …) are imported inside `main`, where Ctrl-C is caught, so
 # an interrupt while they load is no traceback either.
@@ -40,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from microbp import __version__
 
-    parser = Parser(prog="microbp", description=(__doc__ or "").splitlines()[0])
+    summary = " ".join((__doc__ or "").partition("\n\n")[0].split())  # the first paragraph
+    parser = Parser(prog="microbp", description=summary)
     parser.add_argument("--version", action="version", version=f"microbp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar=f"{{{','.join(SUBCOMMANDS)}}}")
     for name in SUBCOMMANDS:
@@ -65,6 +68,7 @@ def _silence_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `microbp` command with ``argv`` (default: the process's arguments)."""
+    guard_standard_streams()
     with INTERRUPTS.caught():
         return _main(sys.argv[1:] if argv is None else argv)
 
@@ -74,7 +78,7 @@ def _main(argv: Sequence[str]) -> int:
     command = ["microbp"]  # the subcommand is added once it is known, for the messages
 
     def fail(message: str, status: int) -> int:
-        print(f"{' '.join(command)}: {message}", file=sys.stderr)
+        to_stderr(f"{' '.join(command)}: {bounded(message)}\n")
         return status
 
     try:

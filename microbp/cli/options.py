@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import re
 import signal
 import sys
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
+from microbp.cli.output import to_stderr
+from microbp.files import new_file_beside
 from microbp.nn import HIDDEN_ACTIVATIONS
+from microbp.validate import brief
 
 EXIT_OK, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
 EXIT_FAULT = 3  # the command could not finish: out of memory, a full disk, an unwritable output
@@ -82,16 +86,38 @@ class UsageError(Exception):
     """A bad argument found after parsing, e.g. a label out of range for the chosen sizes."""
 
 
+_LONG_WORD = re.compile(r"\S{120,}")
+#: The most characters of an error message the command prints.
+MAX_MESSAGE = 1000
+
+
+def bounded(message: str) -> str:
+    """``message`` with each very long word (a 100 kB argument echoed back) cut to its ends,
+    and the whole cut to at most about `MAX_MESSAGE` characters."""
+    message = _LONG_WORD.sub(
+        lambda word: f"{word[0][:60]}…{word[0][-20:]} ({len(word[0]):,} characters)", message
+    )
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[: MAX_MESSAGE - 200]} … {message[-150:]}"
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr (no usage dump) and exit status 2, and the
     usage or version that cannot be written (a full disk) is an error, not silence."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        self.exit(
+            EXIT_USAGE, f"{self.prog}: error: {bounded(message)} (see `{self.prog} --help`)\n"
+        )
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
-        if message:  # argparse's own would swallow an OSError here
-            (file or sys.stderr).write(message)
+        if not message:
+            return
+        if file is None or file is sys.stderr:  # an error: its exit status says it all
+            to_stderr(message)
+        else:  # argparse's own would swallow an OSError here
+            file.write(message)
 
 
 def join_negative_number_lists(argv: Sequence[str]) -> list[str]:
@@ -151,8 +177,8 @@ def positive_float(text: str) -> float:
     return number
 
 
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """The argument type of a whole number at least ``minimum``."""
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """The argument type of a whole number at least ``minimum`` (and at most ``maximum``)."""
 
     def parse(text: str) -> int:
         try:
@@ -161,32 +187,43 @@ def whole_number(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if n < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {n}")
+        if maximum is not None and n > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {n:,}")
         return n
 
     return parse
 
 
 def output_path(text: str) -> Path:
-    """A path a file can be written to, found out by trying before any work (nothing is left)."""
-    path = Path(text)
+    """A path a file can be written to, found out before any work by trying what the write
+    will do: open an existing file to append, or make (and remove) a new file beside it.
+    Nothing is created at the path itself, nor through a symbolic link there."""
     if not text:
         raise argparse.ArgumentTypeError("the path is empty; give a file name")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name")
-    if path.exists() and not path.is_file():  # a FIFO or a device: opening it could hang
-        raise argparse.ArgumentTypeError(f"{text!r} is not a regular file; give a file name")
-    if not path.parent.exists():
-        raise argparse.ArgumentTypeError(f"the directory {str(path.parent)!r} does not exist")
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"{str(path.parent)!r} is a file, not a directory")
-    existed = path.exists()
+    path = Path(text)
+    shown = brief(text)
     try:
-        with open(path, "ab"):
-            pass
-    except OSError as error:
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {error.strerror}") from None
-    if not existed:
-        path.unlink()
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{shown} is a directory; give a file name")
+        if path.exists() and not path.is_file():  # a FIFO or a device: opening it could hang
+            raise argparse.ArgumentTypeError(f"{shown} is not a regular file; give a file name")
+        if not path.parent.exists():
+            raise argparse.ArgumentTypeError(
+                f"the directory {brief(str(path.parent))} does not exist"
+            )
+        if not path.parent.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{brief(str(path.parent))} is a file, not a directory"
+            )
+        if path.exists():
+            with open(path, "ab"):
+                pass
+        else:
+            os.unlink(new_file_beside(path)[0])
+    except OSError as error:  # a name too long, a read-only folder, no permission, …
+        raise argparse.ArgumentTypeError(
+            f"cannot write {shown}: {error.strerror or error}"
+        ) from None
     return path
 
 
@@ -220,13 +257,17 @@ def add_seed_option(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+#: The most any count option (--epochs, --examples, …) takes: a run that long is a mistake.
+MAX_COUNT = 1_000_000
+
+
 def add_count_option(
     parser: argparse.ArgumentParser, flag: str, default: int, help_text: str
 ) -> None:
-    """An option taking a whole number ≥ 1, e.g. --epochs."""
+    """An option taking a whole number from 1 to `MAX_COUNT`, e.g. --epochs."""
     parser.add_argument(
         flag,
-        type=whole_number(1),
+        type=whole_number(1, MAX_COUNT),
         default=default,
         metavar="N",
         help=f"{help_text} (default {default})",

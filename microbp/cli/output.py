@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import re
 import sys
 from typing import TYPE_CHECKING, TextIO
@@ -41,6 +44,51 @@ class TrimmedLines:
     @property
     def encoding(self) -> str:
         return getattr(self.stream, "encoding", None) or "utf-8"
+
+
+class ClosedOutput(io.TextIOBase):
+    """Standard output the command was started without (``>&-``): writing to it is the
+    output fault it is, an `OSError`, where ``sys.stdout`` being None would be a traceback."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _reopen_closed_descriptors() -> list[int]:
+    """Point each of descriptors 0, 1, 2 that is closed at /dev/null, so no file the command
+    opens takes its number (and its output goes to a file as if it were stdout); which were."""
+    closed = []
+    for descriptor in (0, 1, 2):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            closed.append(descriptor)
+    for descriptor in closed:
+        opened = os.open(os.devnull, os.O_RDWR)
+        if opened != descriptor:
+            os.dup2(opened, descriptor)
+            os.close(opened)
+    return closed
+
+
+def guard_standard_streams() -> None:
+    """Make a closed stdout an `OSError` on the first write (exit status 3) and a closed stderr
+    a quiet one, so neither changes how the command ends nor where its messages go."""
+    closed = _reopen_closed_descriptors()
+    if sys.stdout is None or 1 in closed:
+        sys.stdout = ClosedOutput()
+    if sys.stderr is None or 2 in closed:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+
+
+def to_stderr(text: str) -> None:
+    """``text`` on stderr if it can be written there; a full or broken stderr changes nothing
+    else (the exit status says what happened)."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):  # ValueError: stderr was closed from inside the process
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
 
 
 def console() -> Console:

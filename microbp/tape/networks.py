@@ -8,9 +8,23 @@ from itertools import chain
 import numpy as np
 
 from microbp.engine import Value, sum_values
-from microbp.nn import MLP
+from microbp.nn import MLP, softmax_parts
 from microbp.tape.replay import Tape, record
 from microbp.validate import check_label, check_loss, check_target
+
+
+def _shifted_logits(y_hat: Sequence[Value]) -> tuple[list[Value], Value] | None:
+    """([s_1, …, s_n], Σ) when every ŷ_i is exp(s_i) / Σ with one Σ (a softmax), else None."""
+    s, totals = [], []
+    for y_hat_i in y_hat:
+        parts = softmax_parts(y_hat_i)
+        if parts is None:
+            return None
+        s.append(parts[0])
+        totals.append(parts[1])
+    if any(total is not totals[0] for total in totals):
+        return None
+    return s, totals[0]
 
 
 def network_loss(
@@ -19,9 +33,10 @@ def network_loss(
     """The loss of ``net`` on one sample with the target as input leaves ``y[i]``, and the
     inputs ``x[j]`` then ``y[i]``: the same graph for every sample.
 
-    ``squared_error``: L = Σ_i (ŷ_i − y_i)². ``cross_entropy``: L = −Σ_i y_i log ŷ_i with y the
-    one-hot label e(ℓ), whose data and grads are exactly those of ``nn.cross_entropy`` (the other
-    terms are 0·log ŷ_i), but every ŷ_i is in the graph, so every ŷ_i must be > 0.
+    ``squared_error``: L = Σ_i (ŷ_i − y_i)². ``cross_entropy`` with y the one-hot label e(ℓ):
+    for a softmax output L = log Σ_j e^(a_j − m) − Σ_i y_i (a_i − m), which is −log ŷ_ℓ and
+    stays finite where ŷ_ℓ underflows to 0 (``nn.cross_entropy``'s number, to rounding, with
+    the same ∇a_L = ŷ − e(ℓ)); otherwise L = −Σ_i y_i log ŷ_i, which needs every ŷ_i > 0.
     """
     check_loss(loss)
     n_out = net.sizes[-1]
@@ -30,6 +45,9 @@ def network_loss(
     y_hat = net(x_values)
     if loss == "squared_error":
         L = sum_values([(p - t) ** 2 for p, t in zip(y_hat, y_values)])
+    elif (shifted := _shifted_logits(y_hat)) is not None:
+        s, total = shifted
+        L = total.log() - sum_values([t * s_i for s_i, t in zip(s, y_values)])
     else:
         L = -sum_values([t * p.log() for p, t in zip(y_hat, y_values)])
     L.name = "L"

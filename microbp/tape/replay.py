@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,28 +21,31 @@ from microbp.tape.errors import TapeError
 from microbp.tape.instructions import Thunk
 from microbp.tape.operands import Registers
 from microbp.tape.recording import Array, compile_graph, label, signature
+from microbp.validate import brief
 
 _data = operator.attrgetter("data")
 
 
-def _as_numbers(batch: object) -> Array:
-    """``batch`` as an array of numbers; TypeError for anything but ints and floats in it (a
-    string, a bool), which the engine refuses too."""
-    if isinstance(batch, np.ndarray) and batch.dtype.kind in "fiu":
-        return batch
-    cells = np.asarray(batch, dtype=object)  # rows of different lengths: cells that are rows
+def _as_numbers(values: object, what: str = "a batch", layout: str = "one row per sample") -> Array:
+    """``values`` as an array of numbers; TypeError for anything but ints and floats in it (a
+    string, a bool, a Decimal, None), which the engine refuses too."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return values
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{what} must be an array of numbers, {layout}; got {brief(values)}")
+    cells = np.asarray(values, dtype=object)  # rows of different lengths: cells that are rows
     for cell in cells.flat:
         if isinstance(cell, (list, tuple, np.ndarray)):
-            raise TapeError("a batch must be a rectangular array: every row as long")
+            raise TapeError(f"{what} must be a rectangular array: every row as long")
         if isinstance(cell, (bool, np.bool_)) or not isinstance(cell, numbers.Real):
             raise TypeError(
-                "a batch must be an array of numbers (int or float), one row per sample; got "
-                f"{type(cell).__name__} {repr(cell)[:40]}"
+                f"{what} must be an array of numbers (int or float), {layout}; got "
+                f"{type(cell).__name__} {brief(cell)}"
             )
     try:
         return cells.astype(float)
     except OverflowError:
-        raise OverflowError("a batch holds an int too large for a float") from None
+        raise OverflowError(f"{what} holds an int too large for a float") from None
 
 
 #: How many batch sizes a tape keeps registers for (training meets two: the batch, the rest).
@@ -88,6 +92,10 @@ class Tape:
         self._plan_used: _Plan | None = None
         self._registers: Registers | None = None
         self._backward_done = False
+        # One replay at a time: the registers are shared. Which thread replayed last, so that
+        # another thread's backward or reading never takes that replay for its own.
+        self._lock = threading.RLock()
+        self._replayed_by: int | None = None
 
     @property
     def n_inputs(self) -> int:
@@ -109,9 +117,28 @@ class Tape:
         return np.fromiter(map(_data, self._program.parameters), float)
 
     def set_parameters(self, theta: Array) -> None:
-        """Write ``theta`` (as from `parameter_vector`) into the parameters' ``.data``."""
-        for p, data in zip(self._program.parameters, theta.tolist()):
+        """Write ``theta`` (as from `parameter_vector`) into the parameters' ``.data``: all of
+        it, or, if it is not one finite number per parameter, none of it (an error says why)."""
+        for p, data in zip(self._program.parameters, self._parameter_values(theta).tolist()):
             p.data = data
+
+    def _parameter_values(self, theta: object) -> Array:
+        """``theta`` as a float vector of one finite number per graph parameter, or an error:
+        TypeError for what is not a number, ValueError for a wrong length, NaN or ±inf."""
+        parameters = self._program.parameters
+        values = _as_numbers(theta, "theta", "one number per parameter").astype(float)
+        if values.shape != (len(parameters),):
+            raise ValueError(
+                f"theta must hold one number per parameter in the graph ({len(parameters)}), "
+                f"got shape {values.shape}"
+            )
+        if not np.isfinite(values).all():
+            i = int(np.argwhere(~np.isfinite(values))[0][0])
+            raise ValueError(
+                f"theta[{i}] ({label(parameters[i])}) is {float(values[i])!r}; a parameter "
+                "must be a finite number"
+            )
+        return values
 
     def _check_batch(self, batch: object) -> Array:
         X = _as_numbers(batch)
@@ -161,6 +188,7 @@ class Tape:
         plan = self._plan(X.shape[0], input_grads)
         r = plan.registers
         self._registers, self._backward_done, self._plan_used = None, False, plan
+        self._replayed_by = threading.get_ident()
         r.values[: len(self.inputs)] = X.T
         r.uniform[: len(theta)] = theta
         with np.errstate(all="ignore"):
@@ -175,7 +203,7 @@ class Tape:
 
     def _backward(self) -> Array:
         """Σ over the batch of ∂L/∂θ for `graph_parameters`, after `_forward`."""
-        r, plan = self._registers, self._plan_used
+        r, plan = self._own_registers(), self._plan_used
         if r is None or plan is None:
             raise TapeError(
                 "backward needs a forward pass first: call forward(batch) or run(batch)"
@@ -198,10 +226,21 @@ class Tape:
         gradient: Array = r.uniform_grads[: len(self._program.parameters)].copy()
         return gradient
 
+    def _own_registers(self) -> Registers | None:
+        """The last replay's registers, refused if another thread made that replay."""
+        if self._registers is not None and self._replayed_by != threading.get_ident():
+            raise TapeError(
+                "the tape's last replay was another thread's: threads sharing a tape each call "
+                "run(batch) or loss_and_gradient(batch, theta), which replay and read under "
+                "one lock, or record a tape per thread"
+            )
+        return self._registers
+
     def forward(self, batch: object) -> Array:
         """Every node's data for each sample (rows of ``batch``, ordered as ``inputs``); the loss
         of each sample, shape (batch size,). Parameters are read from their ``.data`` now."""
-        return self._forward(batch, self.parameter_vector(), input_grads=True)
+        with self._lock:
+            return self._forward(batch, self.parameter_vector(), input_grads=True)
 
     def backward(self) -> None:
         """Add Σ over the batch of ∂L/∂θ into ``θ.grad`` for every parameter θ (after `forward`).
@@ -209,26 +248,26 @@ class Tape:
         Only parameters' ``.grad`` change: the per-sample grads of the other nodes are read with
         `grad_of`. Nothing changes if a local derivative is not finite (then an error says where).
         """
-        for p, total in zip(self._program.parameters, self._backward().tolist()):
-            p.grad += total
+        with self._lock:
+            for p, total in zip(self._program.parameters, self._backward().tolist()):
+                p.grad += total
 
     def run(self, batch: object) -> Array:
-        """`forward` then `backward`: the loss of each sample, grads summed into ``.grad``."""
-        losses = self.forward(batch)
-        self.backward()
-        return losses
+        """`forward` then `backward`: the loss of each sample, grads summed into ``.grad``.
+        Threads sharing the tape may call it at once: each replay runs whole, in turn."""
+        with self._lock:
+            losses = self.forward(batch)
+            self.backward()
+            return losses
 
     def loss_and_gradient(self, batch: object, theta: Array) -> tuple[Array, Array]:
         """The loss of each sample and Σ over the batch of ∂L/∂θ, with the parameters at
-        ``theta`` (ordered as `graph_parameters`), changing no `Value`."""
-        theta = np.asarray(theta, dtype=float)
-        if theta.shape != (len(self._program.parameters),):
-            raise ValueError(
-                f"theta must hold one number per parameter in the graph "
-                f"({len(self._program.parameters)}), got shape {theta.shape}"
-            )
-        losses = self._forward(batch, theta, input_grads=False)
-        return losses, self._backward()
+        ``theta`` (ordered as `graph_parameters`), changing no `Value`. Threads sharing the
+        tape may call it at once: each replay runs whole, in turn."""
+        theta = self._parameter_values(theta)
+        with self._lock:
+            losses = self._forward(batch, theta, input_grads=False)
+            return losses, self._backward()
 
     def _refuse(self, values: Array, uniform: Array, finite: Array) -> None:
         """Raise the engine's own error for the first sample and node where the replay failed."""
@@ -263,7 +302,7 @@ class Tape:
 
     def data_of(self, v: Value) -> Array:
         """The replayed data of node ``v`` of the recorded graph, one entry per sample."""
-        r = self._registers
+        r = self._own_registers()
         if r is None:
             raise TapeError("no replay yet: call forward(batch) or run(batch) first")
         return _data_at(r, self._place_of(v))
@@ -276,14 +315,15 @@ class Tape:
                 f"{label(v)} is a parameter or constant: its grads are summed over the batch "
                 "(into .grad for a parameter), not kept per sample"
             )
-        if self._registers is None or not self._backward_done:
+        r = self._own_registers()
+        if r is None or not self._backward_done:
             raise TapeError("no backward pass yet: call backward() or run(batch) first")
-        if position < self._registers.first_graded_row:
+        if position < r.first_graded_row:
             raise TapeError(
                 f"{label(v)} is an input: loss_and_gradient does not compute the inputs' "
                 "per-sample grads; call run(batch) for them"
             )
-        grads: Array = self._registers.grads[position].copy()
+        grads: Array = r.grads[position].copy()
         return grads
 
     def check_same_graph(
