@@ -14,6 +14,7 @@ Two such computations differ by at most twice that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import autograd.numpy as anp
@@ -110,7 +111,7 @@ class Magnitudes:
 
 #: The size of the terms g'(a) is made of, as the formulas compute it: 1 − tanh²a and σ(1 − σ)
 #: cancel where the unit saturates, so their rounding is relative to 1 + tanh²a and σ(1 + σ).
-DERIVATIVE_TERMS = {
+DERIVATIVE_TERMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": lambda a: 1.0 + np.tanh(a) ** 2,
     "sigmoid": lambda a: sigmoid(a) * (1.0 + sigmoid(a)),
     "relu": lambda a: (a > 0.0).astype(np.float64),
@@ -136,6 +137,7 @@ def magnitudes(network: Network, case: NetworkCase) -> Magnitudes:
     abs_J_g = np.diag(y_hat) + np.outer(y_hat, y_hat) if softmax else np.eye(n)
     if case.loss == "cross_entropy":
         abs_H_a = abs_J_g
+        assert isinstance(case.target, int)
         abs_grad_a = y_hat + np.eye(n)[case.target]  # ŷ − e(ℓ)
     else:
         abs_grad_h = 2.0 * (np.abs(y_hat) + np.abs(np.array(case.target)))  # 2(ŷ − y)
@@ -223,7 +225,7 @@ def test_gauss_newton_is_J_transpose_H_a_J_from_hips_autograd(case):
     network = Network.from_mlp(case.net)
     x = np.array(case.x)
     J = jacobian(ag_a_L(network, x))(flat_parameters(network))
-    H_a = hessian(ag_loss_of_a_L(network, case.target, case.loss))(forward(network, x).a[-1])
+    H_a = hessian(ag_loss_of_a_L(network, case.target, case.loss))(forward(network, case.x).a[-1])
     bound = magnitudes(network, case).of_gauss_newton()
     assert_within(gauss_newton(network, case.x, case.target, case.loss), J.T @ H_a @ J, 2 * bound)
 
