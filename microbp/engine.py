@@ -36,8 +36,9 @@ import numbers
 from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import mul
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
+from microbp.higher import Constructors, record_derivatives, record_grads
 from microbp.passes import (
     accumulate_grads,
     ancestors_to_copy_first,
@@ -108,6 +109,7 @@ class Value:
         "pass_grad",
         "pass_reached",
         "pass_mark",
+        "recorded_grad",
     )
     # numpy then leaves `array + value` to Value.__radd__, which refuses the array, instead of
     # making an array of Values.
@@ -122,6 +124,7 @@ class Value:
     pass_grad: float
     pass_mark: object
     pass_reached: bool
+    recorded_grad: Value | None  # unset until a backward with create_graph reaches the node
 
     def __init__(self, data: Number, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -250,14 +253,24 @@ class Value:
 
     # ---- backward ----
 
-    def backward(self) -> None:
+    def backward(self, create_graph: bool = False) -> None:
         """Add dself/dnode to ``node.grad`` for every node of this graph, interior ones included.
 
         Each call computes its derivatives afresh (seeded with dself/dself = 1) and adds them,
         so calling it twice doubles every grad exactly. A derivative that overflows a float is
-        an `OverflowError`, raised before any ``grad`` changes.
+        an `OverflowError`, raised before any ``grad`` changes. With ``create_graph`` each
+        derivative is also added, as a Value whose graph is the reverse pass, to ``grad_value``
+        (`microbp.higher`), ready to be differentiated again.
         """
-        accumulate_grads(self)
+        if create_graph:
+            record_grads(self, _CONSTRUCTORS)
+        else:
+            accumulate_grads(self)
+
+    @property
+    def grad_value(self) -> Value | None:
+        """The derivatives added by ``backward(create_graph=True)`` as one Value (None before)."""
+        return getattr(self, "recorded_grad", None)
 
     @property
     def grad_computed(self) -> bool:
@@ -373,14 +386,25 @@ def affine_node(
     return _result(data, "affine", parents, (1.0, *h_data, *w_data))
 
 
-def derivatives(root: Value, wrt: Sequence[Value]) -> list[float]:
+@overload
+def derivatives(
+    root: Value, wrt: Sequence[Value], create_graph: Literal[False] = False
+) -> list[float]: ...
+@overload
+def derivatives(root: Value, wrt: Sequence[Value], create_graph: Literal[True]) -> list[Value]: ...
+def derivatives(
+    root: Value, wrt: Sequence[Value], create_graph: bool = False
+) -> list[float] | list[Value]:
     """d root / d v for each v of ``wrt`` (0.0 for a v that ``root`` does not depend on), by one
-    reverse pass that changes no ``grad``: `pass_derivatives` with its arguments checked."""
+    reverse pass that changes no ``grad``: `pass_derivatives` with its arguments checked. With
+    ``create_graph``, as Values whose graph is the reverse pass (`microbp.higher`)."""
     if not isinstance(root, Value):
         raise TypeError(f"derivatives needs a Value root, got {type(root).__name__}")
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"derivatives are taken with respect to Values; wrt[{i}] is {brief(v)}")
+    if create_graph:
+        return record_derivatives(root, wrt, _CONSTRUCTORS)
     return pass_derivatives(root, wrt)
 
 
@@ -400,3 +424,8 @@ def zero_grad(values: Iterable[Value]) -> None:
             raise TypeError(f"zero_grad takes Values, got {type(v).__name__} {brief(v)} at [{i}]")
     for v in values:
         v.grad = 0.0
+        v.recorded_grad = None
+
+
+#: How `microbp.higher` makes the constants and sums of a recorded reverse pass.
+_CONSTRUCTORS = Constructors(lambda x: _result(x, "", (), ()), sum_values)
