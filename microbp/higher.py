@@ -119,10 +119,15 @@ def check_recordable(order: Sequence[Value]) -> None:
 
 def record_reverse_pass(root: V, make: Constructors[V]) -> tuple[list[V], dict[V, V]]:
     """Every node of ``root``'s graph (parents first), and d root / d node as a node for each
-    node whose derivative is not identically 0 (the others are left out)."""
+    node whose derivative is not identically 0 (the others are left out). Each is a node made
+    here, descending from the seed d root / d root; one of a named node ``x`` is named
+    ``∂root/∂x`` (the first name it gets, when several nodes share it)."""
     order = nodes_in_order(root)
     check_recordable(order)
+    of_root = root.name or "root"
+    of_root = f"({of_root})" if "/" in of_root else of_root
     seed = make.constant(1.0)
+    seed.name = f"∂{of_root}/∂{of_root}"
     terms: dict[V, list[V]] = {root: [seed]}
     grads: dict[V, V] = {}
     for node in reversed(order):  # children before parents
@@ -131,6 +136,8 @@ def record_reverse_pass(root: V, make: Constructors[V]) -> tuple[list[V], dict[V
             continue
         g = parts[0] if len(parts) == 1 else make.total(parts)
         grads[node] = g
+        if node.name and g.name is None:  # g was made here: naming it renames nothing else
+            g.name = f"∂{of_root}/∂{node.name}"
         if not node.parents:
             continue
         for parent, local in zip(node.parents, local_derivative_nodes(node)):
@@ -139,7 +146,7 @@ def record_reverse_pass(root: V, make: Constructors[V]) -> tuple[list[V], dict[V
                     continue
                 term = g if local == 1.0 else -g
             else:
-                term = local if g is seed else local * g
+                term = local * g
             terms.setdefault(parent, []).append(term)  # type: ignore[arg-type]
     return order, grads
 

@@ -248,3 +248,25 @@ def test_hessian_refuses_more_parameters_than_it_can_afford(monkeypatch):
     x, y = Value(1.0), Value(2.0)
     with pytest.raises(ValueError, match=r"at most 1 parameters .* use hvp"):
         hessian(x * y, [x, y])
+
+
+def test_the_double_backward_graph_draws_its_recorded_nodes_apart_from_the_forward_ones():
+    from microbp.drawing import graph_data
+    from microbp.graph import COLORS, draw
+
+    x, y = Value(0.5, "x"), Value(2.0, "y")
+    L = (x * y).tanh()
+    L.name = "L"
+    (g,) = derivatives(L, [x], create_graph=True)
+    kinds = {n.value.name: n.kind for n in graph_data(g).nodes if n.value.name}
+    assert g.name == "∂L/∂x"
+    assert kinds == {
+        "x": "named",
+        "y": "named",
+        "L": "loss",
+        "∂L/∂L": "backward",
+        "∂L/∂x": "backward",
+    }
+    source = draw(g).source
+    assert COLORS["backward"] in source and "the recorded reverse pass" in source
+    assert "recorded reverse pass" not in draw(L).source
