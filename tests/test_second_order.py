@@ -45,10 +45,17 @@ def engine_hessian(root: Value, params: list[Value]) -> tuple[np.ndarray, np.nda
     return H, bound
 
 
+def autograd_reference(derivative: np.ndarray) -> np.ndarray:
+    """autograd's derivatives of tanh go through cosh, which overflows past |x| ≈ 710: then
+    tanh'' is inf/inf, NaN, where the engine's 1 − t² gives 0. Such draws are not compared."""
+    assume(np.isfinite(derivative).all())
+    return np.asarray(derivative, dtype=np.float64)
+
+
 def leaf_hessian(dag: ExpressionDag) -> np.ndarray:
-    with np.errstate(over="ignore"):  # autograd's tanh' overflows cosh far out: rightly 0
+    with np.errstate(all="ignore"):
         H = ag_hessian(lambda v: dag.function(AUTOGRAD_OPS)(*v))(np.array(dag.leaves))
-    return np.asarray(H, dtype=np.float64)
+    return autograd_reference(H)
 
 
 @given(expression_dags(max_ops=10))
@@ -80,7 +87,10 @@ STEP = 2.0**-17
 @given(expression_dags(max_ops=10))
 def test_hessian_of_an_expression_matches_central_differences_of_its_gradient(dag):
     """Column j of H is (∇f(x + ε e_j) − ∇f(x − ε e_j)) / 2ε, to within: D(2ε) − D(ε), three
-    times D(ε)'s truncation error to leading order, and the gradient's rounding bound over ε."""
+    times D(ε)'s truncation error to leading order, and the gradient's rounding bound over ε.
+    The leaves are moved onto multiples of 2⁻⁵⁰ first, so that x ± ε and x ± 2ε are exact."""
+    dag = ExpressionDag(tuple(round(x * 2.0**50) / 2.0**50 for x in dag.leaves), dag.steps)
+    assume(relu_branches(dag, list(dag.leaves)) is not None)
     leaves, root = dag.build()
     H, bound = engine_hessian(root, leaves)
     gradient_bound = np.array([grad_error_bounds(root).get(v, 0.0) for v in leaves])
@@ -93,7 +103,7 @@ def test_hessian_of_an_expression_matches_central_differences_of_its_gradient(da
             down[j] -= step
             # Differences are meaningless across relu's kink or out of the domain
             assume(relu_branches(dag, up) == home == relu_branches(dag, down))
-            columns.append((gradient_at(dag, up) - gradient_at(dag, down)) / (up[j] - down[j]))
+            columns.append((gradient_at(dag, up) - gradient_at(dag, down)) / (2 * step))
         allowed = np.abs(columns[1] - columns[0]) + 2 * gradient_bound / STEP + bound[:, j]
         assert_within(columns[0][:, None], H[:, j : j + 1], allowed[:, None])
 
@@ -108,9 +118,9 @@ def test_third_derivatives_of_an_expression_match_hips_autograd(dag):
     bound = np.array(
         [[[grad_error_bounds(h).get(v, 0.0) for v in leaves] for h in row] for row in second]
     )
-    with np.errstate(over="ignore"):
+    with np.errstate(all="ignore"):
         f = lambda v: dag.function(AUTOGRAD_OPS)(*v)  # noqa: E731
-        expected = jacobian(ag_hessian(f))(np.array(dag.leaves))
+        expected = autograd_reference(jacobian(ag_hessian(f))(np.array(dag.leaves)))
     assert_within(third, expected, 2 * bound)
 
 
