@@ -45,6 +45,15 @@ def engine_hessian(root: Value, params: list[Value]) -> tuple[np.ndarray, np.nda
     return H, bound
 
 
+def assume_autograd_differentiates(dag: ExpressionDag, order: int) -> None:
+    """autograd writes ∂xʸ/∂x as y·x^where(y, y − 1, 1), whose derivative in y is 0, not
+    x^(y−1)(1 + y log x), where y is exactly 0; differentiated again, the same happens to
+    x^(y−1) at y = 1, and so on: its derivatives of ``order`` are wrong at y = 0, …, order − 2."""
+    _, root = dag.build()
+    exponents = [v.parents[1].data for v in topological_order(root) if v.op == "**"]
+    assume(not any(y in range(order - 1) for y in exponents))
+
+
 def autograd_reference(derivative: np.ndarray) -> np.ndarray:
     """autograd's derivatives of tanh go through cosh, which overflows past |x| ≈ 710: then
     tanh'' is inf/inf, NaN, where the engine's 1 − t² gives 0. Such draws are not compared."""
@@ -53,6 +62,7 @@ def autograd_reference(derivative: np.ndarray) -> np.ndarray:
 
 
 def leaf_hessian(dag: ExpressionDag) -> np.ndarray:
+    assume_autograd_differentiates(dag, 2)
     with np.errstate(all="ignore"):
         H = ag_hessian(lambda v: dag.function(AUTOGRAD_OPS)(*v))(np.array(dag.leaves))
     return autograd_reference(H)
@@ -111,6 +121,7 @@ def test_hessian_of_an_expression_matches_central_differences_of_its_gradient(da
 @given(expression_dags(max_leaves=2, max_ops=6))
 def test_third_derivatives_of_an_expression_match_hips_autograd(dag):
     """∂³root/∂x_i∂x_j∂x_k: derivatives of the recorded second derivatives, recorded again."""
+    assume_autograd_differentiates(dag, 3)
     leaves, root = dag.build()
     grads = derivatives(root, leaves, create_graph=True)
     second = [derivatives(g, leaves, create_graph=True) for g in grads]
