@@ -7,7 +7,9 @@ multiplies the graph's size.
 
 Each figure is the median of ``--reps`` timings with the collector on (and the ratio of the
 fastest ones), after one untimed warm-up, the three steps interleaved so that the machine's
-load falls on all of them alike.
+load falls on all of them alike. The timer is this process's CPU time (`time.process_time`):
+on a shared machine a step of a few milliseconds is often descheduled midway, which the
+wall clock counts and the CPU time does not.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ def mlp_loss(n_samples: int) -> Callable[[], tuple[Value, list[Value]]]:
 
 def seconds(run: Callable[[], object]) -> float:
     gc.collect()
-    start = time.perf_counter()
+    start = time.process_time()
     kept = run()
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     del kept
     return elapsed
 

@@ -56,7 +56,7 @@ def hessian(
 @overload
 def hessian(L: Value, params: Sequence[Value], array: Literal[True]) -> np.ndarray: ...
 def hessian(L: Value, params: Sequence[Value], array: bool = False) -> list[list[float]] | Any:
-    """H[i][j] = ∂²L/∂params[i]∂params[j], a nested list (a numpy array with ``array=True``),
+    """``H[i][j]`` = ∂²L/∂params[i]∂params[j], a nested list (a numpy array with ``array=True``),
     shaped (n, n) as ``jax.hessian`` gives it for a vector of n parameters.
 
     Row i is one reverse pass over the recorded ∂L/∂params[i]; H is symmetric up to rounding.
