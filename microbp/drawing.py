@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from microbp.engine import Value, affine_parts, topological_order
+from microbp.engine import Value, topological_order
 from microbp.passes import describe_node
 from microbp.validate import brief, check_count
 
@@ -95,13 +95,11 @@ def _roles(nodes: Sequence[Value]) -> dict[Value, _Role]:
 
 
 def _factor(node: Value, i: int) -> Value | None:
-    """The parent whose data is ∂node/∂parents[i], for the products (``*`` and ``affine``)."""
-    if node.op == "*":
-        return node.parents[1 - i]
-    if node.op == "affine" and i > 0:
-        _, w, h = affine_parts(node.parents)  # ∂a/∂w_j = h_j and ∂a/∂h_j = w_j
-        return h[i - 1] if i <= len(w) else w[i - 1 - len(w)]
-    return None
+    """The parent whose data is ∂node/∂parents[i], as its op's record says (for the products,
+    ``*`` and ``affine``: h1[3] on the edge W2[1,3] → a2[1])."""
+    op = node.operation
+    j = None if op is None else op.factor(i, len(node.parents))
+    return None if j is None else node.parents[j]
 
 
 def _layer_list(layers: Iterable[float | None]) -> str:

@@ -1,44 +1,42 @@
-"""Scalar reverse-mode autograd: `Value` nodes, the derivative rule of each op, `backward`.
+"""Scalar reverse-mode autograd: `Value` nodes, built from the op table, and `backward`.
 
 Every op computes its result and, in the same step, the local derivative of the result with
-respect to each parent. Backward is then one generic loop over the graph, children before
-parents, ``parent's d root += local * node's d root``: `microbp.passes` runs it. Nothing here
-recurses, copies and pickles included, so graphs millions of nodes deep work.
-
-The rules, each defined once in `Value` and in `sum_values` / `max_value` / `affine`, z being
-the result:
-
-    op          z                   ∂z/∂x                           ∂z/∂y
-    x + y       x + y               1                               1
-    x - y       x − y               1                               −1
-    x * y       x · y               y                               x
-    x / y       x / y               1/y                             −x/y²
-    -x          −x                  −1
-    x ** n      xⁿ, n a number      n·xⁿ⁻¹
-    x ** y      xʸ, y a Value       y·xʸ⁻¹                          xʸ·log x  (0 at x = 0)
-    exp         eˣ                  eˣ
-    log         log x               1/x
-    tanh        tanh x              4e/(1+e)², e = e^(−2|x|)        (= 1 − tanh²x, no cancellation)
-    sigmoid     σ(x)                e/(1+e)², e = e^(−|x|)          (= σ(x)(1 − σ(x)))
-    relu        max(x, 0)           1 if x > 0, else 0
-    sum         Σ_i t_i             1 to every t_i
-    max         max_i t_i           0 to every t_i  (a quantity the result does not depend on)
-    affine      b + Σ_j w_j h_j     1 to b, h_j to w_j, w_j to h_j
-
-Where an op is undefined (log of x ≤ 0, a zero divisor, …) `check_domain` refuses it before the
-rule runs.
+respect to each parent: its record in `microbp.ops` holds that rule, its domain and its name, and
+a node keeps the record (``operation``) and the local derivatives (``local_grads``, the data on
+its edges). Backward is then one generic loop over the graph, children before parents,
+``parent's d root += local * node's d root``: `microbp.passes` runs it. Nothing here recurses,
+copies and pickles included, so graphs millions of nodes deep work.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
-from collections.abc import Iterable, Sequence
-from itertools import chain
-from operator import mul
-from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
+from collections.abc import Callable, Iterable, Sequence
+from math import isfinite
+from typing import Any, Literal, TypeAlias, cast, overload
 
 from microbp.higher import Constructors, record_derivatives, record_grads
+from microbp.ops import (
+    ADD,
+    AFFINE,
+    DIV,
+    EXP,
+    LOG,
+    MAX,
+    MUL,
+    NEG,
+    POW_VALUE,
+    RELU,
+    SIGMOID,
+    SOFTPLUS,
+    SUB,
+    SUM,
+    TANH,
+    Op,
+    affine_parts,
+    affine_rule,
+    power,
+)
 from microbp.passes import (
     accumulate_grads,
     ancestors_to_copy_first,
@@ -46,25 +44,38 @@ from microbp.passes import (
     nodes_in_order,
     pass_derivatives,
 )
-from microbp.powers import integer_power, power_derivative
-from microbp.validate import brief, check_domain, check_number, finite_derivatives, not_finite_error
+from microbp.validate import brief, check_number, not_finite_error
 
 Number: TypeAlias = int | float
 Operand: TypeAlias = "Value | int | float"
-T = TypeVar("T")
+
+__all__ = [
+    "Value",
+    "affine",
+    "affine_node",
+    "affine_parts",
+    "derivatives",
+    "max_value",
+    "sum_values",
+    "topological_order",
+    "zero_grad",
+]
 
 
 def _result(
-    data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+    data: float, operation: Op | None, parents: tuple[Value, ...], local_grads: tuple[float, ...]
 ) -> Value:
-    """Make the node ``op(parents)`` = ``data`` with ∂node/∂parent_i = ``local_grads[i]``."""
-    if data - data != 0.0:  # true exactly for ±inf and NaN
-        raise not_finite_error(op, [p.data for p in parents])
+    """Make the node ``operation(parents)`` = ``data`` with ∂node/∂parent_i = ``local_grads[i]``
+    (a leaf for ``operation`` None): the one place a node's fields are set."""
+    if not isfinite(data):
+        raise not_finite_error(
+            operation.label if operation else "a Value", [p.data for p in parents]
+        )
     node = object.__new__(Value)
     node.data = data
     node.grad = 0.0
     node.name = None
-    node.op = op
+    node.operation = operation
     node.parents = parents
     node.local_grads = local_grads
     node.pass_grad = 0.0
@@ -77,9 +88,9 @@ def _as_value(x: Operand, op: str) -> Value:
     """``x`` itself if it is a Value, else a constant leaf holding the number ``x``."""
     if isinstance(x, Value):
         return x
-    if type(x) is float and x - x == 0.0:  # the common case, without building a message
-        return _result(x, "", (), ())
-    return _result(check_number(x, f"the other operand of {op}"), "", (), ())
+    if type(x) is float and isfinite(x):  # the common case, without building a message
+        return _result(x, None, (), ())
+    return _result(check_number(x, f"the other operand of {op}"), None, (), ())
 
 
 def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ...], list[float]]:
@@ -88,22 +99,66 @@ def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ..
     data = [v.data for v in given if type(v) is Value]  # all Values: one pass, no calls
     if len(data) == len(given):
         return cast("tuple[Value, ...]", given), data
-    values = tuple(_as_value(v, op) for v in given)
+    values = tuple(v if isinstance(v, Value) else _as_value(v, op) for v in given)
     return values, [v.data for v in values]
+
+
+def _unary(op: Op) -> Callable[[Value], Value]:
+    """The method ``x.op()`` (or ``-x``): the node ``op`` makes of x, by ``op``'s rule."""
+    rule = op.rule
+
+    def method(self: Value) -> Value:
+        data, local = rule(self.data)
+        return _result(data, op, (self,), local)
+
+    method.__name__ = op.name
+    method.__doc__ = (
+        f"The node {op.written.format('x') or op.name}: `microbp.ops.{op.name.upper()}`."
+    )
+    return method
+
+
+def _binary(op: Op) -> Callable[[Value, Operand], Value]:
+    """The method ``x op y``: the node ``op`` makes of x and y (a number a constant leaf)."""
+    rule = op.rule
+
+    def method(self: Value, other: Operand) -> Value:
+        o = other if type(other) is Value else _as_value(other, op.symbol)
+        data, local = rule(self.data, o.data)
+        return _result(data, op, (self, o), local)
+
+    method.__name__ = f"__{op.name}__"
+    return method
+
+
+def _reflected(op: Op) -> Callable[[Value, Number], Value]:
+    """The method ``c op x`` for a number c: c becomes a constant leaf, then ``op`` applies."""
+    rule = op.rule
+
+    def method(self: Value, other: Number) -> Value:
+        c = _as_value(other, op.symbol)
+        data, local = rule(c.data, self.data)
+        return _result(data, op, (c, self), local)
+
+    method.__name__ = f"__r{op.name}__"
+    return method
 
 
 class Value:
     """One scalar of a computation graph: its data, its grad, and how it was made.
 
-    ``pass_grad``, ``pass_mark`` and ``pass_reached`` are the state of the passes over the
-    graph: `microbp.passes` says what they hold; they are not for users to set.
+    ``operation`` is the record of `microbp.ops` whose rule made the node (None for a leaf),
+    ``op`` its label (``+``, ``**3``, ``exp``; '' for a leaf), ``parents`` the nodes it was
+    made of and ``local_grads`` ∂node/∂parent for each. ``pass_grad``, ``pass_mark`` and
+    ``pass_reached`` are the state of the passes over the graph: `microbp.passes` says what
+    they hold; they are not for users to set.
     """
 
     __slots__ = (
         "data",
         "grad",
         "name",
-        "op",
+        "operation",
         "parents",
         "local_grads",
         "pass_grad",
@@ -118,7 +173,7 @@ class Value:
     data: float
     grad: float
     name: str | None
-    op: str
+    operation: Op | None
     parents: tuple[Value, ...]
     local_grads: tuple[float, ...]
     pass_grad: float
@@ -126,130 +181,48 @@ class Value:
     pass_reached: bool
     recorded_grad: Value | None  # unset until a backward with create_graph reaches the node
 
-    def __init__(self, data: Number, name: str | None = None) -> None:
+    def __new__(cls, data: Number, name: str | None = None) -> Value:
+        """A leaf holding the number ``data``, named ``name`` (as pictures label it)."""
         if name is not None and not isinstance(name, str):
             raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
-        self.data = check_number(data, "a Value's data")
-        self.grad = 0.0
-        self.name = name
-        self.op = ""
-        self.parents = ()
-        self.local_grads = ()
-        self.pass_grad = 0.0
-        self.pass_reached = False
-        self.pass_mark = None
+        leaf = _result(check_number(data, "a Value's data"), None, (), ())
+        leaf.name = name
+        return leaf
 
-    # ---- the table of derivatives: forward rule, then ∂result/∂parent for each parent ----
+    @property
+    def op(self) -> str:
+        """How users and pictures show the op that made the node (``+``, ``**3``, ``exp``);
+        '' for a leaf."""
+        operation = self.operation
+        return "" if operation is None else operation.label
 
-    def __add__(self, other: Operand) -> Value:
-        o = other if type(other) is Value else _as_value(other, "+")
-        return _result(self.data + o.data, "+", (self, o), (1.0, 1.0))
+    # ---- the ops, each node made by its record's rule (`microbp.ops`) ----
 
-    def __sub__(self, other: Operand) -> Value:
-        o = other if type(other) is Value else _as_value(other, "-")
-        return _result(self.data - o.data, "-", (self, o), (1.0, -1.0))
-
-    def __mul__(self, other: Operand) -> Value:
-        o = other if type(other) is Value else _as_value(other, "*")
-        return _result(self.data * o.data, "*", (self, o), (o.data, self.data))
-
-    def __truediv__(self, other: Operand) -> Value:
-        o = _as_value(other, "/")
-        x, y = self.data, o.data
-        if y == 0.0 or x - x != 0.0 or y - y != 0.0:  # checked only where it can fail
-            check_domain("/", x, y)
-        return _result(
-            x / y, "/", (self, o), finite_derivatives("/", (x, y), 1.0 / y, -(x / y) / y)
-        )
-
-    def __neg__(self) -> Value:
-        return _result(-self.data, "neg", (self,), (-1.0,))
+    __add__ = _binary(ADD)
+    __sub__ = _binary(SUB)
+    __mul__ = _binary(MUL)
+    __truediv__ = _binary(DIV)
+    __radd__ = _reflected(ADD)
+    __rsub__ = _reflected(SUB)
+    __rmul__ = _reflected(MUL)
+    __rtruediv__ = _reflected(DIV)
+    __rpow__ = _reflected(POW_VALUE)
+    __neg__ = _unary(NEG)
+    exp = _unary(EXP)
+    log = _unary(LOG)
+    tanh = _unary(TANH)
+    sigmoid = _unary(SIGMOID)
+    relu = _unary(RELU)  # relu'(0) is taken as 0, as PyTorch and JAX do
+    softplus = _unary(SOFTPLUS)
 
     def __pow__(self, exponent: Operand) -> Value:
+        """x ** n for a number n (the op `microbp.ops.power` (n)), x ** y for a Value y."""
         if isinstance(exponent, Value):
-            return self._pow_value(exponent)
+            return _pow_value(self, exponent)
         n = check_number(exponent, "the exponent of **")
-        x = self.data
-        if x - x != 0.0 or (x <= 0.0 and (n < 1.0 or not n.is_integer())):  # where it can fail
-            check_domain("**", x, n)
-        integral = isinstance(exponent, numbers.Integral)
-        op = f"**{int(exponent)}" if integral else f"**{n!r}"
-        k = int(exponent) if integral else int(n) if n.is_integer() else None
-        try:
-            data = math.pow(x, n) if k is None else integer_power(x, k)
-            local = power_derivative(x, n if k is None else k)
-        except (OverflowError, ZeroDivisionError):
-            raise not_finite_error(op, (x,)) from None
-        return _result(data, op, (self,), finite_derivatives(op, (x,), local))
-
-    def _pow_value(self, exponent: Value) -> Value:
-        """x ** y with y a Value: ∂/∂x = y·x^(y−1), ∂/∂y = x^y·log x (0 for x = 0); x ≥ 0."""
-        x, y = self.data, exponent.data
-        check_domain("** with a Value exponent", x, y)
-        check_domain("**", x, y)
-        try:
-            data, d_base = math.pow(x, y), power_derivative(x, y)
-        except (OverflowError, ZeroDivisionError):
-            raise not_finite_error("**", (x, y)) from None
-        d_exponent = data * math.log(x) if x > 0.0 else 0.0
-        return _result(
-            data, "**", (self, exponent), finite_derivatives("**", (x, y), d_base, d_exponent)
-        )
-
-    def exp(self) -> Value:
-        x = self.data
-        if x - x != 0.0:  # exp, tanh, sigmoid and relu would turn some of these into numbers
-            check_domain("exp", x)
-        try:
-            e = math.exp(x)
-        except OverflowError:
-            raise not_finite_error("exp", (x,)) from None
-        return _result(e, "exp", (self,), (e,))
-
-    def log(self) -> Value:
-        x = self.data
-        if not 0.0 < x < math.inf:
-            check_domain("log", x)
-        return _result(math.log(x), "log", (self,), finite_derivatives("log", (x,), 1.0 / x))
-
-    def tanh(self) -> Value:
-        x = self.data
-        if x - x != 0.0:
-            check_domain("tanh", x)
-        e = math.exp(-2.0 * abs(x))
-        return _result(math.tanh(x), "tanh", (self,), (4.0 * e / (1.0 + e) ** 2,))
-
-    def sigmoid(self) -> Value:
-        x = self.data
-        if x - x != 0.0:
-            check_domain("sigmoid", x)
-        e = math.exp(-abs(x))
-        s = 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
-        return _result(s, "sigmoid", (self,), (e / (1.0 + e) ** 2,))
-
-    def relu(self) -> Value:
-        # At exactly 0 the derivative is taken as 0, as PyTorch and JAX do.
-        x = self.data
-        if x - x != 0.0:
-            check_domain("relu", x)
-        return _result(x if x > 0.0 else 0.0, "relu", (self,), (1.0 if x > 0.0 else 0.0,))
-
-    # ---- reflected forms: the number becomes a constant leaf, then the rule above applies ----
-
-    def __radd__(self, other: Number) -> Value:
-        return _as_value(other, "+") + self
-
-    def __rsub__(self, other: Number) -> Value:
-        return _as_value(other, "-") - self
-
-    def __rmul__(self, other: Number) -> Value:
-        return _as_value(other, "*") * self
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return _as_value(other, "/") / self
-
-    def __rpow__(self, base: Number) -> Value:
-        return _as_value(base, "**") ** self
+        op = power(int(exponent) if isinstance(exponent, numbers.Integral) else n)
+        data, local = op.rule(self.data, op.exponent)
+        return _result(data, op, (self,), local)
 
     # ---- backward ----
 
@@ -288,7 +261,7 @@ class Value:
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled (or copied) as its fields and parents, its ancestors first so that no node's
         # parents are still to be pickled when it is: the pickle never recurses down a chain.
-        fields = (self.data, self.grad, self.name, self.op, self.parents, self.local_grads)
+        fields = (self.data, self.grad, self.name, self.operation, self.parents, self.local_grads)
         return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.pass_reached))
 
     def __repr__(self) -> str:
@@ -300,34 +273,28 @@ class Value:
         return f"{label}={self.data:.6g} (grad {self.grad:.6g})"
 
 
+_pow_value = _binary(POW_VALUE)
+
+
 def _rebuilt(
     ancestors: tuple[object, ...],
     data: float,
     grad: float,
     name: str | None,
-    op: str,
+    operation: Op | None,
     parents: tuple[Value, ...],
     local_grads: tuple[float, ...],
     reached: bool,
 ) -> Value:
     """A node rebuilt by `pickle` or `copy` (``ancestors`` only fixed the order of the copy)."""
-    node = _result(data, op, parents, local_grads)
+    node = _result(data, operation, parents, local_grads)
     node.grad, node.name, node.pass_reached = grad, name, reached
     return node
 
 
 def _copy_of(v: Value, parents: tuple[Value, ...]) -> Value:
     """A copy of ``v`` over ``parents``, the copies of its own."""
-    return _rebuilt((), v.data, v.grad, v.name, v.op, parents, v.local_grads, v.pass_reached)
-
-
-def _exact_sum(terms: Iterable[float], op: str, *operands: Sequence[float]) -> float:
-    """Σ terms as `math.fsum` gives it, correctly rounded, or the error naming ``op``'s operands
-    if it leaves the floats."""
-    try:
-        return math.fsum(terms)
-    except (OverflowError, ValueError):  # fsum's own: a finite sum past the floats, inf − inf
-        raise not_finite_error(op, [x for part in operands for x in part]) from None
+    return _rebuilt((), v.data, v.grad, v.name, v.operation, parents, v.local_grads, v.pass_reached)
 
 
 def sum_values(terms: Iterable[Operand]) -> Value:
@@ -338,7 +305,8 @@ def sum_values(terms: Iterable[Operand]) -> Value:
     parents, data = _values_and_data(terms, "sum_values")
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
-    return _result(_exact_sum(data, "sum", data), "sum", parents, (1.0,) * len(parents))
+    result, local = SUM.rule(data)
+    return _result(result, SUM, parents, local)
 
 
 def max_value(values: Iterable[Operand]) -> Value:
@@ -351,7 +319,8 @@ def max_value(values: Iterable[Operand]) -> Value:
     parents, data = _values_and_data(values, "max_value")
     if not parents:
         raise ValueError("max_value needs at least one value, got none")
-    return _result(max(data), "max", parents, (0.0,) * len(parents))
+    result, local = MAX.rule(data)
+    return _result(result, MAX, parents, local)
 
 
 def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
@@ -367,23 +336,17 @@ def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
     return affine_node(parents, *affine_parts(data))
 
 
-def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
-    """An affine node's ``parents`` (or anything laid out like them) split into (b, w, h)."""
-    n = (len(parents) - 1) // 2
-    return parents[0], parents[1 : 1 + n], parents[1 + n :]
-
-
 def affine_node(
     parents: tuple[Value, ...], b_data: float, w_data: Sequence[float], h_data: Sequence[float]
 ) -> Value:
     """The affine node over ``parents`` = (b, *w, *h), given their data, which the caller has
     read from those Values (so it is finite): `affine` without the operand checks.
 
-    b + Σ_j w_j h_j is `math.fsum` of b and the rounded products: the same on every Python.
+    b + Σ_j w_j h_j is `math.fsum` of b and the rounded products (`microbp.ops.affine_rule`):
+    the same on every Python.
     """
-    terms = chain((b_data,), map(mul, w_data, h_data))
-    data = _exact_sum(terms, "affine", (b_data,), w_data, h_data)
-    return _result(data, "affine", parents, (1.0, *h_data, *w_data))
+    data, local = affine_rule(b_data, w_data, h_data)
+    return _result(data, AFFINE, parents, local)
 
 
 @overload
@@ -428,4 +391,4 @@ def zero_grad(values: Iterable[Value]) -> None:
 
 
 #: How `microbp.higher` makes the constants and sums of a recorded reverse pass.
-_CONSTRUCTORS = Constructors(lambda x: _result(x, "", (), ()), sum_values)
+_CONSTRUCTORS = Constructors(lambda x: _result(x, None, (), ()), sum_values)

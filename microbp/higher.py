@@ -7,10 +7,9 @@ chain-rule product ``local · d root/d child`` a ``*`` node, and each node's der
 those products. Its graph is the forward graph and the reverse pass together, so a derivative
 recorded this way can be recorded again: second, third, … derivatives.
 
-Until the op table (`microbp/ops.py`) holds each op's local derivatives as nodes,
-`LOCAL_DERIVATIVE_NODES` keeps them here, keyed by the engine's op strings. A local derivative
-that is a constant (the ±1 of a sum, relu's 0 or 1, max's 0) stays a number: the product with 1
-is the child's derivative itself, the product with 0 is left out.
+Each op's local derivatives as nodes are its record's in the op table (`microbp.ops.LOCAL_NODES`).
+A local derivative that is a constant (the ±1 of a sum, relu's 0 or 1, max's 0) stays a number:
+the product with 1 is the child's derivative itself, the product with 0 is left out.
 
 Nodes are made by the engine's arithmetic on the nodes themselves, and its constants and sums
 through the `Constructors` the engine hands in, so this module imports nothing above `passes`.
@@ -47,61 +46,12 @@ class Constructors(Generic[V]):
     total: Callable[[Sequence[V]], V]
 
 
-def _power_locals(z: Value) -> tuple[Value | float, ...]:
-    """x ** n, n a number (in the op's name): n·xⁿ⁻¹, 0 for n = 0."""
-    text = z.op[2:]
-    n: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
-    (x,) = z.parents
-    return (0.0,) if n == 0 else (n * x ** (n - 1),)
-
-
-def _value_power_locals(z: Value) -> tuple[Value | float, ...]:
-    """x ** y, y a node: y·x^(y−1), and xʸ·log x (0 at x = 0, as the engine's)."""
-    x, y = z.parents
-    return (y * x ** (y - 1.0), z * x.log() if x.data > 0.0 else 0.0)
-
-
-def _quotient_locals(z: Value) -> tuple[Value | float, ...]:
-    """x / y: 1/y and −z/y."""
-    reciprocal = 1.0 / z.parents[1]
-    return (reciprocal, -(z * reciprocal))
-
-
-def _affine_locals(z: Value) -> tuple[Value | float, ...]:
-    """b + Σ_j w_j h_j: 1 to b, h_j to w_j, w_j to h_j (the parents are b, *w, *h)."""
-    n = (len(z.parents) - 1) // 2
-    return (1.0, *z.parents[1 + n :], *z.parents[1 : 1 + n])
-
-
-#: Each op's local derivatives ∂z/∂parent as nodes (or constants), from the node z itself.
-LOCAL_DERIVATIVE_NODES: dict[str, Callable[[Value], tuple[Value | float, ...]]] = {
-    "+": lambda z: (1.0, 1.0),
-    "-": lambda z: (1.0, -1.0),
-    "neg": lambda z: (-1.0,),
-    "*": lambda z: (z.parents[1], z.parents[0]),
-    "/": _quotient_locals,
-    "**": _value_power_locals,
-    "exp": lambda z: (z,),
-    "log": lambda z: (1.0 / z.parents[0],),
-    "tanh": lambda z: (1.0 - z * z,),
-    "sigmoid": lambda z: (z * (1.0 - z),),
-    "relu": lambda z: (1.0 if z.parents[0].data > 0.0 else 0.0,),
-    "sum": lambda z: (1.0,) * len(z.parents),
-    "max": lambda z: (0.0,) * len(z.parents),
-    "affine": _affine_locals,
-}
-
-
 def local_derivative_nodes(z: Value) -> tuple[Value | float, ...]:
-    """∂z/∂parent for each of z's parents, as nodes or constants."""
-    rule = LOCAL_DERIVATIVE_NODES.get(z.op)
-    if rule is None:
-        if not z.op.startswith("**"):
-            raise ValueError(
-                f"no rule records the derivatives of the op {z.op!r} of {describe_node(z)}"
-            )
-        rule = _power_locals
-    return rule(z)
+    """∂z/∂parent for each of z's parents, as nodes or constants: its op's `Op.local_nodes`."""
+    operation = z.operation
+    if operation is None:
+        raise ValueError(f"{describe_node(z)} is a leaf: it has no local derivatives")
+    return operation.local_nodes(z)
 
 
 def check_recordable(order: Sequence[Value]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from math import isfinite
 from typing import Any, Protocol, TypeVar
 
 N = TypeVar("N", bound="Node")
@@ -28,7 +29,6 @@ class Node(Protocol):
     data: float
     grad: float
     name: str | None
-    op: str
     pass_grad: float
     pass_mark: object
     pass_reached: bool
@@ -38,6 +38,9 @@ class Node(Protocol):
 
     @property
     def local_grads(self) -> tuple[float, ...]: ...
+
+    @property
+    def op(self) -> str: ...
 
 
 #: Held by every pass: the per-node state a pass uses is never shared between two threads.
@@ -201,7 +204,7 @@ def _refuse_non_finite(root: N, leaves: list[N], interior: list[N]) -> None:
     finite."""
     for leaf in leaves:
         g = leaf.pass_grad
-        if g - g != 0.0:
+        if not isfinite(g):
             _end_pass(leaves, interior)
             raise OverflowError(
                 f"backward overflows a float: the derivative of {describe_node(root)} "

@@ -3,8 +3,10 @@
 ``expression_dags()`` draws random expressions over a few leaves that reuse intermediate nodes,
 so derivatives must add up along several paths. A drawn `ExpressionDag` is a recipe, not a
 graph: ``build()`` makes microbp `Value`s from it, and ``evaluate(leaves, ops)`` runs the same
-recipe on any numbers whose ``+ - * / **`` work, with ``ops`` supplying the named functions —
-HIPS autograd's numpy, plain floats for finite differences, or another engine.
+recipe on any numbers whose ``+ - * / **`` work, with ``ops`` supplying the named functions (one
+for each op of `microbp.ops` written as a method, ``exp``, ``log``…, and ``sum``, ``max``,
+``affine``) — HIPS autograd's numpy, plain floats for finite differences, or another engine.
+Ops are named as in `microbp.ops` (``add``, ``pow``, ``softplus``…).
 
 Example::
 
@@ -42,52 +44,51 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from microbp.engine import Value, affine, affine_parts, sum_values, topological_order
+from microbp.engine import Value, affine, max_value, sum_values, topological_order
 from microbp.nn import HIDDEN_ACTIVATIONS, MLP, OUTPUT_ACTIVATIONS, loss_of
+from microbp.ops import AFFINE, OPS, Op, affine_parts
 from microbp.validate import LOSS_NAMES, check_loss
 
-UNARY_OPS = ("neg", "exp", "tanh", "sigmoid", "relu", "log", "pow_n")
-BINARY_OPS = ("+", "-", "*", "/", "pow_v")
-NARY_OPS = ("sum", "affine")
+#: The ops drawn expressions use, by their names in `microbp.ops`: every op of the table but
+#: those whose zero derivatives are a choice (max), which other engines do not share.
+DRAWN_OPS = tuple(op for op in OPS.values() if op.differentiable)
+UNARY_OPS = tuple(op.name for op in DRAWN_OPS if op.arity == 1)
+BINARY_OPS = tuple(op.name for op in DRAWN_OPS if op.arity == 2)
+NARY_OPS = tuple(op.name for op in DRAWN_OPS if op.arity is None)
 
-#: The functions `ExpressionDag.evaluate` needs, for microbp `Value`s.
+#: The functions `ExpressionDag.evaluate` needs, for microbp `Value`s: each op written as a
+#: method (``x.exp()``), and the n-ary ones.
 ENGINE_OPS = SimpleNamespace(
-    exp=Value.exp,
-    log=Value.log,
-    tanh=Value.tanh,
-    sigmoid=Value.sigmoid,
-    relu=Value.relu,
+    **{op.name: getattr(Value, op.name) for op in OPS.values() if op.method},
     sum=sum_values,
+    max=max_value,
     affine=affine,
 )
 
 
-def _float_sigmoid(x: float) -> float:
-    """σ(x) without overflow: exp is only ever taken of −|x|."""
-    e = math.exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
-
-
 def float_ops() -> SimpleNamespace:
-    """The functions `ExpressionDag.evaluate` needs, for plain Python floats."""
+    """The functions `ExpressionDag.evaluate` needs, for plain Python floats: each op's own
+    rule in `microbp.ops` (its value alone), the sums correctly rounded."""
     return SimpleNamespace(
-        exp=math.exp,
-        log=math.log,
-        tanh=math.tanh,
-        sigmoid=_float_sigmoid,
-        relu=lambda x: x if x > 0.0 else 0.0,
+        **{op.name: partial(_value_of, op) for op in OPS.values() if op.method},
         sum=math.fsum,
+        max=max,
         affine=lambda b, w, h: b + math.fsum(wj * hj for wj, hj in zip(w, h)),
     )
 
 
+def _value_of(op: Op, *operands: float) -> float:
+    return op.apply(*operands)[0]
+
+
 @dataclass(frozen=True)
 class Step:
-    """One node of the recipe: ``op`` applied to earlier nodes ``args`` (indices), with ``const``.
+    """One node of the recipe: the op named ``op`` in `microbp.ops` applied to earlier nodes
+    ``args`` (indices), with ``const``.
 
-    Steps whose operand could leave the op's domain use a safe form built from other ops:
-    ``log`` and ``pow_v`` take ``x*x + const`` (> 0), ``/`` divides by ``y*y + const``.
-    ``pow_n`` raises to the integer power ``const``.
+    An operand where the op is undefined somewhere (its ``guarded`` operands) takes a safe form
+    built from other ops, ``x*x + const`` (> 0): ``log``, the divisor of ``div``, the base of
+    ``pow_value``. ``pow`` raises to the integer power ``const``.
     """
 
     op: str
@@ -124,30 +125,22 @@ class ExpressionDag:
         return lambda *leaves: self.evaluate(leaves, ops)
 
 
-#: Each step's rule: its value from its operands ``a``, its constant ``c`` and the ``ops`` in use.
-STEP_RULES: dict[str, Callable[[list[Any], float, Any], Any]] = {
-    "neg": lambda a, c, ops: -a[0],
-    "exp": lambda a, c, ops: ops.exp(a[0]),
-    "tanh": lambda a, c, ops: ops.tanh(a[0]),
-    "sigmoid": lambda a, c, ops: ops.sigmoid(a[0]),
-    "relu": lambda a, c, ops: ops.relu(a[0]),
-    "log": lambda a, c, ops: ops.log(a[0] * a[0] + c),
-    "pow_n": lambda a, c, ops: a[0] ** int(c),
-    "+": lambda a, c, ops: a[0] + a[1],
-    "-": lambda a, c, ops: a[0] - a[1],
-    "*": lambda a, c, ops: a[0] * a[1],
-    "/": lambda a, c, ops: a[0] / (a[1] * a[1] + c),
-    "pow_v": lambda a, c, ops: (a[0] * a[0] + c) ** a[1],
-    "sum": lambda a, c, ops: ops.sum(a),
-    "affine": lambda a, c, ops: ops.affine(*affine_parts(a)),
-}
-
-
 def _apply(step: Step, args: list[Any], ops: Any) -> Any:
-    """The value of ``step`` on its operands ``args``."""
-    if step.op not in STEP_RULES:
+    """The value of ``step`` on its operands ``args``, by how `microbp.ops` says its op is
+    applied: a Python operator, a function of ``ops`` named as the op, or an n-ary one."""
+    op = OPS.get(step.op)
+    if op is None:
         raise ValueError(f"unknown op {step.op!r} in an ExpressionDag step")
-    return STEP_RULES[step.op](args, step.const, ops)
+    args = [a * a + step.const if i in op.guarded else a for i, a in enumerate(args)]
+    if op is AFFINE:
+        return ops.affine(*affine_parts(args))
+    if op.arity is None:
+        return getattr(ops, op.name)(args)
+    if "c" in op.operands:  # x ** n, the integer n
+        args.append(int(step.const))
+    if op.operator is not None:
+        return op.operator(*args)
+    return getattr(ops, op.name)(*args)
 
 
 def _recent(available: int, i: int) -> int:
@@ -164,23 +157,21 @@ def _steps(
         available = n_leaves + len(steps)
         # Prefer recent nodes, so the expression grows deep as well as wide.
         index = st.integers(0, available - 1).map(partial(_recent, available))
-        op = draw(st.sampled_from(ops))
-        if op in UNARY_OPS:
-            args: tuple[int, ...] = (draw(index),)
-        elif op in BINARY_OPS:
-            args = (draw(index), draw(index))
-        elif op == "sum":
-            args = tuple(draw(st.lists(index, min_size=1, max_size=4)))
-        else:
+        op = OPS[draw(st.sampled_from(ops))]
+        if op is AFFINE:
             width = draw(st.integers(1, 3))
             args = tuple(draw(st.lists(index, min_size=1 + 2 * width, max_size=1 + 2 * width)))
-        if op == "pow_n":
+        elif op.arity is None:
+            args = tuple(draw(st.lists(index, min_size=1, max_size=4)))
+        else:
+            args = tuple(draw(index) for _ in range(op.arity))
+        if "c" in op.operands:
             const = float(draw(st.integers(-2, 3)))
-        elif op in ("log", "/", "pow_v"):
+        elif op.guarded:
             const = draw(st.floats(0.25, 2.0))
         else:
             const = 0.0
-        steps.append(Step(op, args, const))
+        steps.append(Step(op.name, args, const))
     return tuple(steps)
 
 
@@ -198,8 +189,8 @@ def expression_dags(
 ) -> ExpressionDag:
     """Expressions over ``min_leaves``–``max_leaves`` leaves, ``min_ops``–``max_ops`` steps.
 
-    Each step's op is drawn from ``ops`` (default: all of `UNARY_OPS`, `BINARY_OPS`,
-    `NARY_OPS`), e.g. only the ones an engine under test supports.
+    Each step's op is drawn from ``ops``, names of `microbp.ops` (default: all of `UNARY_OPS`,
+    `BINARY_OPS`, `NARY_OPS`), e.g. only the ones an engine under test supports.
 
     Leaves are drawn from [``min_value``, ``max_value``]; a drawn expression whose numbers leave
     a float's range (say exp of exp of exp) or whose numbers or local derivatives exceed 10⁶ in
@@ -209,10 +200,9 @@ def expression_dags(
         raise ValueError(f"need 1 ≤ min_leaves ≤ max_leaves, got {min_leaves} and {max_leaves}")
     if not 1 <= min_ops <= max_ops:
         raise ValueError(f"need 1 ≤ min_ops ≤ max_ops, got {min_ops} and {max_ops}")
-    known = UNARY_OPS + BINARY_OPS + NARY_OPS
-    unknown = [op for op in ops if op not in known]
+    unknown = [op for op in ops if op not in OPS]
     if unknown or not ops:
-        raise ValueError(f"ops must name at least one op of {', '.join(known)}; got {list(ops)!r}")
+        raise ValueError(f"ops must name at least one op of {', '.join(OPS)}; got {list(ops)!r}")
     n = draw(st.integers(min_leaves, max_leaves))
     value = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
     dag = ExpressionDag(

@@ -17,7 +17,12 @@ UNDERFLOW = 2.0**-1074
 #: The ulps of error allowed an elementary function (exp, tanh, σ) or a derivative's formula.
 FUNCTION_ULPS = 4
 #: The ops that add up their operands, each times ±1, or b and the products w_j h_j.
-SUMS = ("affine", "sum", "+", "-", "neg")
+SUMS = ("affine", "sum", "add", "sub", "neg")
+
+
+def op_name(v: Value) -> str:
+    """The name in `microbp.ops` of the op that made ``v``; '' for a leaf."""
+    return v.operation.name if v.operation is not None else ""
 
 
 def absolute_path_sums(L: Value) -> dict[Value, float]:
@@ -35,10 +40,10 @@ def rounding_of_op(v: Value) -> float:
     """A bound on the error of v's op on exact operands: n terms added in any order make n − 1
     roundings, the last within u·|v| and the others within u·Σ|terms|, and an affine node's
     products w_j h_j are each within u·|w_j h_j|; any other op is within a few ulps."""
-    if v.op not in SUMS:
+    if op_name(v) not in SUMS:
         return FUNCTION_ULPS * (UNIT_ROUNDOFF * abs(v.data) + UNDERFLOW)
     products: list[float] = []
-    if v.op == "affine":
+    if op_name(v) == "affine":
         b, w, h = affine_parts(v.parents)
         products = [w_j.data * h_j.data for w_j, h_j in zip(w, h)]
         terms = [b.data, *products]
@@ -57,7 +62,7 @@ def forward_error_bounds(L: Value) -> dict[Value, float]:
     its operands' carried through its local derivatives."""
     error: dict[Value, float] = {}
     for v in topological_order(L):
-        if not v.parents or v.op == "max":
+        if not v.parents or op_name(v) == "max":
             # a leaf is exact; so, in effect, is a max, the softmax's shift m: every m gives the
             # same ŷ (which is why it passes no gradient), so the m computed is as good as exact
             error[v] = 0.0
@@ -72,8 +77,8 @@ Floats = list[float]
 #: For an op of one or two operands: how far each local derivative ℓ moves, to first order, when
 #: the operands (data x, errors e) and the node (data y, error e_y) are off: |∂ℓ/∂x|·e.
 CARRIED_TO_LOCALS: dict[str, Callable[[Floats, Floats, float, float], Floats]] = {
-    "*": lambda x, e, y, e_y: [e[1], e[0]],  # ℓ = the other operand
-    "/": lambda x, e, y, e_y: [  # 1/x₂ and −y/x₂
+    "mul": lambda x, e, y, e_y: [e[1], e[0]],  # ℓ = the other operand
+    "div": lambda x, e, y, e_y: [  # 1/x₂ and −y/x₂
         e[1] / abs(x[1]) / abs(x[1]),
         (e_y + abs(y) * e[1] / abs(x[1])) / abs(x[1]),
     ],
@@ -82,7 +87,8 @@ CARRIED_TO_LOCALS: dict[str, Callable[[Floats, Floats, float, float], Floats]] =
     "tanh": lambda x, e, y, e_y: [2.0 * abs(y) * e_y],  # 1 − y², made from y or from x
     "sigmoid": lambda x, e, y, e_y: [abs(y * (1.0 - y) * (1.0 - 2.0 * y)) * e[0]],  # y(1 − y)
     "relu": lambda x, e, y, e_y: [1.0 if abs(x[0]) < e[0] else 0.0],  # off by 1 if x may be ±
-    "**": lambda x, e, y, e_y: _value_power_carried(x, e, y),
+    "softplus": lambda x, e, y, e_y: [0.25 * e[0]],  # ℓ = σ(x), whose slope is at most 1/4
+    "pow_value": lambda x, e, y, e_y: _value_power_carried(x, e, y),
 }
 
 
@@ -103,17 +109,18 @@ def local_grad_errors(v: Value, error: dict[Value, float]) -> list[float]:
     """A first-order bound on the error of each of v's local derivatives: its operands' errors
     carried into it, and its formula's own rounding."""
     x, e = [p.data for p in v.parents], [error[p] for p in v.parents]
-    if v.op == "affine":  # ∂a/∂b = 1, ∂a/∂w_j = h_j, ∂a/∂h_j = w_j: exact, or off as h_j, w_j
+    name = op_name(v)
+    if name == "affine":  # ∂a/∂b = 1, ∂a/∂w_j = h_j, ∂a/∂h_j = w_j: exact, or off as h_j, w_j
         _, e_w, e_h = affine_parts(e)
         return [0.0, *e_h, *e_w]
-    if v.op in SUMS or v.op == "max" or not v.parents:
+    if name in SUMS or name == "max" or not v.parents:
         return [0.0] * len(x)  # ±1, or 0, or none
-    if v.op.startswith("**") and v.op != "**":  # ℓ = n·x^(n−1)
-        n = float(v.op[2:])
+    if name == "pow":  # ℓ = n·x^(n−1)
+        n = float(v.operation.exponent)  # type: ignore[union-attr,arg-type]
         # x⁰ and x¹ have constant ℓ (and x may be 0, where x^(n−2) is not defined)
         carried = [0.0 if n in (0.0, 1.0) else abs(n * (n - 1.0) * x[0] ** (n - 2.0)) * e[0]]
     else:
-        carried = CARRIED_TO_LOCALS[v.op](x, e, v.data, error[v])
+        carried = CARRIED_TO_LOCALS[name](x, e, v.data, error[v])
     ulps = FUNCTION_ULPS * UNIT_ROUNDOFF
     return [c + ulps * abs(local) + UNDERFLOW for c, local in zip(carried, v.local_grads)]
 

@@ -48,7 +48,7 @@ def test_an_engine_that_passes_everything_exits_0(capsys, scratch):
 def test_micrograd_exits_1_with_its_missing_ops_failures_and_runnable_snippets(capsys):
     status, out, err = run(capsys, "audit", "micrograd.engine:Value", "--examples", "20")
     assert (status, err) == (1, "")
-    assert out.count("not supported") == 5 + 1  # five rows and the summary line
+    assert out.count("not supported") == 6 + 1  # six rows and the summary line
     assert "FAIL 2nd backward(): interior: t1.grad: this engine 1.0, right 2.0" in out
     block = out.split("as Python using the engine:\n\n", 1)[1]
     snippet = re.split(r"\n\n(?=FAIL |\d+ of \d+ ops)", block)[0]

@@ -20,6 +20,7 @@ AUTOGRAD_OPS = SimpleNamespace(
     tanh=anp.tanh,
     sigmoid=lambda x: 0.5 * (anp.tanh(x / 2) + 1),  # σ without exp overflow for x ≪ 0
     relu=lambda x: x * (x > 0),  # derivative 0 at exactly 0, as microbp's
+    softplus=lambda x: anp.logaddexp(0.0, x),
     sum=lambda terms: sum(terms[1:], terms[0]),
     affine=lambda b, w, h: sum((wj * hj for wj, hj in zip(w, h)), b),
 )

@@ -16,7 +16,7 @@ from autograd import hessian as ag_hessian
 from autograd import jacobian
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from rounding import grad_error_bounds
+from rounding import grad_error_bounds, op_name
 from test_engine_properties import AUTOGRAD_OPS
 from test_second_order_formulas import (
     ag_loss,
@@ -50,7 +50,7 @@ def assume_autograd_differentiates(dag: ExpressionDag, order: int) -> None:
     x^(y−1)(1 + y log x), where y is exactly 0; differentiated again, the same happens to
     x^(y−1) at y = 1, and so on: its derivatives of ``order`` are wrong at y = 0, …, order − 2."""
     _, root = dag.build()
-    exponents = [v.parents[1].data for v in topological_order(root) if v.op == "**"]
+    exponents = [v.parents[1].data for v in topological_order(root) if op_name(v) == "pow_value"]
     assume(not any(y in range(order - 1) for y in exponents))
 
 
@@ -82,7 +82,7 @@ def relu_branches(dag: ExpressionDag, leaves: list[float]) -> tuple[bool, ...] |
         _, root = ExpressionDag(tuple(leaves), dag.steps).build()
     except (ValueError, OverflowError, ZeroDivisionError):
         return None
-    return tuple(v.parents[0].data > 0.0 for v in topological_order(root) if v.op == "relu")
+    return tuple(v.parents[0].data > 0.0 for v in topological_order(root) if op_name(v) == "relu")
 
 
 def gradient_at(dag: ExpressionDag, leaves: list[float]) -> np.ndarray:
@@ -198,6 +198,12 @@ def test_one_newton_step_lands_on_the_minimum_of_a_quadratic(a, c, b, x0, y0):
 
 
 # ---- backward(create_graph=True) ----
+
+
+def test_every_op_of_the_table_has_its_local_derivatives_as_nodes():
+    from microbp.ops import LOCAL_NODES, OPS
+
+    assert set(LOCAL_NODES) == set(OPS)
 
 
 def test_backward_with_create_graph_gives_grads_that_are_values_and_differentiate_again():

@@ -101,7 +101,7 @@ def test_bad_bounds_are_refused(strategy, message):
 
 
 def test_an_expression_built_with_the_wrong_number_of_names_is_refused():
-    dag = ExpressionDag((1.0, 2.0), (Step("+", (0, 1)),))
+    dag = ExpressionDag((1.0, 2.0), (Step("add", (0, 1)),))
     with pytest.raises(ValueError, match="2 leaves, 1 names"):
         dag.build(names=["a"])
     leaves, root = dag.build(names=["a", "b"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import mpmath
 import numpy as np
@@ -15,6 +16,7 @@ from rounding import UNIT_ROUNDOFF, absolute_path_sums, forward_error_bounds, gr
 from microbp import formulas
 from microbp.engine import Value, affine, sum_values, topological_order, zero_grad
 from microbp.nn import MLP, cross_entropy, squared_error
+from microbp.ops import MUL
 from microbp.strategies import ExpressionDag, expression_dags, networks
 from microbp.tape import (
     TapeError,
@@ -491,7 +493,7 @@ def test_recording_refuses_inputs_that_are_not_leaves_of_the_graph():
 def test_recording_refuses_an_op_it_does_not_know():
     x = Value(1.0, "x")
     odd = x * 2.0
-    odd.op = "hinge"
+    odd.operation = replace(MUL, name="hinge")
     with pytest.raises(TapeError, match="cannot record the op 'hinge'"):
         record(odd, [x], [])
 

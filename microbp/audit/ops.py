@@ -1,13 +1,15 @@
 """The ops an audited engine may support: how each is written, applied, and where it is checked.
 
-An op is applied to its operands in the order they are written, ``c / x`` as ``(c, x)``: nodes
-of the engine, and for some ops one plain number. Each op has a domain (``log`` needs x > 0)
-and draws its operands from it, edge points such as 0, ±1 and the ends of the range included.
+Every op of `microbp.ops` with a fixed number of operands is audited under its name there, written
+and applied as the table says, and ``+ - * /`` also with a plain number on either side
+(``add_number`` is x + c, ``number_add`` c + x). An op is applied to its operands in the order
+they are written, ``c / x`` as ``(c, x)``: nodes of the engine, and for some ops one plain number.
+Each op has a domain (``log`` needs x > 0) and draws its operands from it, edge points such as 0,
+±1 and the ends of the range included.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import methodcaller
@@ -15,8 +17,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from microbp import ops as table
+
 #: The functions an engine's values may have as methods (``x.exp()``).
-METHODS = ("exp", "log", "tanh", "sigmoid", "relu")
+METHODS = tuple(op.name for op in table.OPS.values() if op.method)
 
 
 def _reals(low: float, high: float) -> st.SearchStrategy[float]:
@@ -91,58 +95,59 @@ class Op:
         return self.template.format(*operands)
 
 
-def _op(name: str, template: str, function: Callable[..., Any], operands: str, *draw: Any) -> Op:
-    return Op(name, template, function, operands, st.tuples(*draw))
-
-
 def _nonzero_last(*numbers: float) -> bool:
     return numbers[-1] != 0.0
+
+
+#: Where the audit draws an op's operands, when not from WIDE for each: its edge points.
+_DRAWS: dict[str, st.SearchStrategy[tuple[float, ...]]] = {
+    "add": st.tuples(REAL, REAL),
+    "sub": st.tuples(REAL, REAL),
+    "mul": st.tuples(REAL, REAL),
+    "div": st.tuples(REAL, NONZERO),
+    "neg": st.tuples(REAL),
+    "pow": _powers(),
+    "pow_value": st.tuples(
+        _with_edges((1.0, 0.25, 4.0), 0.25, 4.0), _with_edges((0.0, 1.0), -3.0, 3.0)
+    ),
+    "log": st.tuples(POSITIVE),
+    "relu": st.tuples(KINKED),
+}
+#: Where the audit checks an op, when not on all of its domain in the table: away from the
+#: points where engines may rightly differ (relu'(0) is a convention, any number in [0, 1]
+#: is a subgradient; 0 ** y and its derivatives).
+_DOMAINS: dict[str, Callable[..., bool]] = {
+    "div": _nonzero_last,
+    "pow": _power_domain,
+    "pow_value": lambda x, y: x > 0.0,
+    "log": lambda x: x > 0.0,
+    "relu": lambda x: x != 0.0,
+}
+
+
+def _audited(op: table.Op, operands: str = "", name: str = "") -> Op:
+    """The table's ``op`` as the audit checks it, its operands written as ``operands`` (its own
+    by default; "nc" or "cn" for a binary op with a plain number), under ``name``."""
+    name = name or op.name
+    kinds = operands or op.operands
+    return Op(
+        name,
+        op.written,
+        op.operator or methodcaller(op.name),
+        kinds,
+        _DRAWS.get(name, _DRAWS.get(op.name, st.tuples(*[WIDE] * len(kinds)))),
+        _DOMAINS.get(op.name, lambda *numbers: op.domain(*numbers) is None),
+    )
 
 
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
-        _op("add", "{0} + {1}", operator.add, "nn", REAL, REAL),
-        _op("sub", "{0} - {1}", operator.sub, "nn", REAL, REAL),
-        _op("mul", "{0} * {1}", operator.mul, "nn", REAL, REAL),
-        Op("div", "{0} / {1}", operator.truediv, "nn", st.tuples(REAL, NONZERO), _nonzero_last),
-        _op("neg", "-{0}", operator.neg, "n", REAL),
-        Op("pow", "{0} ** {1}", operator.pow, "nc", _powers(), _power_domain),
-        Op(
-            "pow_value",
-            "{0} ** {1}",
-            operator.pow,
-            "nn",
-            st.tuples(_with_edges((1.0, 0.25, 4.0), 0.25, 4.0), _with_edges((0.0, 1.0), -3.0, 3.0)),
-            lambda x, y: x > 0.0,
-        ),
-        _op("exp", "{0}.exp()", methodcaller("exp"), "n", WIDE),
-        Op("log", "{0}.log()", methodcaller("log"), "n", st.tuples(POSITIVE), lambda x: x > 0.0),
-        _op("tanh", "{0}.tanh()", methodcaller("tanh"), "n", WIDE),
-        _op("sigmoid", "{0}.sigmoid()", methodcaller("sigmoid"), "n", WIDE),
-        # relu'(0) is a convention (any number in [0, 1] is a subgradient): checked beside 0.
-        Op("relu", "{0}.relu()", methodcaller("relu"), "n", st.tuples(KINKED), lambda x: x != 0.0),
-        _op("add_number", "{0} + {1}", operator.add, "nc", REAL, REAL),
-        _op("number_add", "{0} + {1}", operator.add, "cn", REAL, REAL),
-        _op("sub_number", "{0} - {1}", operator.sub, "nc", REAL, REAL),
-        _op("number_sub", "{0} - {1}", operator.sub, "cn", REAL, REAL),
-        _op("mul_number", "{0} * {1}", operator.mul, "nc", REAL, REAL),
-        _op("number_mul", "{0} * {1}", operator.mul, "cn", REAL, REAL),
-        Op(
-            "div_number",
-            "{0} / {1}",
-            operator.truediv,
-            "nc",
-            st.tuples(REAL, NONZERO),
-            _nonzero_last,
-        ),
-        Op(
-            "number_div",
-            "{0} / {1}",
-            operator.truediv,
-            "cn",
-            st.tuples(REAL, NONZERO),
-            _nonzero_last,
+        *(_audited(op) for op in table.OPS.values() if op.arity is not None),
+        *(
+            _audited(op, kinds, name)
+            for op in (table.ADD, table.SUB, table.MUL, table.DIV)
+            for kinds, name in (("nc", f"{op.name}_number"), ("cn", f"number_{op.name}"))
         ),
     )
 }

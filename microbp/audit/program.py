@@ -14,29 +14,31 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from microbp import ops as table
 from microbp.audit.adapter import Adapter
 from microbp.audit.ops import OPS
-from microbp.strategies import ExpressionDag, NetworkCase
+from microbp.strategies import DRAWN_OPS, ExpressionDag, NetworkCase
 
 LEAF = "leaf"
 
-#: The ops of `ops.OPS` each op of an `ExpressionDag` needs (``log`` takes log(x·x + c)).
-DAG_NEEDS: dict[str, frozenset[str]] = {
-    "neg": frozenset({"neg"}),
-    "exp": frozenset({"exp"}),
-    "tanh": frozenset({"tanh"}),
-    "sigmoid": frozenset({"sigmoid"}),
-    "relu": frozenset({"relu"}),
-    "log": frozenset({"mul", "add", "log"}),
-    "pow_n": frozenset({"pow"}),
-    "+": frozenset({"add"}),
-    "-": frozenset({"sub"}),
-    "*": frozenset({"mul"}),
-    "/": frozenset({"mul", "add", "div"}),
-    "pow_v": frozenset({"mul", "add", "pow_value"}),
-    "sum": frozenset({"add"}),
-    "affine": frozenset({"mul", "add"}),
-}
+#: What a sum of terms and an affine node are made of, in the audit's ops.
+SUM_NEEDS = frozenset({"add"})
+AFFINE_NEEDS = frozenset({"mul", "add"})
+
+
+def _needs(op: table.Op) -> frozenset[str]:
+    """The ops of `ops.OPS` a step of ``op`` in an `ExpressionDag` is made of: the op itself,
+    and ``mul``, ``add`` for the safe form x·x + c of a guarded operand; a sum becomes a chain
+    of ``add``, an affine node of ``mul`` and ``add``."""
+    if op is table.AFFINE:
+        return AFFINE_NEEDS
+    if op is table.SUM:
+        return SUM_NEEDS
+    return frozenset({op.name}) | (AFFINE_NEEDS if op.guarded else frozenset())
+
+
+#: The ops of `ops.OPS` each op an `ExpressionDag` draws needs (``log`` takes log(x·x + c)).
+DAG_NEEDS: dict[str, frozenset[str]] = {op.name: _needs(op) for op in DRAWN_OPS}
 
 
 @dataclass(frozen=True)
@@ -203,26 +205,22 @@ def from_expression(dag: ExpressionDag) -> Program:
         return b.add("add", square, b.add(LEAF, number=c, label=f"c{constants}"))
 
     for step in dag.steps:
+        op = table.OPS[step.op]
         a = [nodes[i] for i in step.args]
-        op = step.op
-        if op in ("neg", "exp", "tanh", "sigmoid", "relu"):
-            nodes.append(b.add(op, a[0]))
-        elif op == "pow_n":
-            nodes.append(b.add("pow", a[0], number=int(step.const)))
-        elif op == "log":
-            nodes.append(b.add("log", square_plus_const(a[0], step.const)))
-        elif op in ("+", "-", "*"):
-            nodes.append(b.add({"+": "add", "-": "sub", "*": "mul"}[op], a[0], a[1]))
-        elif op == "/":
-            nodes.append(b.add("div", a[0], square_plus_const(a[1], step.const)))
-        elif op == "pow_v":
-            nodes.append(b.add("pow_value", square_plus_const(a[0], step.const), a[1]))
-        elif op == "sum":
-            nodes.append(b.fold("add", a[0], a[1:]))
-        else:  # affine: b + Σ_j w_j h_j
+        if op is table.AFFINE:  # b + Σ_j w_j h_j
             half = (len(a) - 1) // 2
             products = [b.add("mul", w, h) for w, h in zip(a[1 : 1 + half], a[1 + half :])]
             nodes.append(b.fold("add", a[0], products))
+        elif op is table.SUM:
+            nodes.append(b.fold("add", a[0], a[1:]))
+        elif op.arity is None:
+            raise ValueError(f"an audited program has no counterpart of {op.name}")
+        else:
+            operands = [
+                square_plus_const(x, step.const) if i in op.guarded else x for i, x in enumerate(a)
+            ]
+            number = int(step.const) if "c" in op.operands else None
+            nodes.append(b.add(op.name, *operands, number=number))
     return b.program().ending_at(nodes[-1])  # a sum of one term is that term, made earlier
 
 
@@ -238,7 +236,6 @@ LOSS_NEEDS = {
     "cross_entropy": frozenset({"log", "neg"}),
     "squared_error": frozenset({"sub", "mul", "add"}),
 }
-AFFINE_NEEDS = frozenset({"mul", "add"})
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def _times(local: Array | float, g: Array) -> Array:
 
 
 class Unary:
-    """y = f(x) elementwise: ``neg``, ``exp``, ``log``, the activations and ``**n``."""
+    """y = f(x) elementwise: ``neg``, ``exp``, ``log``, the activations and ``pow`` (x ** n)."""
 
     def __init__(self, op: str, out: slice, x: Operand, n: int | float | None = None) -> None:
         self.f, self.local = UNARY[op] if n is None else power_rule(n)
@@ -76,7 +76,7 @@ class Unary:
 
 
 class Binary:
-    """z = f(x, y) elementwise: ``+``, ``-``, ``*``, ``/`` and ``**`` of two nodes."""
+    """z = f(x, y) elementwise: ``add``, ``sub``, ``mul``, ``div`` and ``pow_value``."""
 
     def __init__(self, op: str, out: slice, x: Operand, y: Operand) -> None:
         self.f, self.locals = BINARY[op]
@@ -124,14 +124,14 @@ def _binary_backward(
     g: Array,
 ) -> Thunk:
     """A binary instruction's backward step: x and y get ∂z/∂· times ∇z."""
-    if op == "+":  # ∂z/∂x = ∂z/∂y = 1: no product to form
+    if op == "add":  # ∂z/∂x = ∂z/∂y = 1: no product to form
 
         def add_both() -> None:
             x.add(g)
             y.add(g)
 
         return add_both
-    if op == "-":  # ∂z/∂x = 1, ∂z/∂y = −1
+    if op == "sub":  # ∂z/∂x = 1, ∂z/∂y = −1
 
         def add_and_subtract() -> None:
             x.add(g)

@@ -19,7 +19,7 @@ from microbp.engine import Value, affine_parts, topological_order
 from microbp.tape.errors import TapeError
 from microbp.tape.instructions import Affine, Binary, Dense, Instruction, Max, Sum, Unary
 from microbp.tape.operands import Operand, operand
-from microbp.tape.rules import ACTIVATIONS, BINARY, known_op, known_ops, power_exponent
+from microbp.tape.rules import ACTIVATIONS, BINARY, known_op, known_ops
 
 _INPUT, _PARAMETER, _CONSTANT = "input", "parameter", "constant"
 
@@ -98,11 +98,15 @@ def _kinds(parents: Sequence[Value], uniform: set[Value]) -> str:
 
 
 def _group_key(v: Value, uniform: set[Value]) -> tuple[Any, ...]:
-    op = v.op
-    if not known_op(op):
+    """What a node's instruction depends on: its op (and pow's n), its operands' kinds."""
+    operation = v.operation
+    assert operation is not None  # only op nodes are grouped
+    if not known_op(operation):
         raise TapeError(
-            f"cannot record the op {op!r} of node {label(v)}: the tape knows {known_ops()}"
+            f"cannot record the op {operation.name!r} of node {label(v)}: the tape knows "
+            f"{known_ops()}"
         )
+    op = operation.name
     if op == "affine":
         b, w, h = affine_parts(v.parents)
         if _kinds(w, uniform) == "u" and _kinds(h, uniform) == "s":
@@ -110,7 +114,7 @@ def _group_key(v: Value, uniform: set[Value]) -> tuple[Any, ...]:
         return ("affine", len(w), _kinds([b], uniform), _kinds(w, uniform), _kinds(h, uniform))
     if op in ("sum", "max"):
         return (op, len(v.parents), _kinds(v.parents, uniform))
-    return (op, *(_kinds([p], uniform) for p in v.parents))
+    return (op, operation.exponent, *(_kinds([p], uniform) for p in v.parents))
 
 
 def _places(rows: list[list[Value]], place: dict[Value, Place]) -> Array:
@@ -143,7 +147,7 @@ def _instruction(
         return Max(out, _operand(places))
     if op in BINARY:
         return Binary(op, out, _operand(places[:, 0]), _operand(places[:, 1]))
-    return Unary(op, out, _operand(places[:, 0]), power_exponent(op))
+    return Unary(op, out, _operand(places[:, 0]), key[1])
 
 
 def _fused(instructions: list[Instruction], groups: list[list[Value]]) -> list[Instruction]:
@@ -155,10 +159,10 @@ def _fused(instructions: list[Instruction], groups: list[list[Value]]) -> list[I
     for instruction, group in zip(instructions, groups):
         if isinstance(instruction, Dense):
             layer_of[tuple(group)] = instruction
-        elif group[0].op in ACTIVATIONS:
+        elif (op := group[0].operation) is not None and op.name in ACTIVATIONS:
             layer = layer_of.pop(tuple(v.parents[0] for v in group), None)
             if layer is not None:
-                layer.fuse(group[0].op, instruction.out)
+                layer.fuse(op.name, instruction.out)
                 continue
         kept.append(instruction)
     return kept

@@ -20,7 +20,6 @@ from microbp.tape.errors import TapeError
 from microbp.tape.instructions import Thunk
 from microbp.tape.operands import Registers
 from microbp.tape.recording import Array, compile_graph, label, signature
-from microbp.tape.rules import engine_apply
 
 _data = operator.attrgetter("data")
 
@@ -244,8 +243,9 @@ class Tape:
             operands = [data(p) for p in v.parents]
             if not np.isfinite(operands).all():
                 break  # numpy overflowed where the engine's rules did not object
+            assert v.operation is not None  # every node past the inputs is made by an op
             try:
-                engine_apply(v.op, [Value(x) for x in operands])
+                v.operation.apply(*operands)
             except (ArithmeticError, ValueError) as error:
                 raise type(error)(f"replaying sample {sample}, node {label(v)}: {error}") from None
         raise OverflowError(

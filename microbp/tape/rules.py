@@ -1,21 +1,19 @@
 """Each op's numpy forward rule and local derivatives: the engine's rules, vectorised over a batch.
 
+The tape's own numpy code, keyed by the ops' names in `microbp.ops` (the one vocabulary of ops).
 A unary rule maps x to y = f(x) and gives ∂y/∂x from x and y; a binary rule maps (x, y) to z and
-gives (∂z/∂x, ∂z/∂y) from x, y and z. `engine_apply` runs an op with the engine itself, so that a
-failed replay can raise the engine's own error.
+gives (∂z/∂x, ∂z/∂y) from x, y and z; ``x ** n`` takes its n from the node's op record.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import TypeAlias
 
 import numpy as np
 
-from microbp.engine import Value, affine, affine_parts, max_value, sum_values
+from microbp.ops import Op
 from microbp.powers import EXACT_INTEGERS
-from microbp.tape.errors import TapeError
 
 Array: TypeAlias = np.ndarray
 Local: TypeAlias = "Array | float"
@@ -63,6 +61,13 @@ def relu_local(x: Array) -> Array:
     return local
 
 
+def softplus(x: Array) -> Array:
+    """log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)): exp only ever of −|x|, so it never
+    overflows, and log1p keeps the digits of a tiny e^(−|x|)."""
+    z: Array = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    return z
+
+
 UNARY: dict[str, UnaryRule] = {
     "neg": (np.negative, lambda x, y: -1.0),
     "exp": (np.exp, lambda x, y: y),
@@ -70,10 +75,11 @@ UNARY: dict[str, UnaryRule] = {
     "tanh": (np.tanh, tanh_local),
     "sigmoid": (sigmoid, lambda x, y: sigmoid_local(x)),
     "relu": (relu, lambda x, y: relu_local(x)),
+    "softplus": (softplus, lambda x, y: sigmoid(x)),  # softplus' = σ
 }
 
 #: The unary ops a dense layer's instruction can apply to its own output in the same step.
-ACTIVATIONS = ("tanh", "sigmoid", "relu")
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "softplus")
 
 
 def _integer_power(x: Array, k: int) -> Array:
@@ -122,64 +128,25 @@ def _pow_value_locals(x: Array, y: Array, z: Array) -> tuple[Array, Array]:
 
 
 BINARY: dict[str, BinaryRule] = {
-    "+": (np.add, lambda x, y, z: (1.0, 1.0)),
-    "-": (np.subtract, lambda x, y, z: (1.0, -1.0)),
-    "*": (np.multiply, lambda x, y, z: (y, x)),
-    "/": (np.divide, lambda x, y, z: (1.0 / y, -z / y)),
-    "**": (_pow_value, _pow_value_locals),
+    "add": (np.add, lambda x, y, z: (1.0, 1.0)),
+    "sub": (np.subtract, lambda x, y, z: (1.0, -1.0)),
+    "mul": (np.multiply, lambda x, y, z: (y, x)),
+    "div": (np.divide, lambda x, y, z: (1.0 / y, -z / y)),
+    "pow_value": (_pow_value, _pow_value_locals),
 }
 
 #: The ops of any number of parents, each an instruction of its own kind.
 NARY = ("sum", "max", "affine")
 
-# the same ops on Values, to let the engine itself name what went wrong in a failed replay
-_ENGINE_BINARY: dict[str, Callable[[Value, Value], Value]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "**": operator.pow,
-}
+#: The op of a number exponent, x ** n: its rule is `power_rule` of the op's n.
+POWER = "pow"
 
 
-def power_exponent(op: str) -> int | float | None:
-    """The n of an op ``**n`` (a power with a number exponent; an int exactly), None for any
-    other op."""
-    if not op.startswith("**") or op == "**":
-        return None
-    try:
-        return int(op[2:]) if op[2:].lstrip("-").isdigit() else float(op[2:])
-    except ValueError:
-        raise TapeError(
-            f"cannot read the exponent of the op {op!r}; build powers with a Python int or "
-            "float exponent"
-        ) from None
-
-
-def known_op(op: str) -> bool:
+def known_op(op: Op) -> bool:
     """Whether the tape has a rule for ``op``."""
-    return op in UNARY or op in BINARY or op in NARY or power_exponent(op) is not None
+    return op.name in UNARY or op.name in BINARY or op.name in NARY or op.name == POWER
 
 
 def known_ops() -> str:
     """The ops the tape knows, for messages."""
-    return ", ".join([*UNARY, *BINARY, "**n", *NARY])
-
-
-def engine_apply(op: str, parents: list[Value]) -> Value:
-    """Run ``op`` on ``parents`` with the engine, which raises its own error for bad operands."""
-    n = power_exponent(op)
-    if n is not None:
-        return parents[0] ** n
-    if op in _ENGINE_BINARY:
-        return _ENGINE_BINARY[op](parents[0], parents[1])
-    if op == "neg":
-        return -parents[0]
-    if op == "sum":
-        return sum_values(parents)
-    if op == "max":
-        return max_value(parents)
-    if op == "affine":
-        return affine(*affine_parts(parents))
-    method: Callable[[Value], Value] = getattr(Value, op)
-    return method(parents[0])
+    return ", ".join([*UNARY, *BINARY, POWER, *NARY])

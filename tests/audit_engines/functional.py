@@ -49,6 +49,10 @@ FUNCTIONS = {
     "log": _unary(math.log, lambda x, v: 1.0 / x),
     "tanh": _unary(math.tanh, lambda x, v: 1.0 - v * v),
     "relu": _unary(lambda x: max(x, 0.0), lambda x, v: 1.0 if x > 0 else 0.0),
+    "softplus": _unary(
+        lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+        lambda x, v: 0.5 * (1.0 + math.tanh(0.5 * x)),
+    ),
 }
 BINARY = {"add": add, "sub": sub, "mul": mul, "div": div}
 

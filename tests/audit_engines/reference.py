@@ -79,6 +79,11 @@ class Value:
     def relu(self):
         return self._make(max(self.data, 0.0), (self,), (1.0 if self.data > 0 else 0.0,))
 
+    def softplus(self):
+        x = self.data
+        s = 0.5 * (1.0 + math.tanh(0.5 * x))
+        return self._make(max(x, 0.0) + math.log1p(math.exp(-abs(x))), (self,), (s,))
+
     def topological_order(self):
         """Every node this one depends on, parents before children, with an explicit stack."""
         order, seen, stack = [], set(), [(self, False)]
