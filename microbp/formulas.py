@@ -296,9 +296,8 @@ def output_hessian(
     g, a_L = network.activations[-1], forward(network, x).a[-1]
     grad_h = gradients(network, x, target, loss).layers[-1].grad_h  # checks target and loss
     with np.errstate(all="ignore"):
-        if loss == "cross_entropy" and g == "softmax":
-            y_hat = activation("softmax", a_L)
-            H_a = np.diag(y_hat) - np.outer(y_hat, y_hat)
+        if loss == "cross_entropy" and g == "softmax":  # the derivative of ŷ − e(ℓ): ∂ŷ/∂a
+            H_a = activation_jacobian("softmax", a_L)
         else:
             n = len(a_L)
             H_h = np.outer(grad_h, grad_h) if loss == "cross_entropy" else 2.0 * np.eye(n)

@@ -223,6 +223,14 @@ def test_backward_with_create_graph_gives_grads_that_are_values_and_differentiat
     assert x.grad == 0.0 and x.grad_value is None
 
 
+def test_a_recorded_derivative_with_respect_to_a_node_the_root_does_not_reach_is_a_zero():
+    x, y, elsewhere = Value(1.5), Value(-2.0), Value(3.0)
+    dx, dy, d_elsewhere = derivatives((x * x).relu() + y.exp() * 0.0, [x, y, elsewhere], True)
+    assert (dx.data, d_elsewhere.data) == (3.0, 0.0) and dy.data == 0.0
+    assert derivatives(d_elsewhere, [x, y, elsewhere]) == [0.0, 0.0, 0.0]
+    assert derivatives(dx, [x, y]) == [2.0, 0.0]
+
+
 def test_without_create_graph_nothing_is_recorded():
     x = Value(2.0)
     (x * x).backward()
