@@ -12,6 +12,7 @@ from microbp.engine import (
     zero_grad,
 )
 from microbp.nn import MLP, SGD, Layer, cross_entropy, squared_error
+from microbp.second_order import hessian, hvp, newton_step
 
 __all__ = [
     "MLP",
@@ -24,6 +25,9 @@ __all__ = [
     "cross_entropy",
     "derivatives",
     "gradcheck",
+    "hessian",
+    "hvp",
+    "newton_step",
     "squared_error",
     "sum_values",
     "topological_order",

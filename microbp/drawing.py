@@ -230,11 +230,12 @@ def graph_data(
         nodes, context = _layers_only(nodes, roles, layers)
         if len(nodes) > max_nodes:
             raise _too_large(root, len(nodes), max_nodes, (r.layer for r in roles.values()))
+    recorded = _on_paths({v for v in nodes if v.name and v.name.startswith("∂")}, nodes)
     drawn = {
         v: GraphNode(
             f"n{i}",
             v,
-            roles[v].kind,
+            "backward" if v in recorded else roles[v].kind,
             None if v in context else roles[v].layer,
             v in context,
             v in on_path,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from math import isfinite
-from typing import Any, SupportsInt, TypeAlias, cast
+from typing import Any, Literal, SupportsInt, TypeAlias, cast, overload
 
+from microbp.higher import Constructors, record_derivatives, record_grads
 from microbp.ops import (
     ADD,
     AFFINE,
@@ -168,6 +169,7 @@ class Value:
         "pass_grad",
         "pass_reached",
         "pass_mark",
+        "recorded_grad",
     )
     # numpy then leaves `array + value` to Value.__radd__, which refuses the array, instead of
     # making an array of Values.
@@ -182,6 +184,7 @@ class Value:
     pass_grad: float
     pass_mark: object
     pass_reached: bool
+    recorded_grad: Value | None  # unset until a backward with create_graph reaches the node
 
     def __new__(cls, data: Number, name: str | None = None) -> Value:
         """A leaf holding the number ``data``, named ``name`` (as pictures label it)."""
@@ -228,14 +231,24 @@ class Value:
 
     # ---- backward ----
 
-    def backward(self) -> None:
+    def backward(self, create_graph: bool = False) -> None:
         """Add dself/dnode to ``node.grad`` for every node of this graph, interior ones included.
 
         Each call computes its derivatives afresh (seeded with dself/dself = 1) and adds them,
         so calling it twice doubles every grad exactly. A derivative that overflows a float is
-        an `OverflowError`, raised before any ``grad`` changes.
+        an `OverflowError`, raised before any ``grad`` changes. With ``create_graph`` each
+        derivative is also added, as a Value whose graph is the reverse pass, to ``grad_value``
+        (`microbp.higher`), ready to be differentiated again.
         """
-        accumulate_grads(self)
+        if create_graph:
+            record_grads(self, _CONSTRUCTORS)
+        else:
+            accumulate_grads(self)
+
+    @property
+    def grad_value(self) -> Value | None:
+        """The derivatives added by ``backward(create_graph=True)`` as one Value (None before)."""
+        return getattr(self, "recorded_grad", None)
 
     @property
     def grad_computed(self) -> bool:
@@ -341,10 +354,19 @@ def affine_node(
     return _result(data, AFFINE, parents, local)
 
 
-def derivatives(root: Value, wrt: Iterable[Value]) -> list[float]:
+@overload
+def derivatives(
+    root: Value, wrt: Iterable[Value], create_graph: Literal[False] = False
+) -> list[float]: ...
+@overload
+def derivatives(root: Value, wrt: Iterable[Value], create_graph: Literal[True]) -> list[Value]: ...
+def derivatives(
+    root: Value, wrt: Iterable[Value], create_graph: bool = False
+) -> list[float] | list[Value]:
     """d root / d v for each v of ``wrt``, a list, a generator or any iterable of Values (0.0
     for a v that ``root`` does not depend on), by one reverse pass that changes no ``grad``:
-    `pass_derivatives` with its arguments checked."""
+    `pass_derivatives` with its arguments checked. With ``create_graph``, as Values whose graph
+    is the reverse pass (`microbp.higher`)."""
     if not isinstance(root, Value):
         raise TypeError(f"derivatives needs a Value root, got {type(root).__name__}")
     if not isinstance(wrt, Iterable):
@@ -356,6 +378,8 @@ def derivatives(root: Value, wrt: Iterable[Value]) -> list[float]:
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"derivatives are taken with respect to Values; wrt[{i}] is {brief(v)}")
+    if create_graph:
+        return record_derivatives(root, wrt, _CONSTRUCTORS)
     return pass_derivatives(root, wrt)
 
 
@@ -375,3 +399,8 @@ def zero_grad(values: Iterable[Value]) -> None:
             raise TypeError(f"zero_grad takes Values, got {type(v).__name__} {brief(v)} at [{i}]")
     for v in values:
         v.grad = 0.0
+        v.recorded_grad = None
+
+
+#: How `microbp.higher` makes the constants and sums of a recorded reverse pass.
+_CONSTRUCTORS = Constructors(lambda x: _result(x, None, (), ()), sum_values)

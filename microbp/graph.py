@@ -42,6 +42,7 @@ COLORS = {
     "named": "#e4d7f5",  # any other name
     "op": "#ffffff",  # an unnamed interior node
     "constant": "#eeeeee",  # an unnamed leaf
+    "backward": "#dde4f4",  # the recorded reverse pass: ∂L/∂L and what descends from it
     "highlight": "#d62728",
 }
 
@@ -181,6 +182,8 @@ def digraph(
         caption.append("edge: local derivative ∂child/∂parent")
     if data.highlighted:
         caption.append("red: every path from the highlighted node(s) to the root")
+    if any(node.kind == "backward" for node in data.nodes):
+        caption.append("blue: the recorded reverse pass, from ∂root/∂root")
     dot = graphviz.Digraph(
         "microbp",
         graph_attr={

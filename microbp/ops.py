@@ -28,6 +28,10 @@ The rules, z being the result:
     max         max     max_i t_i           0 to every t_i (a shift the result does not depend on)
     affine      affine  b + Σ_j w_j h_j     1 to b, h_j to w_j, w_j to h_j
 
+Each op's local derivatives are also written as nodes (`LOCAL_NODES`: tanh' is 1 − z·z, the
+exponent rule a ``**`` node, an affine node's locals its other operands), for `microbp.higher`,
+which records a reverse pass as a graph so that derivatives can be differentiated again.
+
 Each rule is written so that it neither overflows nor cancels where the exact value is a float,
 and refuses, through its op's ``domain``, operands where the op is undefined (log of x ≤ 0, a
 zero divisor, …); NaN or ±inf operands are refused by every op.
@@ -54,6 +58,9 @@ Locals: TypeAlias = tuple[float, ...]
 Rule: TypeAlias = Callable[..., tuple[float, Locals]]
 #: An op's domain: the operands' finite numbers → the error they deserve, or None if defined.
 Domain: TypeAlias = Callable[..., Exception | None]
+#: An op's local derivatives as nodes (`LOCAL_NODES`): the node z → for each parent ∂z/∂parent,
+#: a node made by the nodes' own arithmetic or one of the constants 1.0, −1.0, 0.0.
+NodeRule: TypeAlias = Callable[[Any], tuple[Any, ...]]
 
 
 def _everywhere(*operands: float) -> Exception | None:
@@ -117,6 +124,11 @@ class Op:
         if not isfinite(z):
             raise not_finite_error(self.label, operands)
         return z, local
+
+    def local_nodes(self, z: Any) -> tuple[Any, ...]:
+        """∂z/∂parent for each parent of the node z that this op made, as nodes of the table's
+        ops (or constants), so that `microbp.higher` can record a reverse pass as a graph."""
+        return LOCAL_NODES[self.name](z)
 
     def __reduce__(self) -> tuple[Callable[[str, int | float | None], Op], tuple[object, ...]]:
         # pickled (and copied) as its name: the rules are functions, and the op is the table's
@@ -367,6 +379,50 @@ OPS: dict[str, Op] = {
         MAX,
         AFFINE,
     ]
+}
+
+
+# ---- each op's local derivatives as nodes, z being the node the op made ----
+
+
+def _div_nodes(z: Any) -> tuple[Any, ...]:
+    reciprocal = 1.0 / z.parents[1]  # ∂(x/y)/∂x = 1/y, ∂(x/y)/∂y = −z/y
+    return (reciprocal, -(z * reciprocal))
+
+
+def _pow_nodes(z: Any) -> tuple[Any, ...]:
+    n = z.operation.exponent  # n·xⁿ⁻¹, and 0 for x⁰
+    return (0.0,) if n == 0 else (n * z.parents[0] ** (n - 1),)
+
+
+def _pow_value_nodes(z: Any) -> tuple[Any, ...]:
+    x, y = z.parents  # y·x^(y−1), and xʸ·log x (0 at x = 0, as the rule's)
+    return (y * x ** (y - 1.0), z * x.log() if x.data > 0.0 else 0.0)
+
+
+def _affine_nodes(z: Any) -> tuple[Any, ...]:
+    _, w, h = affine_parts(z.parents)  # 1 to b, the node h_j to w_j, the node w_j to h_j
+    return (1.0, *h, *w)
+
+
+#: Every op's `NodeRule`, by name: tanh' is the node 1 − z·z, exp' the node z itself.
+LOCAL_NODES: dict[str, NodeRule] = {
+    "add": lambda z: (1.0, 1.0),
+    "sub": lambda z: (1.0, -1.0),
+    "mul": lambda z: (z.parents[1], z.parents[0]),
+    "div": _div_nodes,
+    "neg": lambda z: (-1.0,),
+    "pow": _pow_nodes,
+    "pow_value": _pow_value_nodes,
+    "exp": lambda z: (z,),
+    "log": lambda z: (1.0 / z.parents[0],),
+    "tanh": lambda z: (1.0 - z * z,),
+    "sigmoid": lambda z: (z * (1.0 - z),),
+    "relu": lambda z: (1.0 if z.parents[0].data > 0.0 else 0.0,),  # relu'' = 0
+    "softplus": lambda z: (z.parents[0].sigmoid(),),
+    "sum": lambda z: (1.0,) * len(z.parents),
+    "max": lambda z: (0.0,) * len(z.parents),  # a shift taken as a constant, at every order
+    "affine": _affine_nodes,
 }
 
 

@@ -88,7 +88,21 @@ CARRIED_TO_LOCALS: dict[str, Callable[[Floats, Floats, float, float], Floats]] =
     "sigmoid": lambda x, e, y, e_y: [abs(y * (1.0 - y) * (1.0 - 2.0 * y)) * e[0]],  # y(1 − y)
     "relu": lambda x, e, y, e_y: [1.0 if abs(x[0]) < e[0] else 0.0],  # off by 1 if x may be ±
     "softplus": lambda x, e, y, e_y: [0.25 * e[0]],  # ℓ = σ(x), whose slope is at most 1/4
+    "pow_value": lambda x, e, y, e_y: _value_power_carried(x, e, y),
 }
+
+
+def _value_power_carried(x: Floats, e: Floats, y: float) -> Floats:
+    """x ** p with p a node: ℓ_x = p·x^(p−1) and ℓ_p = y·log x moved by both operands' errors."""
+    base, p = x
+    if base == 0.0:
+        return [abs(p * (p - 1.0)) * e[0] if p >= 2.0 else 0.0, 0.0]
+    log_x = math.log(base)
+    return [
+        abs(p * (p - 1.0) * base ** (p - 2.0)) * e[0]
+        + abs(base ** (p - 1.0) * (1.0 + p * log_x)) * e[1],
+        abs(y * (p * log_x + 1.0) / base) * e[0] + abs(y * log_x * log_x) * e[1],
+    ]
 
 
 def local_grad_errors(v: Value, error: dict[Value, float]) -> list[float]:
@@ -103,7 +117,8 @@ def local_grad_errors(v: Value, error: dict[Value, float]) -> list[float]:
         return [0.0] * len(x)  # ±1, or 0, or none
     if name == "pow":  # ℓ = n·x^(n−1)
         n = float(v.operation.exponent)  # type: ignore[union-attr,arg-type]
-        carried = [abs(n * (n - 1.0) * x[0] ** (n - 2.0)) * e[0]]
+        # x⁰ and x¹ have constant ℓ (and x may be 0, where x^(n−2) is not defined)
+        carried = [0.0 if n in (0.0, 1.0) else abs(n * (n - 1.0) * x[0] ** (n - 2.0)) * e[0]]
     else:
         carried = CARRIED_TO_LOCALS[name](x, e, v.data, error[v])
     ulps = FUNCTION_ULPS * UNIT_ROUNDOFF

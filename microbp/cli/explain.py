@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from microbp import nn
-from microbp.cli import output
+from microbp.cli import hessian_block, output
 from microbp.cli.options import (
     EXIT_DISAGREE,
     EXIT_OK,
@@ -121,7 +121,7 @@ def run_pass(args: argparse.Namespace) -> Pass:
     return Pass(net, x, target, loss, L)
 
 
-def as_json(run: Pass, report: Comparison) -> str:
+def as_json(run: Pass, report: Comparison, block: Quantity | None = None) -> str:
     """The pass and the comparison as one JSON document: every quantity `compare` checked."""
 
     def pair(grads: Quantity) -> dict[str, list[float]]:
@@ -147,6 +147,8 @@ def as_json(run: Pass, report: Comparison) -> str:
         ],
         "grad_x": pair(report.grad_x),
     }
+    if block is not None:
+        document["output_layer_hessian"] = hessian_block.as_json(block)
     return json.dumps(document, indent=2)
 
 
@@ -222,10 +224,16 @@ def run(args: argparse.Namespace) -> int:
 
     done = run_pass(args)
     report = comparison.compare(done.net, done.x, done.target, loss=done.loss)
+    block = (
+        hessian_block.output_layer_block(done.net, done.x, done.target, done.loss, done.L)
+        if args.hessian
+        else None
+    )
+    agree = report.ok and (block is None or block.ok)
     write_pictures(args, done)
     if args.json:
-        print(as_json(done, report))
-        return EXIT_OK if report.ok else EXIT_DISAGREE
+        print(as_json(done, report, block))
+        return EXIT_OK if agree else EXIT_DISAGREE
 
     console = output.console()
     target = (
@@ -246,11 +254,14 @@ def run(args: argparse.Namespace) -> int:
         f"[{style}]{verdict}[/] (∇W_k, ∇b_k, ∇a_k, ∇h_k of every layer and ∇x): "
         f"largest |engine − formula| = {report.max_abs_diff:.3g}"
     )
+    if block is not None:
+        console.print()
+        console.print(hessian_block.report(done.net, done.loss, block), crop=False)
     if args.svg is not None:
         console.print(f"wrote the graph of L to {args.svg}")
     if args.html is not None:
         console.print(f"wrote the explorer page of this pass to {args.html}")
-    return EXIT_OK if report.ok else EXIT_DISAGREE
+    return EXIT_OK if agree else EXIT_DISAGREE
 
 
 @contextmanager
@@ -340,6 +351,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=output_path,
         metavar="PATH",
         help="also write the explorer: one self-contained interactive HTML page of this pass",
+    )
+    p.add_argument(
+        "--hessian",
+        action="store_true",
+        help="also the output layer's Hessian block from the engine beside H_a[i,p]·h[j]·h[q]",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     p.set_defaults(run=run)

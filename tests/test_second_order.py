@@ -1,0 +1,307 @@
+"""Derivatives of derivatives: the engine's recorded reverse pass (`create_graph`), `hessian`,
+`hvp` and `newton_step` against HIPS autograd, finite differences and the notes' formulas.
+
+Every tolerance is a first-order rounding bound (tests/rounding.py): an entry of the Hessian is
+the float reverse pass over a recorded derivative's graph, so `grad_error_bounds` of that graph
+bounds its error from the exact derivative. HIPS autograd computes the same derivatives with
+ops no worse conditioned (its tanh' is 1/cosh², not 1 − t²), so the two are held within twice
+the engine's bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from autograd import hessian as ag_hessian
+from autograd import jacobian
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from rounding import grad_error_bounds, op_name
+from test_engine_properties import AUTOGRAD_OPS
+from test_second_order_formulas import (
+    ag_loss,
+    assert_within,
+    flat_parameters,
+    magnitudes,
+    output_block,
+)
+
+import microbp
+import microbp.higher
+import microbp.second_order
+from microbp import Value, derivatives, hessian, hvp, newton_step, topological_order
+from microbp.formulas import Network, gauss_newton, output_layer_hessian
+from microbp.strategies import ExpressionDag, NetworkCase, expression_dags, network_cases
+
+# ---- the engine's Hessian and its bound ----
+
+
+def engine_hessian(root: Value, params: list[Value]) -> tuple[np.ndarray, np.ndarray]:
+    """H by the engine, and the first-order bound on each entry's rounding."""
+    grads = derivatives(root, params, create_graph=True)
+    H = np.array([derivatives(g, params) for g in grads])
+    bound = np.array([[grad_error_bounds(g).get(p, 0.0) for p in params] for g in grads])
+    np.testing.assert_array_equal(H, hessian(root, params, array=True))
+    return H, bound
+
+
+def assume_autograd_differentiates(dag: ExpressionDag, order: int) -> None:
+    """autograd writes ∂xʸ/∂x as y·x^where(y, y − 1, 1), whose derivative in y is 0, not
+    x^(y−1)(1 + y log x), where y is exactly 0; differentiated again, the same happens to
+    x^(y−1) at y = 1, and so on: its derivatives of ``order`` are wrong at y = 0, …, order − 2."""
+    _, root = dag.build()
+    exponents = [v.parents[1].data for v in topological_order(root) if op_name(v) == "pow_value"]
+    assume(not any(y in range(order - 1) for y in exponents))
+
+
+def autograd_reference(derivative: np.ndarray) -> np.ndarray:
+    """autograd's derivatives of tanh go through cosh, which overflows past |x| ≈ 710: then
+    tanh'' is inf/inf, NaN, where the engine's 1 − t² gives 0. Such draws are not compared."""
+    assume(np.isfinite(derivative).all())
+    return np.asarray(derivative, dtype=np.float64)
+
+
+def leaf_hessian(dag: ExpressionDag) -> np.ndarray:
+    assume_autograd_differentiates(dag, 2)
+    with np.errstate(all="ignore"):
+        H = ag_hessian(lambda v: dag.function(AUTOGRAD_OPS)(*v))(np.array(dag.leaves))
+    return autograd_reference(H)
+
+
+@given(expression_dags(max_ops=10))
+def test_hessian_of_an_expression_matches_hips_autograd(dag):
+    """Every op, reused nodes included: ∂²root/∂x_i∂x_j entry by entry."""
+    leaves, root = dag.build()
+    H, bound = engine_hessian(root, leaves)
+    assert_within(H, leaf_hessian(dag), 2 * bound)
+
+
+def relu_branches(dag: ExpressionDag, leaves: list[float]) -> tuple[bool, ...] | None:
+    """Which side of 0 each relu's operand is on at ``leaves`` (None outside the domain)."""
+    try:
+        _, root = ExpressionDag(tuple(leaves), dag.steps).build()
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None
+    return tuple(v.parents[0].data > 0.0 for v in topological_order(root) if op_name(v) == "relu")
+
+
+def gradient_at(dag: ExpressionDag, leaves: list[float]) -> np.ndarray:
+    built, root = ExpressionDag(tuple(leaves), dag.steps).build()
+    return np.array(derivatives(root, built))
+
+
+#: Central differences: truncation ε², rounding u/ε, balanced near ε = u^(1/3) ≈ 6·10⁻⁶.
+STEP = 2.0**-17
+
+
+@given(expression_dags(max_ops=10))
+def test_hessian_of_an_expression_matches_central_differences_of_its_gradient(dag):
+    """Column j of H is (∇f(x + ε e_j) − ∇f(x − ε e_j)) / 2ε, to within: D(2ε) − D(ε), three
+    times D(ε)'s truncation error to leading order, and the gradient's rounding bound over ε.
+    The leaves are moved onto multiples of 2⁻⁵⁰ first, so that x ± ε and x ± 2ε are exact."""
+    dag = ExpressionDag(tuple(round(x * 2.0**50) / 2.0**50 for x in dag.leaves), dag.steps)
+    assume(relu_branches(dag, list(dag.leaves)) is not None)
+    leaves, root = dag.build()
+    H, bound = engine_hessian(root, leaves)
+    gradient_bound = np.array([grad_error_bounds(root).get(v, 0.0) for v in leaves])
+    home = relu_branches(dag, list(dag.leaves))
+    for j in range(len(leaves)):
+        columns = []
+        for step in (STEP, 2 * STEP):
+            up, down = list(dag.leaves), list(dag.leaves)
+            up[j] += step
+            down[j] -= step
+            # Differences are meaningless across relu's kink or out of the domain
+            assume(relu_branches(dag, up) == home == relu_branches(dag, down))
+            columns.append((gradient_at(dag, up) - gradient_at(dag, down)) / (2 * step))
+        allowed = np.abs(columns[1] - columns[0]) + 2 * gradient_bound / STEP + bound[:, j]
+        assert_within(columns[0][:, None], H[:, j : j + 1], allowed[:, None])
+
+
+@given(expression_dags(max_leaves=2, max_ops=6))
+def test_third_derivatives_of_an_expression_match_hips_autograd(dag):
+    """∂³root/∂x_i∂x_j∂x_k: derivatives of the recorded second derivatives, recorded again."""
+    assume_autograd_differentiates(dag, 3)
+    leaves, root = dag.build()
+    grads = derivatives(root, leaves, create_graph=True)
+    second = [derivatives(g, leaves, create_graph=True) for g in grads]
+    third = np.array([[derivatives(h, leaves) for h in row] for row in second])
+    bound = np.array(
+        [[[grad_error_bounds(h).get(v, 0.0) for v in leaves] for h in row] for row in second]
+    )
+    with np.errstate(all="ignore"):
+        f = lambda v: dag.function(AUTOGRAD_OPS)(*v)  # noqa: E731
+        expected = autograd_reference(jacobian(ag_hessian(f))(np.array(dag.leaves)))
+    assert_within(third, expected, 2 * bound)
+
+
+# ---- networks: the engine's Hessian is the notes' formulas ----
+
+
+def network_hessian(case: NetworkCase) -> tuple[Network, np.ndarray, np.ndarray]:
+    network = Network.from_mlp(case.net)
+    H, bound = engine_hessian(case.loss_value(), case.net.parameters())
+    return network, H, bound
+
+
+@given(network_cases(max_layers=3, max_width=3))
+def test_the_engines_output_layer_block_is_H_a_times_h_prev_h_prev(case):
+    """∂²L/∂W_L[i,j]∂W_L[p,q] from the engine is H_a[i,p]·h_{L−1}[j]·h_{L−1}[q], with h ≡ 1 for
+    the biases, entry by entry (formulas.output_layer_hessian)."""
+    network, H, bound = network_hessian(case)
+    formula = output_layer_hessian(network, case.x, case.target, case.loss)
+    formula_bound = output_block(magnitudes(network, case).of_gauss_newton(), network)
+    assert_within(output_block(H, network), formula, output_block(bound, network) + formula_bound)
+
+
+@given(network_cases(max_layers=3, max_width=3, losses=["squared_error"], output=["linear"]))
+def test_the_engines_hessian_at_zero_residual_is_the_gauss_newton_matrix(case):
+    """With y = ŷ the curvature of a_L in θ drops out: the engine's H is Jᵀ H_a J."""
+    at_zero = NetworkCase(case.net, case.x, [h.data for h in case.net(case.x)], case.loss)
+    network, H, bound = network_hessian(at_zero)
+    formula = gauss_newton(network, case.x, at_zero.target, case.loss)
+    assert_within(H, formula, bound + magnitudes(network, at_zero).of_gauss_newton())
+
+
+@given(network_cases(max_layers=2, max_width=3))
+def test_the_engines_network_hessian_matches_hips_autograd(case):
+    """Every entry, hidden layers included, against autograd's Hessian of L(θ)."""
+    network, H, bound = network_hessian(case)
+    assert_within(H, ag_hessian(ag_loss(network, case))(flat_parameters(network)), 2 * bound)
+
+
+# ---- hvp and newton_step ----
+
+
+@given(expression_dags(max_ops=10), st.data())
+def test_hvp_is_the_hessian_times_v(dag, data):
+    """One reverse pass over Σ_i g_i v_i gives H·v (checked against autograd's H·v)."""
+    leaves, root = dag.build()
+    v = data.draw(st.lists(st.floats(-2, 2), min_size=len(leaves), max_size=len(leaves)))
+    grads = derivatives(root, leaves, create_graph=True)
+    directional = microbp.sum_values([g * w for g, w in zip(grads, v)])
+    bound = np.array([grad_error_bounds(directional).get(p, 0.0) for p in leaves])
+    result = np.array(hvp(root, leaves, v))
+    assert_within(result[:, None], (leaf_hessian(dag) @ np.array(v))[:, None], 2 * bound[:, None])
+
+
+@given(
+    st.floats(0.5, 4), st.floats(0.5, 4), st.floats(-0.4, 0.4), st.floats(-3, 3), st.floats(-3, 3)
+)
+def test_one_newton_step_lands_on_the_minimum_of_a_quadratic(a, c, b, x0, y0):
+    """L = a(x − 1)² + c(y + 2)² + 2b·xy with ac > b²: one step solves ∇L = 0."""
+    x, y = Value(x0, "x"), Value(y0, "y")
+    L = a * (x - 1.0) ** 2 + c * (y + 2.0) ** 2 + 2.0 * b * x * y
+    newton_step(L, [x, y])
+    minimum = np.linalg.solve([[2 * a, 2 * b], [2 * b, 2 * c]], [2 * a, -4 * c])
+    np.testing.assert_allclose([x.data, y.data], minimum, rtol=1e-12, atol=1e-12)
+
+
+# ---- backward(create_graph=True) ----
+
+
+def test_every_op_of_the_table_has_its_local_derivatives_as_nodes():
+    from microbp.ops import LOCAL_NODES, OPS
+
+    assert set(LOCAL_NODES) == set(OPS)
+
+
+def test_backward_with_create_graph_gives_grads_that_are_values_and_differentiate_again():
+    x, y = Value(0.3, "x"), Value(-1.2, "y")
+    L = (x * y).tanh() + x**3
+    L.backward(create_graph=True)
+    plain_x, plain_y = Value(0.3), Value(-1.2)
+    ((plain_x * plain_y).tanh() + plain_x**3).backward()
+    assert x.grad == pytest.approx(plain_x.grad, rel=1e-15) and y.grad == pytest.approx(
+        plain_y.grad, rel=1e-15
+    )
+    assert isinstance(x.grad_value, Value) and x.grad_value.data == x.grad
+    assert derivatives(x.grad_value, [x, y]) == hessian(L, [x, y])[0]
+    L.backward(create_graph=True)  # accumulates, as backward does
+    assert x.grad_value.data == pytest.approx(2 * plain_x.grad, rel=1e-15)
+    microbp.zero_grad([x, y])
+    assert x.grad == 0.0 and x.grad_value is None
+
+
+def test_a_recorded_derivative_with_respect_to_a_node_the_root_does_not_reach_is_a_zero():
+    x, y, elsewhere = Value(1.5), Value(-2.0), Value(3.0)
+    dx, dy, d_elsewhere = derivatives((x * x).relu() + y.exp() * 0.0, [x, y, elsewhere], True)
+    assert (dx.data, d_elsewhere.data) == (3.0, 0.0) and dy.data == 0.0
+    assert derivatives(d_elsewhere, [x, y, elsewhere]) == [0.0, 0.0, 0.0]
+    assert derivatives(dx, [x, y]) == [2.0, 0.0]
+
+
+def test_without_create_graph_nothing_is_recorded():
+    x = Value(2.0)
+    (x * x).backward()
+    assert x.grad == 4.0 and x.grad_value is None
+
+
+def test_a_chain_of_a_hundred_thousand_tanh_has_second_derivatives_without_recursion():
+    x = Value(0.5)
+    chain = x
+    for _ in range(100_000):
+        chain = chain.tanh()
+    (g,) = derivatives(chain, [x], create_graph=True)
+    (second,) = derivatives(g, [x])
+    assert g.data == pytest.approx(derivatives(chain, [x])[0], rel=1e-9)
+    assert np.isfinite(second)
+
+
+# ---- refusals ----
+
+
+def test_a_recording_past_the_memory_limit_is_refused_changing_nothing(monkeypatch):
+    monkeypatch.setattr(microbp.higher, "MAX_RECORDED_NODES", 50)
+    x = Value(1.0)
+    chain = x
+    for _ in range(20):
+        chain = chain * 1.5
+    with pytest.raises(ValueError, match=r"more than the 50 .* allowed"):
+        chain.backward(create_graph=True)
+    assert x.grad == 0.0 and x.grad_value is None and not x.grad_computed
+
+
+def test_hessian_hvp_and_newton_step_refuse_bad_arguments():
+    x, y = Value(1.0), Value(2.0)
+    L = x * y
+    with pytest.raises(TypeError, match="needs a Value L"):
+        hessian(1.0, [x])  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match=r"params\[1\] must be a Value"):
+        hessian(L, [x, 2.0])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="one entry of v per parameter"):
+        hvp(L, [x, y], [1.0])
+    with pytest.raises(ValueError, match="damping must be"):
+        newton_step(L, [x, y], damping=-1.0)
+    with pytest.raises(ValueError, match="singular"):
+        newton_step(x + y, [x, y])
+    assert (x.data, y.data) == (1.0, 2.0)
+
+
+def test_hessian_refuses_more_parameters_than_it_can_afford(monkeypatch):
+    monkeypatch.setattr(microbp.second_order, "MAX_HESSIAN_PARAMETERS", 1)
+    x, y = Value(1.0), Value(2.0)
+    with pytest.raises(ValueError, match=r"at most 1 parameters .* use hvp"):
+        hessian(x * y, [x, y])
+
+
+def test_the_double_backward_graph_draws_its_recorded_nodes_apart_from_the_forward_ones():
+    from microbp.drawing import graph_data
+    from microbp.graph import COLORS, draw
+
+    x, y = Value(0.5, "x"), Value(2.0, "y")
+    L = (x * y).tanh()
+    L.name = "L"
+    (g,) = derivatives(L, [x], create_graph=True)
+    kinds = {n.value.name: n.kind for n in graph_data(g).nodes if n.value.name}
+    assert g.name == "∂L/∂x"
+    assert kinds == {
+        "x": "named",
+        "y": "named",
+        "L": "loss",
+        "∂L/∂L": "backward",
+        "∂L/∂x": "backward",
+    }
+    source = draw(g).source
+    assert COLORS["backward"] in source and "the recorded reverse pass" in source
+    assert "recorded reverse pass" not in draw(L).source
