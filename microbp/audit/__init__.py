@@ -18,7 +18,7 @@ it raises, a crash or a hang included, is a line's failure, never the audit's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from microbp.audit import isolation, properties, runner
@@ -90,6 +90,7 @@ def audit(
     time_limit: float = TIME_LIMIT,
     memory_limit: int | None = MEMORY_LIMIT,
     on_start: Callable[[str], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> Report:
     """Run every line on the engine ``target``, in a child process of its own, and report each.
 
@@ -103,6 +104,7 @@ def audit(
         time_limit: seconds each line may take before it is reported as a hang.
         memory_limit: bytes of address space the child may take (None: no bound).
         on_start: called with each line's title as it starts (to show progress).
+        only: the keys of the lines to run (``"op:mul"``, ``"deep_chains"``…); default all.
 
     Raises `TargetError` (a ValueError) when the target cannot be imported or does not look
     like an engine; any other trouble, a crash of the interpreter included, is a failed line.
@@ -111,6 +113,7 @@ def audit(
     folder = None if svg_dir is None else Path(svg_dir)
     if folder is not None and not folder.is_dir():
         raise ValueError(f"svg_dir {str(folder)!r} is not an existing folder")
+    chosen = runner.lines(only)  # an unknown key is refused before anything runs
     spec = _spec(target)
 
     def started(key: str, title: str) -> None:
@@ -119,12 +122,14 @@ def audit(
 
     if spec is None:
         engine = load(target)
-        results = list(runner.run_lines(engine, examples, seed, folder, on_start=started))
+        results = list(
+            runner.run_lines(engine, examples, seed, folder, on_start=started, only=only)
+        )
         return Report(engine.spec, tuple(results), examples, seed)
     if spec.rpartition(":")[1] == "" or not all(spec.rpartition(":")[::2]):
         load(spec)  # refused here, in words, without a child
     limits = Limits(time_limit, memory_limit, OUTPUT_LIMIT)
     results = isolation.run_target(
-        _in_child_form(spec), runner.lines(), examples, seed, folder, limits, started
+        _in_child_form(spec), chosen, examples, seed, folder, limits, started
     )
     return Report(spec, tuple(results), examples, seed)

@@ -57,6 +57,7 @@ def run(job: dict[str, Any], channel: IO[str]) -> None:
         svg_dir,
         done,
         on_start=lambda key, title: send(event="start", key=key, title=title),
+        only=job["only"],
     )
     for result in results:
         send(event="result", result=result_as_dict(result))

@@ -91,12 +91,19 @@ class _Watch:
 
 
 def _job(
-    target: str, examples: int, seed: int, svg_dir: Path | None, memory: int | None, done: Any
+    target: str,
+    lines: list[tuple[str, str]],
+    examples: int,
+    seed: int,
+    svg_dir: Path | None,
+    memory: int | None,
+    done: Any,
 ) -> str:
-    """The child's job: the target and options, and the lines ``done`` already."""
+    """The child's job: the target, the lines and options, and the lines ``done`` already."""
     return json.dumps(
         {
             "target": target,
+            "only": [key for key, _ in lines],
             "examples": examples,
             "seed": seed,
             "svg_dir": None if svg_dir is None else str(svg_dir.resolve()),
@@ -108,9 +115,12 @@ def _job(
 
 
 def _environment() -> dict[str, str]:
-    """The child's: this one's, with a fixed hash seed (the same examples every run) and
+    """The child's: this one's, with a fixed hash seed (the same examples every run), one
+    thread for numpy's linear algebra (many children run at once, in bounded memory), and
     microbp importable whether it is installed or run from its source folder."""
     environment = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    for threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        environment[threads] = "1"
     source = str(Path(__file__).resolve().parents[2])
     path = environment.get("PYTHONPATH")
     environment["PYTHONPATH"] = source if not path else f"{source}{os.pathsep}{path}"
@@ -235,7 +245,7 @@ def run_target(
     Raises `TargetError` when the child cannot load the target (or dies loading it)."""
     watch = _Watch({})
     while True:
-        job = _job(target, examples, seed, svg_dir, limits.memory, watch.results.values())
+        job = _job(target, lines, examples, seed, svg_dir, limits.memory, watch.results.values())
         stopped = _watch(job, limits, watch, on_start)
         if watch.refused:
             raise TargetError(watch.refused)

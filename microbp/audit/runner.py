@@ -7,7 +7,7 @@ bug is reported once, by the line it breaks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 from microbp.audit import edges, properties
@@ -17,9 +17,15 @@ from microbp.audit.ops import OPS
 from microbp.audit.report import FAIL, PASS, PropertyResult
 
 
-def lines() -> list[tuple[str, str]]:
-    """Every line of a report, in order: (key, title)."""
-    return [(f"op:{op}", OPS[op].title) for op in OPS] + list(properties.TITLES.items())
+def lines(only: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """Every line of a report (or those whose keys are in ``only``), in order: (key, title)."""
+    every = [(f"op:{op}", OPS[op].title) for op in OPS] + list(properties.TITLES.items())
+    if only is None:
+        return every
+    unknown = set(only) - {key for key, _ in every}
+    if unknown:
+        raise ValueError(f"no line {sorted(unknown)!r}; the lines are {[k for k, _ in every]}")
+    return [(key, title) for key, title in every if key in only]
 
 
 def _line(
@@ -58,13 +64,15 @@ def run_lines(
     svg_dir: Path | None = None,
     done: Mapping[str, PropertyResult] | None = None,
     on_start: Callable[[str, str], None] | None = None,
+    only: Collection[str] | None = None,
 ) -> Iterator[PropertyResult]:
-    """Each line's result in turn, but those in ``done`` (whose results the others use).
+    """Each line's result in turn (the lines in ``only``, if given), but those in ``done``
+    (whose results the others use).
 
     Whatever a line raises, sys.exit included, is that line's failure.
     """
     results = dict(done or {})
-    for key, title in lines():
+    for key, title in lines(only):
         if key in results:
             continue
         if on_start is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from microbp.audit import progress, snippets
 from microbp.audit.adapter import Engine
 from microbp.audit.checks import describe_error
 from microbp.audit.ops import OPS
@@ -42,8 +43,10 @@ def refusal(engine: Engine, op: str) -> str | None:
     operator) or AssertionError (micrograd's ``**`` of a value). Any other exception is the
     op failing, which its own property then reports.
     """
+    probe = _probe(op)
+    progress.announce(lambda: snippets.write_run(engine, probe, passes=0), 1)
     try:
-        _probe(op).run(engine.adapter)
+        probe.run(engine.adapter)
     except StepFailed as failed:
         if isinstance(failed.error, NotImplementedError) and str(failed.error):
             return str(failed.error)  # an adapter's own words
