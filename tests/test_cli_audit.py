@@ -49,28 +49,33 @@ def test_micrograd_exits_1_with_its_missing_ops_failures_and_runnable_snippets(c
     status, out, err = run(capsys, "audit", "micrograd.engine:Value", "--examples", "20")
     assert (status, err) == (1, "")
     assert out.count("not supported") == 5 + 1  # five rows and the summary line
-    assert "FAIL 2nd backward(): interior: t1.grad: this engine 1.0, right 2.0" in out
+    assert "FAIL 2nd backward(): leaves: x1.grad: this engine 3.0, right 2.0" in out
+    assert "convention 2nd backward(): interior: each backward() sets the root's grad" in out
+    assert "limit deep chains: fine 100 deep; 1,000 deep" in out
     block = out.split("as Python using the engine:\n\n", 1)[1]
-    snippet = re.split(r"\n\n(?=FAIL |\d+ of \d+ ops)", block)[0]
+    snippet = re.split(r"\n\n(?=FAIL |convention |limit |\d+ of \d+ ops)", block)[0]
     assert snippet.startswith("from micrograd.engine import Value\n")
     engine_number = float(snippet.rpartition("# this engine: ")[2].partition(",")[0])
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(snippet, {})
     assert float(printed.getvalue().split()[-1]) == engine_number
-    assert out.rstrip().endswith("3 properties fail")
+    assert "conventions and limits (not failures without --strict): 2nd backward(): interior" in out
+    assert out.rstrip().endswith("2 lines fail")
 
 
 def test_json_is_one_document_with_every_property(capsys):
     status, out, _ = run(capsys, "audit", "micrograd.engine:Value", "--examples", "20", "--json")
     assert status == 1
-    report = json.loads(out)
+    document = json.loads(out)
+    assert (document["ok"], document["strict"], len(document["targets"])) == (False, False, 1)
+    report = document["targets"][0]
     assert report["target"] == "micrograd.engine:Value" and report["ok"] is False
     assert (report["examples"], report["seed"]) == (20, 0)
     keys = [p["key"] for p in report["properties"]]
     assert keys == [f"op:{op}" for op in OPS] + list(TITLES)
     chains = next(p for p in report["properties"] if p["key"] == "deep_chains")
-    assert chains["status"] == "fail" and "RecursionError" in chains["counterexample"]["error"]
+    assert chains["status"] == "limit" and "RecursionError" in chains["counterexample"]["error"]
 
 
 @pytest.mark.dot
@@ -92,6 +97,9 @@ def test_svg_draws_each_failing_example_in_the_folder_it_makes(capsys, scratch):
         (["audit", "microbp.engine:Value", "--examples", "0"], "must be at least 1"),
         (["audit", "microbp.engine:Value", "--svg", "no/such/folder"], "does not exist"),
         (["audit"], "the following arguments are required: TARGET"),
+        (["audit", "microbp.engine:Value", "--jobs", "0"], "must be at least 1"),
+        (["audit", "microbp.engine:Value", "--time-limit", "-1"], "positive number of seconds"),
+        (["audit", "microbp.engine:Value", "--report", "no/such/dir/r.html"], "does not exist"),
     ],
 )
 def test_a_bad_argument_is_one_line_on_stderr_and_exit_status_2(argv, says, capsys, scratch):

@@ -239,8 +239,24 @@ def _value_class_engine(cls: type, spec: str, setup: str, maker: str) -> Engine:
         missing = "a .grad" if not has_grad else "a .backward() method"
         raise TargetError(
             f"{what}: {maker}(1.5) has no {missing} (needs .data, .grad, .backward())"
+            + _adapter_hint(value)
         )
     return Engine(spec, ValueClassAdapter(cls), setup, operators=True, maker=maker)
+
+
+#: Methods an engine may run its backward pass by, under another name.
+BACKWARD_NAMES = ("backwards", "backprop", "back_prop", "backpropagate", "grad", "compute_grad")
+
+
+def _adapter_hint(value: Any) -> str:
+    """Where the value has a backward pass under another name, how to audit it anyway."""
+    for name in BACKWARD_NAMES:
+        if callable(getattr(value, name, None)):
+            return (
+                f"; it has .{name}(): name a function returning an adapter whose backward(node) "
+                f"calls node.{name}() (see 'The adapter protocol' in microbp's docs/audit.md)"
+            )
+    return ""
 
 
 def _adapter_engine(factory: Any, spec: str, setup: str) -> Engine:

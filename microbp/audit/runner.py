@@ -15,6 +15,7 @@ from microbp.audit.adapter import Engine
 from microbp.audit.checks import describe_error
 from microbp.audit.ops import OPS
 from microbp.audit.report import FAIL, PASS, PropertyResult
+from microbp.audit.support import supported_ops
 
 
 def lines(only: Collection[str] | None = None) -> list[tuple[str, str]]:
@@ -38,8 +39,11 @@ def _line(
 ) -> PropertyResult:
     if key.startswith("op:"):
         return properties.op_property(engine, key[3:], examples, seed, svg_dir)
-    passed = frozenset(
-        k[3:] for k, r in results.items() if k.startswith("op:") and r.status == PASS
+    ops = {k[3:]: r.status for k, r in results.items() if k.startswith("op:")}
+    passed = (
+        frozenset(op for op, status in ops.items() if status == PASS)
+        if ops
+        else supported_ops(engine)  # no op's line was run: the ops the engine has
     )
     drawn = (examples, seed, svg_dir, passed)
     if key == "shared_nodes":

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from hypothesis import HealthCheck, Phase, Verbosity, assume, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, Unsatisfiable
 
@@ -128,7 +128,8 @@ def hunt_programs(
     `simplest`."""
 
     def checked(program: Program) -> None:
-        assume(drawable(program))
+        if not drawable(program):
+            reject()  # never when a failing example is run again: it was drawable then
         check(program)
 
     runs, found = hunt(strategy, checked, examples, seed_)

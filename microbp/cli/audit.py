@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -73,6 +74,12 @@ def table(report: Report) -> RenderableType:
     return result_table
 
 
+def shown_path(path: str) -> str:
+    """``path`` from the current folder when it is under it, else as it is."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def print_failure(console: Console, r: PropertyResult) -> None:
     """A failed line (or a convention, a limit): its detail, its counterexample's snippet and
     picture, if any."""
@@ -92,7 +99,7 @@ def print_failure(console: Console, r: PropertyResult) -> None:
     console.print(Text(example.snippet))
     if example.svg is not None:
         console.print()
-        console.print(f"picture: {example.svg}")
+        console.print(f"picture: {shown_path(example.svg)}")
 
 
 def summary(report: Report, strict: bool) -> str:
@@ -118,23 +125,37 @@ def summary(report: Report, strict: bool) -> str:
     return "\n".join(lines)
 
 
+def short_names(targets: list[str]) -> tuple[str, list[str]]:
+    """The folder the file targets share ("" if under two of them), and each target named
+    from it: ``ada/engine.py:Value`` rather than a long path, a class's submissions apart."""
+    paths = [t.rpartition(":")[0] for t in targets]
+    files = [p for p in paths if p.endswith(".py")]
+    if len(files) < 2:
+        return "", targets
+    common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in files])
+    names = [
+        f"{os.path.relpath(os.path.abspath(p), common)}:{t.rpartition(':')[2]}"
+        if p.endswith(".py")
+        else t
+        for p, t in zip(paths, targets)
+    ]
+    return common, names
+
+
 def class_table(graded: list[Graded], strict: bool) -> RenderableType:
-    """One row a target: its verdict, how many lines fail, and the first failure."""
+    """One row a target: its verdict and its first failure (the counts are in --json)."""
     from rich import box
     from rich.table import Table
 
+    _, names = short_names([g.target for g in graded])
     result_table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("target", "verdict", "fail", "conv.", "limit", "n/s"):
-        result_table.add_column(column, no_wrap=True)
-    result_table.add_column("first failure", no_wrap=True, overflow="ellipsis")
-    for g in graded:
-        counts = g.counts()
+    result_table.add_column("target", no_wrap=True)
+    result_table.add_column("verdict", no_wrap=True)
+    result_table.add_column("first failure")
+    for g, name in zip(graded, names):
         verdict = g.verdict(strict)
         style = "green" if verdict == "pass" else "bold red"
-        numbers = [str(counts[s]) for s in ("fail", "convention", "limit", "not supported")]
-        if g.report is None:
-            numbers = ["", "", "", ""]
-        result_table.add_row(g.target, f"[{style}]{verdict}[/]", *numbers, g.first_failure(strict))
+        result_table.add_row(name, f"[{style}]{verdict}[/]", g.first_failure(strict))
     return result_table
 
 
@@ -149,6 +170,8 @@ class Progress:
     def started(self, target: str, title: str) -> str:
         """Note that ``target`` started ``title``; the spinner's new text."""
         with self.lock:
+            if self.total == 1:
+                return f"auditing {target}: {title}"
             self.running[target] = title
             now = ", ".join(f"{t}: {line}" for t, line in list(self.running.items())[-3:])
             return f"auditing ({self.done} of {self.total} done) {now}"
@@ -268,6 +291,9 @@ def run(args: argparse.Namespace) -> int:
         _print_one(console, graded[0].report, args.strict)
     else:
         passing = sum(g.passes(args.strict) for g in graded)
+        common, _ = short_names([g.target for g in graded])
+        if common:
+            console.print(f"files in {common}")
         console.print(
             f"audit of {len(graded)} targets: {args.examples} examples a line, seed {args.seed}"
         )

@@ -119,4 +119,3 @@ class SleepingExp(Value):
 
         while True:
             time.sleep(0.5)
-

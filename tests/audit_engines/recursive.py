@@ -25,5 +25,4 @@ class RecursiveOrder(Value):
         return order
 
 
-
 sys.setrecursionlimit(1_000_000)
