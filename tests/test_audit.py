@@ -75,7 +75,10 @@ def test_microbp_audits_itself_clean_through_the_value_class_path():
     ],
 )
 def test_correct_reference_engines_pass_everything_they_support(target, lacks):
-    report = audit(engine_file(target), examples=20)
+    every = [key for key, _ in lines()]
+    if not target.startswith("reference"):  # the adapters' chains: the reference's code
+        every.remove("deep_chains")
+    report = audit(engine_file(target), examples=20, only=every)
     assert report.ok, [(r.key, r.detail) for r in report.failures]
     assert report.unsupported == lacks
     assert "skipped" not in statuses(report).values()

@@ -71,8 +71,13 @@ def test_a_recursive_walk_that_needs_a_large_stack_is_a_limit_not_a_pass():
 
 
 def test_the_audits_process_never_imports_the_engine():
-    audit(planted("NoRmul"), examples=3, only=["op:mul"])
-    assert "planted" not in sys.modules and "reference" not in sys.modules
+    script = (
+        "import sys\nfrom microbp.audit import audit\n"
+        f"report = audit({planted('NoRmul')!r}, examples=3, only=['op:mul'])\n"
+        "print(report['op:mul'].status, 'planted' in sys.modules, 'reference' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.split() == ["pass", "False", "False"]
 
 
 def test_the_child_runs_in_a_fresh_folder_and_leaves_nothing_behind(tmp_path, monkeypatch):

@@ -202,9 +202,11 @@ def _grade(args: argparse.Namespace, console: Console, targets: list[str]) -> li
     Ctrl-C Python dropped is taken up (`INTERRUPTS`)."""
     from microbp.audit.grading import grade_all
 
-    options = {"examples": args.examples, "seed": args.seed}
+    options: dict[str, object] = {"examples": args.examples, "seed": args.seed}
     if args.time_limit is not None:
         options["time_limit"] = args.time_limit
+    if args.only is not None:
+        options["only"] = args.only
     if args.scheduler is not None:
         try:
             return grade_all(targets, args.jobs, scheduler=args.scheduler, **options)
@@ -302,6 +304,20 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if all(g.passes(args.strict) for g in graded) else EXIT_DISAGREE
 
 
+def line_keys(text: str) -> list[str]:
+    """--only: line keys, comma-separated, each a line of the report."""
+    from microbp.audit.runner import lines
+
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    if not keys:
+        raise argparse.ArgumentTypeError("give at least one line key, e.g. op:mul")
+    try:
+        lines(keys)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return keys
+
+
 def positive_seconds(text: str) -> float:
     """--time-limit: a number of seconds > 0."""
     try:
@@ -357,6 +373,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=positive_seconds,
         metavar="S",
         help="seconds a line may take before it is a hang (default 60)",
+    )
+    p.add_argument(
+        "--only",
+        type=line_keys,
+        metavar="KEYS",
+        help="run only these lines, keys as in --json, comma-separated (op:mul,deep_chains)",
     )
     p.add_argument(
         "--report", type=output_path, metavar="PATH", help="write one self-contained HTML page"
