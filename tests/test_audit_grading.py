@@ -10,6 +10,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,7 @@ def test_tanh_overflowing_past_355_fails_the_extreme_inputs_line_only():
     assert extreme.status == "fail"
     assert "x.tanh() at x = 356.0: raises OverflowError" in extreme.detail
     assert "x.sigmoid()" not in extreme.detail and "x.exp()" not in extreme.detail
+    assert extreme.counterexample is not None
     with pytest.raises(OverflowError):
         printed_by(extreme.counterexample.snippet)
 
@@ -249,13 +251,20 @@ def test_gradescope_scores_conventions_as_passed_unless_strict():
 @pytest.mark.browser
 def test_the_html_report_opens_offline_with_no_console_error(submissions, tmp_path, capsys):
     from playwright.sync_api import sync_playwright
-
-    from tests.test_explorer import CHROMIUM, CHROMIUM_ARGS
+    from test_explorer import CHROMIUM, CHROMIUM_ARGS
 
     page_path = tmp_path / "class.html"
     status = main(
-        ["audit", f"{submissions}/*/engine.py:Value", "--examples", "5"]
-        + ["--report", str(page_path), "--only", CLASS_LINES]
+        [
+            "audit",
+            f"{submissions}/*/engine.py:Value",
+            "--examples",
+            "5",
+            "--report",
+            str(page_path),
+            "--only",
+            CLASS_LINES,
+        ]
     )
     assert status == 1
     with sync_playwright() as playwright:
@@ -279,7 +288,7 @@ def test_the_html_report_opens_offline_with_no_console_error(submissions, tmp_pa
 def test_a_dask_cluster_gives_the_verdicts_of_the_local_pool(submissions):
     distributed = pytest.importorskip("distributed")
     targets = expand([f"{submissions}/*/engine.py:Value"])
-    options = {"examples": 5, "only": CLASS_LINES.split(",")}
+    options: dict[str, Any] = {"examples": 5, "only": CLASS_LINES.split(",")}
     local = grade_all(targets, jobs=2, **options)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -287,3 +296,42 @@ def test_a_dask_cluster_gives_the_verdicts_of_the_local_pool(submissions):
         remote = grade_all(targets, jobs=2, scheduler=cluster.scheduler_address, **options)
     assert [g.as_dict() for g in remote] == [g.as_dict() for g in local]
     assert [g.passes(strict=False) for g in local] == [True, False, False]
+
+
+# ---- the docs' screenshot ----
+
+
+def make_docs_screenshot() -> None:
+    """Write docs/img/audit-report.png: the page of a class of three (a correct engine, one
+    without __rmul__, one that crashes) and micrograd."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+    from test_explorer import CHROMIUM, CHROMIUM_ARGS
+
+    screenshot = Path(__file__).parent.parent / "docs" / "img" / "audit-report.png"
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        bodies = {
+            "ada": "from reference import Value\n",
+            "bob": "from planted import NoRmul as Value\n",
+            "cy": "from planted import SegfaultingSigmoid as Value\n",
+        }
+        for name, body in bodies.items():
+            (root / name).mkdir()
+            (root / name / "engine.py").write_text(
+                f"import sys\nsys.path.insert(0, {str(ENGINES)!r})\n{body}"
+            )
+        page_path = root / "class.html"
+        main(["audit", f"{root}/*/engine.py:Value", "--examples", "20", "--report", str(page_path)])
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = chromium.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(page_path.as_uri())
+            page.screenshot(path=str(screenshot))
+            chromium.close()
+    print(f"wrote {screenshot}")
+
+
+if __name__ == "__main__":
+    make_docs_screenshot()

@@ -219,10 +219,7 @@ def check_program(engine: Engine, program: Program) -> None:
 
 #: The conventions a second backward() may follow, by what they do to the grads.
 REPLACES = "each backward() replaces every grad with a fresh pass's instead of adding to it"
-ROOT_SET = (
-    "each backward() sets the root's grad to 1 instead of adding 1 (micrograd's convention); "
-    "the nodes between then pass on what they held"
-)
+ROOT_SET = "each backward() sets the root's grad to 1 rather than adding 1 (micrograd's convention)"
 
 
 def _second_backward_convention(

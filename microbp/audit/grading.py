@@ -79,6 +79,23 @@ def expand(targets: Sequence[str]) -> list[str]:
     return expanded
 
 
+def short_names(targets: list[str]) -> tuple[str, list[str]]:
+    """The folder the file targets share ("" if under two of them), and each target named
+    from it: ``ada/engine.py:Value`` rather than a long path, a class's submissions apart."""
+    paths = [t.rpartition(":")[0] for t in targets]
+    files = [p for p in paths if p.endswith(".py")]
+    if len(files) < 2:
+        return "", targets
+    common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in files])
+    names = [
+        f"{os.path.relpath(os.path.abspath(p), common)}:{t.rpartition(':')[2]}"
+        if p.endswith(".py")
+        else t
+        for p, t in zip(paths, targets)
+    ]
+    return common, names
+
+
 def default_jobs() -> int:
     """The machine's cores (the ones this process may use)."""
     try:
@@ -135,7 +152,7 @@ def _on_cluster(targets: Sequence[str], scheduler: str, options: dict[str, Any])
             '--scheduler needs Dask distributed: pip install "microbp[cluster]"'
         ) from None
     absolute = [_absolute(t) for t in targets]
-    with Client(scheduler, timeout="30s") as client:
+    with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call]
         futures = [client.submit(grade, target, pure=False, **options) for target in absolute]
         graded = client.gather(futures)
     return [Graded(t, g.report, g.refused) for t, g in zip(targets, graded)]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from microbp.audit.grading import Graded
+from microbp.audit.grading import Graded, short_names
 from microbp.audit.report import PropertyResult
 
 STYLE = """
@@ -28,12 +28,15 @@ def _status(text: str) -> str:
 
 
 def _summary(graded: Sequence[Graded], strict: bool) -> str:
+    common, names = short_names([g.target for g in graded])
     rows = "".join(
-        f'<tr><td><a href="#t{i}">{escape(g.target)}</a></td>'
+        f'<tr><td><a href="#t{i}">{escape(name)}</a></td>'
         f"<td>{_status(g.verdict(strict))}</td><td>{escape(g.first_failure(strict))}</td></tr>"
-        for i, g in enumerate(graded)
+        for i, (g, name) in enumerate(zip(graded, names))
     )
-    return f"<table><tr><th>target</th><th>verdict</th><th>first failure</th></tr>{rows}</table>"
+    where = f"<p>files in {escape(common)}</p>" if common else ""
+    head = "<tr><th>target</th><th>verdict</th><th>first failure</th></tr>"
+    return f"{where}<table>{head}{rows}</table>"
 
 
 def _picture(path: str | None) -> str:

@@ -180,10 +180,14 @@ def shared_nodes(
         except Failed as failed:
             found_fixed = search.intermittency(failed.discrepancy, check, program)
             return _property_result(engine, key, title, (tried, found_fixed), svg_dir)
-    runs, found = search.hunt_programs(search.expressions(ops), check, examples, seed_)
-    found = (runs + len(fixed), found)
+    runs, drawn = search.hunt_programs(search.expressions(ops), check, examples, seed_)
     return _property_result(
-        engine, key, title, found, svg_dir, f"ops drawn: {', '.join(search.dag_ops(ops))}"
+        engine,
+        key,
+        title,
+        (runs + len(fixed), drawn),
+        svg_dir,
+        f"ops drawn: {', '.join(search.dag_ops(ops))}",
     )
 
 

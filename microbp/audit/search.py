@@ -51,7 +51,7 @@ def hunt(
     example's `Discrepancy` if one failed (hypothesis shrinks it), said to be intermittent if
     it does not fail every time (`intermittency`)."""
     runs = 0  # examples checked, not counting those outside the ops' domains
-    failing: list[T] = []  # the last example that failed
+    failing: list[tuple[T, Discrepancy]] = []  # the last example that failed, and how
 
     @seed(seed_)
     @settings(
@@ -71,7 +71,7 @@ def hunt(
         try:
             check(example)
         except Failed as failed:
-            failing[:] = [example, failed.discrepancy]
+            failing[:] = [(example, failed.discrepancy)]
             raise
 
     try:
@@ -82,8 +82,8 @@ def hunt(
         return 0, None
     if not failing:
         return runs, None
-    example, found = failing
-    return runs, intermittency(found, check, example)  # type: ignore[arg-type]
+    example, found = failing[0]
+    return runs, intermittency(found, check, example)
 
 
 def simplest(program: Program, check: Callable[[Program], None]) -> Discrepancy | None:

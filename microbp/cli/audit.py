@@ -9,7 +9,7 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from microbp.cli import output
 from microbp.cli.options import (
@@ -125,29 +125,14 @@ def summary(report: Report, strict: bool) -> str:
     return "\n".join(lines)
 
 
-def short_names(targets: list[str]) -> tuple[str, list[str]]:
-    """The folder the file targets share ("" if under two of them), and each target named
-    from it: ``ada/engine.py:Value`` rather than a long path, a class's submissions apart."""
-    paths = [t.rpartition(":")[0] for t in targets]
-    files = [p for p in paths if p.endswith(".py")]
-    if len(files) < 2:
-        return "", targets
-    common = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in files])
-    names = [
-        f"{os.path.relpath(os.path.abspath(p), common)}:{t.rpartition(':')[2]}"
-        if p.endswith(".py")
-        else t
-        for p, t in zip(paths, targets)
-    ]
-    return common, names
-
-
 def class_table(graded: list[Graded], strict: bool) -> RenderableType:
     """One row a target: its verdict and its first failure (the counts are in --json)."""
     from rich import box
     from rich.table import Table
 
-    _, names = short_names([g.target for g in graded])
+    from microbp.audit import grading
+
+    _, names = grading.short_names([g.target for g in graded])
     result_table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     result_table.add_column("target", no_wrap=True)
     result_table.add_column("verdict", no_wrap=True)
@@ -202,7 +187,7 @@ def _grade(args: argparse.Namespace, console: Console, targets: list[str]) -> li
     Ctrl-C Python dropped is taken up (`INTERRUPTS`)."""
     from microbp.audit.grading import grade_all
 
-    options: dict[str, object] = {"examples": args.examples, "seed": args.seed}
+    options: dict[str, Any] = {"examples": args.examples, "seed": args.seed}
     if args.time_limit is not None:
         options["time_limit"] = args.time_limit
     if args.only is not None:
@@ -272,10 +257,10 @@ def _print_one(console: Console, report: Report, strict: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Audit the engines ``args.targets``; exit 0 when all pass, 1 when one fails."""
-    from microbp.audit.grading import expand
+    from microbp.audit import grading
 
     console = output.console()
-    targets = expand(args.targets)
+    targets = grading.expand(args.targets)
     if args.gradescope is not None and len(targets) != 1:
         raise UsageError(f"--gradescope takes one target (a submission), got {len(targets)}")
     graded = _grade(args, console, targets)
@@ -293,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
         _print_one(console, graded[0].report, args.strict)
     else:
         passing = sum(g.passes(args.strict) for g in graded)
-        common, _ = short_names([g.target for g in graded])
+        common, _ = grading.short_names([g.target for g in graded])
         if common:
             console.print(f"files in {common}")
         console.print(
