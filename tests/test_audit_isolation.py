@@ -145,3 +145,20 @@ def test_the_same_seed_gives_the_same_report_whatever_else_the_process_imported(
     assert json.loads(command.stdout)["targets"] == [documents[0]]
     failing = [p for p in documents[0]["properties"] if p["counterexample"]]
     assert failing, "the comparison covers counterexamples"
+
+
+def test_an_interrupt_ends_every_child_and_starts_no_more():
+    from microbp.audit import isolation
+    from microbp.audit.grading import grade_all
+
+    started: list[str] = []
+
+    def on_start(target: str, title: str) -> None:
+        started.append(target)
+        if len(started) == 2:  # both children are in the endless exp, or about to be
+            raise KeyboardInterrupt
+
+    sleeping = [planted("SleepingExp"), f"{ENGINES / 'planted.py'}:SleepingExp"]
+    with pytest.raises(KeyboardInterrupt):
+        grade_all(sleeping, 2, on_start, examples=3, time_limit=600, only=["op:exp", "op:relu"])
+    assert not isolation._running  # every child ended (else this would have waited 10 min)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from microbp.audit import isolation
 from microbp.audit.adapter import TargetError
 from microbp.audit.report import (
     CONVENTION,
@@ -139,8 +140,15 @@ def grade_all(
             on_done(target)
         return graded
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    isolation.resume()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         return list(pool.map(one, zip(targets, folders)))
+    except BaseException:  # Ctrl-C, or a thread's error: end every child, start no more
+        isolation.stop_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _on_cluster(targets: Sequence[str], scheduler: str, options: dict[str, Any]) -> list[Graded]:

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,6 +155,8 @@ def _watch(job: str, limits: Limits, watch: _Watch, on_start: OnStart | None) ->
             start_new_session=True,
         )
         os.close(write_end)
+        with _lock:
+            _running.add(process)
         assert process.stdin is not None and process.stdout is not None
         try:
             process.stdin.write(job.encode())
@@ -164,8 +167,9 @@ def _watch(job: str, limits: Limits, watch: _Watch, on_start: OnStart | None) ->
             stopped = _follow(process, read_end, limits, watch, on_start)
         finally:
             os.close(read_end)
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
+            _kill(process)
+            with _lock:
+                _running.discard(process)
             process.stdout.close()
         if stopped:
             process.wait()
@@ -174,6 +178,37 @@ def _watch(job: str, limits: Limits, watch: _Watch, on_start: OnStart | None) ->
             process.wait()
             return ""
         return _ended(process)
+
+
+class Stopped(Exception):
+    """The audits were stopped (`stop_all`): no child is started any more."""
+
+
+_running: set[subprocess.Popen[bytes]] = set()
+_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """End the child and whatever it started (its own process group)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended meanwhile
+            pass
+
+
+def stop_all() -> None:
+    """End every running child, and start no new one until `resume` (for Ctrl-C, say)."""
+    _stopping.set()
+    with _lock:
+        for process in list(_running):
+            _kill(process)
+
+
+def resume() -> None:
+    """Let children start again after `stop_all`."""
+    _stopping.clear()
 
 
 def _follow(
@@ -245,8 +280,12 @@ def run_target(
     Raises `TargetError` when the child cannot load the target (or dies loading it)."""
     watch = _Watch({})
     while True:
+        if _stopping.is_set():
+            raise Stopped(f"the audit of {target} was stopped")
         job = _job(target, lines, examples, seed, svg_dir, limits.memory, watch.results.values())
         stopped = _watch(job, limits, watch, on_start)
+        if _stopping.is_set():
+            raise Stopped(f"the audit of {target} was stopped")
         if watch.refused:
             raise TargetError(watch.refused)
         if watch.finished:
