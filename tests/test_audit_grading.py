@@ -133,10 +133,9 @@ def test_a_correct_engine_that_replaces_grads_has_conventions_and_fails_only_whe
 # ---- a class at once ----
 
 
-@pytest.fixture(scope="module")
-def submissions(tmp_path_factory):
-    """Three students' folders: a correct engine, one without __rmul__, one that crashes."""
-    root = tmp_path_factory.mktemp("submissions")
+def write_class(root: Path) -> None:
+    """Three students' folders in ``root``: a correct engine, one without __rmul__, one that
+    crashes."""
     bodies = {
         "ada": "from reference import Value\n",
         "bob": "from planted import NoRmul as Value\n",
@@ -147,6 +146,12 @@ def submissions(tmp_path_factory):
         (root / name / "engine.py").write_text(
             f"import sys\nsys.path.insert(0, {str(ENGINES)!r})\n{body}"
         )
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory):
+    root = tmp_path_factory.mktemp("submissions")
+    write_class(root)
     return root
 
 
@@ -312,16 +317,7 @@ def make_docs_screenshot() -> None:
     screenshot = Path(__file__).parent.parent / "docs" / "img" / "audit-report.png"
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        bodies = {
-            "ada": "from reference import Value\n",
-            "bob": "from planted import NoRmul as Value\n",
-            "cy": "from planted import SegfaultingSigmoid as Value\n",
-        }
-        for name, body in bodies.items():
-            (root / name).mkdir()
-            (root / name / "engine.py").write_text(
-                f"import sys\nsys.path.insert(0, {str(ENGINES)!r})\n{body}"
-            )
+        write_class(root)
         page_path = root / "class.html"
         main(["audit", f"{root}/*/engine.py:Value", "--examples", "20", "--report", str(page_path)])
         with sync_playwright() as playwright:

@@ -20,6 +20,7 @@ from microbp.cli.options import (
     UsageError,
     add_count_option,
     add_seed_option,
+    finite_float,
     output_path,
     whole_number,
 )
@@ -304,12 +305,9 @@ def line_keys(text: str) -> list[str]:
 
 
 def positive_seconds(text: str) -> float:
-    """--time-limit: a number of seconds > 0."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not seconds > 0 or seconds == float("inf"):
+    """--time-limit: a finite number of seconds > 0."""
+    seconds = finite_float(text)
+    if not seconds > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
     return seconds
 
