@@ -25,15 +25,15 @@ def planted(name: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("engine", "key", "says", "snippet_line"),
+    ("engine", "key", "says", "snippet_line", "output"),
     [
-        ("SegfaultingSigmoid", "op:sigmoid", "the interpreter crashed (SIGSEGV)", ".sigmoid()"),
-        ("ExitingLog", "op:log", "the process exited with status 3", ".log()"),
-        ("PrintingExp", "op:exp", "bytes of output without end", ".exp()"),
+        ("SegfaultingSigmoid", "op:sigmoid", "the interpreter crashed (SIGSEGV)", ".sigmoid()", ""),
+        ("ExitingLog", "op:log", "the process exited with status 3", ".log()", ""),
+        ("PrintingExp", "op:exp", "bytes of output without end", ".exp()", "exp exp exp"),
     ],
 )
 def test_a_crash_fails_the_line_that_was_running_with_the_example_and_the_audit_goes_on(
-    engine, key, says, snippet_line
+    engine, key, says, snippet_line, output
 ):
     report = audit(planted(engine), examples=5, only=[key, *AROUND])
     result = report[key]
@@ -44,6 +44,7 @@ def test_a_crash_fails_the_line_that_was_running_with_the_example_and_the_audit_
     assert snippet_line in example.snippet
     assert example.snippet.splitlines()[-1].startswith("# the audit's child process running this")
     assert says in example.snippet.splitlines()[-1]
+    assert output in example.note  # the end of what the engine wrote, if anything
     assert [report[k].status for k in AROUND] == ["pass", "pass"]  # a new child carried on
 
 

@@ -63,7 +63,12 @@ class _Watch:
     refused: str = ""
     finished: bool = False
     output: int = 0
-    tail: bytearray = field(default_factory=bytearray)
+    tail: bytearray = field(default_factory=bytearray)  # the end of its output
+
+    def last_output(self) -> str:
+        """The last few lines the child wrote, for a crash's note ("" if none)."""
+        text = self.tail.decode("utf-8", errors="replace").strip()
+        return "\n".join(text.splitlines()[-3:])[-500:]
 
     def take(self, message: dict[str, Any]) -> None:
         event = message["event"]
@@ -72,13 +77,8 @@ class _Watch:
         elif event == "refused":
             self.refused = message["message"]
         elif event == "start":
-            self.key, self.title, self.snippet, self.ops, self.deepest = (
-                message["key"],
-                message["title"],
-                "",
-                0,
-                0,
-            )
+            self.key, self.title = message["key"], message["title"]
+            self.snippet, self.ops, self.deepest = "", 0, 0
         elif event == "example":
             if self.key == "deep_chains" and self.snippet:
                 self.deepest = self.ops
@@ -257,7 +257,9 @@ def _crash_result(watch: _Watch, how: str) -> PropertyResult:
     if not watch.snippet:
         return PropertyResult(watch.key, watch.title, FAIL, 0, how)
     snippet = f"{watch.snippet}\n# the audit's child process running this: {how}"
-    example = Counterexample(snippet, "", "grad", None, None, how, watch.ops)
+    output = watch.last_output()
+    note = f"the end of what it wrote:\n{output}" if output else ""
+    example = Counterexample(snippet, "", "grad", None, None, how, watch.ops, note)
     if watch.key == "deep_chains" and how.startswith("the interpreter crashed"):
         detail = f"{watch.ops:,} deep: {how}"
         if watch.deepest:
