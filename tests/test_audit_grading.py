@@ -254,23 +254,15 @@ def test_gradescope_scores_conventions_as_passed_unless_strict():
 
 
 @pytest.mark.browser
+@pytest.mark.dot
 def test_the_html_report_opens_offline_with_no_console_error(submissions, tmp_path, capsys):
     from playwright.sync_api import sync_playwright
     from test_explorer import CHROMIUM, CHROMIUM_ARGS
 
     page_path = tmp_path / "class.html"
-    status = main(
-        [
-            "audit",
-            f"{submissions}/*/engine.py:Value",
-            "--examples",
-            "5",
-            "--report",
-            str(page_path),
-            "--only",
-            CLASS_LINES,
-        ]
-    )
+    wrong_division = f"{PLANTED}:DivisionSign"  # a wrong derivative: a picture to draw
+    argv = ["audit", f"{submissions}/*/engine.py:Value", wrong_division, "--examples", "5"]
+    status = main([*argv, "--report", str(page_path), "--only", f"{CLASS_LINES},op:div"])
     assert status == 1
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -284,10 +276,13 @@ def test_the_html_report_opens_offline_with_no_console_error(submissions, tmp_pa
         rows = page.locator("table").first.locator("tr").count()
         heading = page.locator("h1").inner_text()
         snippets = page.locator("pre").all_inner_texts()
+        pictures = page.locator("section svg").count()
         chromium.close()
     assert errors == [] and requests == [page_path.as_uri()]
-    assert rows == 1 + 3 and heading == "microbp audit: 1 of 3 pass"
+    assert rows == 1 + 4 and heading == "microbp audit: 1 of 4 pass"
     assert any("no `__rmul__`" in s or "SIGSEGV" in s for s in snippets)
+    assert pictures >= 1  # drawn for the page, inlined, their folder gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class.html"]
 
 
 def test_a_dask_cluster_gives_the_verdicts_of_the_local_pool(submissions):

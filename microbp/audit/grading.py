@@ -13,7 +13,7 @@ import glob
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,18 @@ class Graded:
         """How many lines have each status."""
         statuses = [r.status for r in self.report.results] if self.report else []
         return {s: statuses.count(s) for s in (PASS, FAIL, CONVENTION, LIMIT, NOT_SUPPORTED)}
+
+    def without_pictures(self) -> Graded:
+        """The same, its counterexamples naming no picture (their files are gone)."""
+        if self.report is None:
+            return self
+        results = tuple(
+            replace(r, counterexample=replace(r.counterexample, svg=None))
+            if r.counterexample is not None
+            else r
+            for r in self.report.results
+        )
+        return replace(self, report=replace(self.report, results=results))
 
     def as_dict(self) -> dict[str, Any]:
         """The per-target report `Report.as_dict` gives, or the target and why it was refused."""

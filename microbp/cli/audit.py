@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import re
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -264,10 +265,17 @@ def run(args: argparse.Namespace) -> int:
     targets = grading.expand(args.targets)
     if args.gradescope is not None and len(targets) != 1:
         raise UsageError(f"--gradescope takes one target (a submission), got {len(targets)}")
-    graded = _grade(args, console, targets)
-    if len(graded) == 1 and graded[0].report is None:
-        raise UsageError(graded[0].refused)
-    _write_outputs(args, graded)
+    with tempfile.TemporaryDirectory() as pictures:
+        # the page shows each counterexample's picture: drawn in a folder of ours without --svg
+        drawn_here = args.report is not None and args.svg is None
+        if drawn_here:
+            args.svg = Path(pictures)
+        graded = _grade(args, console, targets)
+        if len(graded) == 1 and graded[0].report is None:
+            raise UsageError(graded[0].refused)
+        _write_outputs(args, graded)
+    if drawn_here:  # the pictures are in the page, and their folder is gone
+        graded = [g.without_pictures() for g in graded]
     if args.json:
         document = {
             "ok": all(g.passes(args.strict) for g in graded),
