@@ -22,7 +22,14 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from microbp.audit import isolation, properties, runner
-from microbp.audit.adapter import Adapter, Engine, TargetError, ValueClassAdapter, load
+from microbp.audit.adapter import (
+    Adapter,
+    Engine,
+    TargetError,
+    ValueClassAdapter,
+    absolute_target,
+    load,
+)
 from microbp.audit.isolation import Limits
 from microbp.audit.ops import OPS
 from microbp.audit.program import Instruction, Program
@@ -71,14 +78,6 @@ def _spec(target: object) -> str | None:
     if isinstance(target, type) and target.__module__ != "__main__":
         return f"{target.__module__}:{target.__qualname__}"
     return None
-
-
-def _in_child_form(spec: str) -> str:
-    """A file target's path made absolute: the child runs in a folder of its own."""
-    module_part, colon, name = spec.rpartition(":")
-    if colon and (module_part.endswith(".py") or "/" in module_part or "\\" in module_part):
-        return f"{Path(module_part).resolve()}:{name}"
-    return spec
 
 
 def audit(
@@ -130,6 +129,6 @@ def audit(
         load(spec)  # refused here, in words, without a child
     limits = Limits(time_limit, memory_limit, OUTPUT_LIMIT)
     results = isolation.run_target(
-        _in_child_form(spec), chosen, examples, seed, folder, limits, started
+        absolute_target(spec), chosen, examples, seed, folder, limits, started
     )
     return Report(spec, tuple(results), examples, seed)

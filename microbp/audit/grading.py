@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from microbp.audit import isolation
-from microbp.audit.adapter import TargetError
+from microbp.audit.adapter import TargetError, absolute_target
 from microbp.audit.report import (
     CONVENTION,
     FAIL,
@@ -171,19 +171,11 @@ def _on_cluster(targets: Sequence[str], scheduler: str, options: dict[str, Any])
         raise ValueError(
             '--scheduler needs Dask distributed: pip install "microbp[cluster]"'
         ) from None
-    absolute = [_absolute(t) for t in targets]
+    absolute = [absolute_target(t) for t in targets]
     with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call]
         futures = [client.submit(grade, target, pure=False, **options) for target in absolute]
         graded = client.gather(futures)
     return [Graded(t, g.report, g.refused) for t, g in zip(targets, graded)]
-
-
-def _absolute(target: str) -> str:
-    """A file target's path made absolute, for a worker in another folder."""
-    path, colon, name = target.rpartition(":")
-    if colon and (path.endswith(".py") or "/" in path):
-        return f"{os.path.abspath(path)}:{name}"
-    return target
 
 
 def gradescope(graded: Graded, strict: bool) -> dict[str, Any]:
