@@ -26,7 +26,10 @@ def _limit_memory(limit: int | None) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):  # a system that will not lower it (macOS): no bound
+        return
 
 
 def run(job: dict[str, Any], channel: IO[str]) -> None:
