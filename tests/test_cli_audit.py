@@ -49,34 +49,40 @@ def test_micrograd_exits_1_with_its_missing_ops_failures_and_runnable_snippets(c
     status, out, err = run(capsys, "audit", "micrograd.engine:Value", "--examples", "20")
     assert (status, err) == (1, "")
     assert out.count("not supported") == 6 + 1  # six rows and the summary line
-    assert "FAIL 2nd backward(): interior: t1.grad: this engine 1.0, right 2.0" in out
+    assert "FAIL 2nd backward(): leaves: x1.grad: this engine 3.0, right 2.0" in out
+    assert "convention 2nd backward(): interior: each backward() sets the root's grad" in out
+    assert "limit deep chains: fine 100 deep; 1,000 deep" in out
     block = out.split("as Python using the engine:\n\n", 1)[1]
-    snippet = re.split(r"\n\n(?=FAIL |\d+ of \d+ ops)", block)[0]
+    snippet = re.split(r"\n\n(?=FAIL |convention |limit |\d+ of \d+ ops)", block)[0]
     assert snippet.startswith("from micrograd.engine import Value\n")
     engine_number = float(snippet.rpartition("# this engine: ")[2].partition(",")[0])
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(snippet, {})
     assert float(printed.getvalue().split()[-1]) == engine_number
-    assert out.rstrip().endswith("3 properties fail")
+    assert "conventions and limits (not failures without --strict): 2nd backward(): interior" in out
+    assert out.rstrip().endswith("2 lines fail")
 
 
 def test_json_is_one_document_with_every_property(capsys):
     status, out, _ = run(capsys, "audit", "micrograd.engine:Value", "--examples", "20", "--json")
     assert status == 1
-    report = json.loads(out)
+    document = json.loads(out)
+    assert (document["ok"], document["strict"], len(document["targets"])) == (False, False, 1)
+    report = document["targets"][0]
     assert report["target"] == "micrograd.engine:Value" and report["ok"] is False
     assert (report["examples"], report["seed"]) == (20, 0)
     keys = [p["key"] for p in report["properties"]]
     assert keys == [f"op:{op}" for op in OPS] + list(TITLES)
     chains = next(p for p in report["properties"] if p["key"] == "deep_chains")
-    assert chains["status"] == "fail" and "RecursionError" in chains["counterexample"]["error"]
+    assert chains["status"] == "limit" and "RecursionError" in chains["counterexample"]["error"]
 
 
 @pytest.mark.dot
 def test_svg_draws_each_failing_example_in_the_folder_it_makes(capsys, scratch):
     target = f"{ENGINES / 'planted.py'}:DivisionSign"
-    status, out, _ = run(capsys, "audit", target, "--examples", "30", "--svg", "pictures")
+    lines = ["--only", "op:add,op:div,op:number_div"]
+    status, out, _ = run(capsys, "audit", target, "--examples", "30", "--svg", "pictures", *lines)
     assert status == 1
     drawn = sorted(p.name for p in (scratch / "pictures").iterdir())
     assert drawn == ["op-div.svg", "op-number_div.svg"]
@@ -92,6 +98,9 @@ def test_svg_draws_each_failing_example_in_the_folder_it_makes(capsys, scratch):
         (["audit", "microbp.engine:Value", "--examples", "0"], "must be at least 1"),
         (["audit", "microbp.engine:Value", "--svg", "no/such/folder"], "does not exist"),
         (["audit"], "the following arguments are required: TARGET"),
+        (["audit", "microbp.engine:Value", "--jobs", "0"], "must be at least 1"),
+        (["audit", "microbp.engine:Value", "--time-limit", "-1"], "positive number of seconds"),
+        (["audit", "microbp.engine:Value", "--report", "no/such/dir/r.html"], "does not exist"),
     ],
 )
 def test_a_bad_argument_is_one_line_on_stderr_and_exit_status_2(argv, says, capsys, scratch):
@@ -116,7 +125,9 @@ def test_on_a_terminal_a_spinner_names_each_property_as_it_runs(monkeypatch):
     screen = io.StringIO()
     terminal = Console(file=screen, force_terminal=True, width=100, highlight=False)
     monkeypatch.setattr(output, "console", lambda: terminal)
-    assert main(["audit", "microbp.engine:Value", "--examples", "5"]) == 0
+    assert (
+        main(["audit", "microbp.engine:Value", "--examples", "5", "--only", "op:mul,op:exp"]) == 0
+    )
     shown = screen.getvalue()
     assert "auditing microbp.engine:Value" in shown and "\x1b[" in shown
     assert "everything the engine supports passes" in shown
@@ -127,7 +138,8 @@ def test_a_module_in_the_current_folder_is_found(capsys, scratch, monkeypatch):
 
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(scratch))])
     (scratch / "my_own_engine.py").write_text("from micrograd.engine import Value\n")
-    status, out, err = run(capsys, "audit", "my_own_engine:Value", "--examples", "5")
+    argv = ["audit", "my_own_engine:Value", "--examples", "5", "--only", "second_backward_leaves"]
+    status, out, err = run(capsys, *argv)
     assert status == 1 and not err
     assert out.startswith("audit of my_own_engine:Value")
 

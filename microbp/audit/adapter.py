@@ -150,7 +150,7 @@ def _load_spec(spec: str) -> Engine:
         raise TargetError(
             f"target {spec!r} is not module:Name; e.g. micrograd.engine:Value or engine.py:Value"
         )
-    if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
+    if is_file_path(module_part):
         module, import_line = _import_file(spec, Path(module_part), name)
     else:
         module = _import(spec, module_part)
@@ -168,6 +168,20 @@ def _load_spec(spec: str) -> Engine:
         f"target {spec!r} is a {type(found).__name__}, neither a value class "
         "nor a function returning an adapter"
     )
+
+
+def is_file_path(module_part: str) -> bool:
+    """The part before the colon names a file (``engine.py``, ``a/b``), not a module."""
+    return module_part.endswith(".py") or "/" in module_part or "\\" in module_part
+
+
+def absolute_target(spec: str) -> str:
+    """A file target with its path made absolute (for a process in another folder); any
+    other target as it is."""
+    module_part, colon, name = spec.rpartition(":")
+    if colon and is_file_path(module_part):
+        return f"{Path(module_part).resolve()}:{name}"
+    return spec
 
 
 def _is_adapter_class(cls: type) -> bool:
@@ -239,8 +253,24 @@ def _value_class_engine(cls: type, spec: str, setup: str, maker: str) -> Engine:
         missing = "a .grad" if not has_grad else "a .backward() method"
         raise TargetError(
             f"{what}: {maker}(1.5) has no {missing} (needs .data, .grad, .backward())"
+            + _adapter_hint(value)
         )
     return Engine(spec, ValueClassAdapter(cls), setup, operators=True, maker=maker)
+
+
+#: Methods an engine may run its backward pass by, under another name.
+BACKWARD_NAMES = ("backwards", "backprop", "back_prop", "backpropagate", "grad", "compute_grad")
+
+
+def _adapter_hint(value: Any) -> str:
+    """Where the value has a backward pass under another name, how to audit it anyway."""
+    for name in BACKWARD_NAMES:
+        if callable(getattr(value, name, None)):
+            return (
+                f"; it has .{name}(): name a function returning an adapter whose backward(node) "
+                f"calls node.{name}() (see 'The adapter protocol' in microbp's docs/audit.md)"
+            )
+    return ""
 
 
 def _adapter_engine(factory: Any, spec: str, setup: str) -> Engine:

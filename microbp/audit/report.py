@@ -1,12 +1,23 @@
-"""What an audit found: a result per property, counterexamples, the verdict, a JSON form."""
+"""What an audit found: a result per property, counterexamples, the verdict, a JSON form.
+
+A line's status is one of `STATUSES`. Only "fail" is wrong under every convention (a wrong
+number, a crash, an exception where the right answer is a finite number); "convention" is a
+documented difference of semantics (a root grad set rather than added on a second backward),
+"limit" how far the engine goes (the deepest chain, Python's recursion limit). A strict verdict
+fails those two as well.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 PASS, FAIL, NOT_SUPPORTED, SKIPPED = "pass", "fail", "not supported", "skipped"
-STATUSES = (PASS, FAIL, NOT_SUPPORTED, SKIPPED)
+CONVENTION, LIMIT = "convention", "limit"
+STATUSES = (PASS, FAIL, CONVENTION, LIMIT, NOT_SUPPORTED, SKIPPED)
+#: The statuses a strict verdict fails besides "fail".
+STRICT = (CONVENTION, LIMIT)
 
 
 @dataclass(frozen=True)
@@ -65,12 +76,21 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Everything the engine supports passes (what it lacks is not a failure)."""
-        return all(r.status != FAIL for r in self.results)
+        """No line fails (what the engine lacks, its conventions and limits are no failure)."""
+        return self.passes(strict=False)
+
+    def passes(self, strict: bool) -> bool:
+        """No line fails; with ``strict``, no convention or limit either."""
+        return not self.failing(strict)
+
+    def failing(self, strict: bool) -> list[PropertyResult]:
+        """The lines that fail the verdict: "fail", and with ``strict`` conventions and limits."""
+        bad = (FAIL, *STRICT) if strict else (FAIL,)
+        return [r for r in self.results if r.status in bad]
 
     @property
     def failures(self) -> list[PropertyResult]:
-        return [r for r in self.results if r.status == FAIL]
+        return self.failing(strict=False)
 
     @property
     def unsupported(self) -> list[str]:
@@ -84,19 +104,21 @@ class Report:
                 return r
         raise KeyError(f"no property {key!r}; the report has {[r.key for r in self.results]}")
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Report:
+        """The report `as_dict` gave (a "nan" or "inf" number read back as a float)."""
+        return cls(
+            document["target"],
+            tuple(result_from_dict(p) for p in document["properties"]),
+            document["examples"],
+            document["seed"],
+        )
+
     def as_dict(self) -> dict[str, object]:
         """The report as plain data for JSON: target, ok, examples, seed, properties. An
         engine's NaN or infinite number is given as a string ("nan", "inf"), which strict
         JSON can carry."""
-        properties = []
-        for r in self.results:
-            result = asdict(r)
-            example = result["counterexample"]
-            if example is not None:
-                for side in ("engine", "right"):
-                    if example[side] is not None and not math.isfinite(example[side]):
-                        example[side] = repr(example[side])
-            properties.append(result)
+        properties = [result_as_dict(r) for r in self.results]
         return {
             "target": self.target,
             "ok": self.ok,
@@ -104,3 +126,26 @@ class Report:
             "seed": self.seed,
             "properties": properties,
         }
+
+
+def result_as_dict(result: PropertyResult) -> dict[str, Any]:
+    """One line as plain data; an engine's NaN or infinite number as a string ("nan")."""
+    document = asdict(result)
+    example = document["counterexample"]
+    if example is not None:
+        for side in ("engine", "right"):
+            if example[side] is not None and not math.isfinite(example[side]):
+                example[side] = repr(example[side])
+    return document
+
+
+def result_from_dict(document: dict[str, Any]) -> PropertyResult:
+    """The line `result_as_dict` gave."""
+    fields = dict(document)
+    example = fields.pop("counterexample")
+    if example is not None:
+        for side in ("engine", "right"):
+            if isinstance(example[side], str):
+                example[side] = float(example[side])
+        example = Counterexample(**example)
+    return PropertyResult(**fields, counterexample=example)

@@ -9,11 +9,12 @@ lie in its domain.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
-from hypothesis import HealthCheck, Phase, Verbosity, assume, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 
 from microbp.audit.checks import Discrepancy, Failed, in_domain, reference
 from microbp.audit.program import DAG_NEEDS, Program, StepFailed, from_expression
@@ -24,14 +25,33 @@ T = TypeVar("T")
 #: The most smaller programs `simplest` tries: enough to take a drawn expression (a few dozen
 #: nodes) down to its core, bounded for an engine slow enough to make each try count.
 MAX_TRIES = 2_000
+#: How many times a failing example is run again, to tell an intermittent failure.
+RERUNS = 10
+INTERMITTENT = "the result depends on iteration order (set/dict order, ids)"
+
+
+def intermittency(d: Discrepancy, check: Callable[[T], None], example: T) -> Discrepancy:
+    """``d`` as found, or, when ``example`` does not fail every one of `RERUNS` runs of
+    ``check``, with a note saying in how many it fails."""
+    failed = 0
+    for _ in range(RERUNS):
+        try:
+            check(example)
+        except Failed:
+            failed += 1
+    if failed == RERUNS:
+        return d
+    return replace(d, intermittent=f"fails {failed} of {RERUNS} runs: {INTERMITTENT}")
 
 
 def hunt(
     strategy: st.SearchStrategy[T], check: Callable[[T], None], examples: int, seed_: int
 ) -> tuple[int, Discrepancy | None]:
     """Run ``check`` on up to ``examples`` drawn examples; the number run, and the smallest
-    example's `Discrepancy` if one failed (hypothesis shrinks it)."""
+    example's `Discrepancy` if one failed (hypothesis shrinks it), said to be intermittent if
+    it does not fail every time (`intermittency`)."""
     runs = 0  # examples checked, not counting those outside the ops' domains
+    failing: list[tuple[T, Discrepancy]] = []  # the last example that failed, and how
 
     @seed(seed_)
     @settings(
@@ -47,20 +67,23 @@ def hunt(
     @given(strategy)
     def holds(example: T) -> None:
         nonlocal runs
+        runs += 1
         try:
             check(example)
-        except Failed:
-            runs += 1
+        except Failed as failed:
+            failing[:] = [(example, failed.discrepancy)]
             raise
-        runs += 1
 
     try:
         holds()
-    except Failed as failed:
-        return runs, failed.discrepancy
+    except (Failed, Flaky):  # Flaky: it failed, then passed when hypothesis ran it again
+        pass
     except Unsatisfiable:
         return 0, None
-    return runs, None
+    if not failing:
+        return runs, None
+    example, found = failing[0]
+    return runs, intermittency(found, check, example)
 
 
 def simplest(program: Program, check: Callable[[Program], None]) -> Discrepancy | None:
@@ -105,13 +128,17 @@ def hunt_programs(
     `simplest`."""
 
     def checked(program: Program) -> None:
-        assume(drawable(program))
+        if not drawable(program):
+            reject()  # never when a failing example is run again: it was drawable then
         check(program)
 
     runs, found = hunt(strategy, checked, examples, seed_)
-    if found is None:
-        return runs, None
-    return runs, simplest(found.program, check) or found
+    if found is None or found.intermittent:
+        return runs, found
+    smallest = simplest(found.program, check)
+    if smallest is None:
+        return runs, found
+    return runs, intermittency(smallest, check, smallest.program)
 
 
 def dag_ops(supported: frozenset[str]) -> list[str]:

@@ -120,3 +120,10 @@ def write_chain(
             + comment.get("grad", ""),
         ]
     )
+
+
+def write_run(engine: Engine, program: Program, passes: int = 1) -> str:
+    """The example as the audit runs it: every node made, then ``passes`` backward passes."""
+    lines = [engine.setup, "", *_build(engine, program, len(program) - 1)]
+    lines += [engine.write_backward(program.names()[-1])] * passes
+    return "\n".join(lines)

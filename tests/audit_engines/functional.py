@@ -42,7 +42,10 @@ add = _binary(operator.add, lambda x, y: (1.0, 1.0))
 sub = _binary(operator.sub, lambda x, y: (1.0, -1.0))
 mul = _binary(operator.mul, lambda x, y: (y, x))
 div = _binary(operator.truediv, lambda x, y: (1.0 / y, -x / (y * y)))
-power = _binary(operator.pow, lambda x, y: (y * x ** (y - 1), x**y * math.log(x) if x > 0 else 0.0))
+power = _binary(
+    operator.pow,
+    lambda x, y: (y * x ** (y - 1) if y != 0 else 0.0, x**y * math.log(x) if x > 0 else 0.0),
+)
 FUNCTIONS = {
     "neg": _unary(operator.neg, lambda x, v: -1.0),
     "exp": _unary(math.exp, lambda x, v: v),

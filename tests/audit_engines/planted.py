@@ -57,3 +57,65 @@ class StaleProducts(Value):
     def __mul__(self, other):
         other = self._wrap(other)
         return self._make(self.first * other.first, (self, other), (other.first, self.first))
+
+
+class OverflowingTanh(Value):
+    """tanh as (e²ˣ − 1)/(e²ˣ + 1): math.exp overflows past x ≈ 355."""
+
+    def tanh(self):
+        e = math.exp(2.0 * self.data)
+        t = (e - 1.0) / (e + 1.0)
+        return self._make(t, (self,), (1.0 - t * t,))
+
+
+class NoRmul(Value):
+    """No reflected ``*``: ``x * 2`` works, ``2 * x`` raises TypeError."""
+
+    def __rmul__(self, other):
+        return NotImplemented
+
+
+class SegfaultingSigmoid(Value):
+    """sigmoid reads address 0 through ctypes: the interpreter dies of SIGSEGV."""
+
+    def sigmoid(self):
+        import ctypes
+
+        ctypes.string_at(0)
+        return super().sigmoid()
+
+
+class ExitingLog(Value):
+    """log ends the process with os._exit, as C code calling exit() does."""
+
+    def log(self):
+        import os
+
+        os._exit(3)
+
+
+class PrintingExp(Value):
+    """exp prints without end."""
+
+    def exp(self):
+        while True:
+            print("exp " * 20)
+
+
+class GreedyTanh(Value):
+    """tanh allocates memory without bound."""
+
+    def tanh(self):
+        hoard = []
+        while True:
+            hoard.append(bytes(50 * 1024**2))
+
+
+class SleepingExp(Value):
+    """exp never returns."""
+
+    def exp(self):
+        import time
+
+        while True:
+            time.sleep(0.5)

@@ -47,7 +47,8 @@ class Value:
         if isinstance(n, Value):
             x, y = self.data, n.data
             return self._make(x**y, (self, n), (y * x ** (y - 1), x**y * math.log(x)))
-        return self._make(self.data**n, (self,), (n * self.data ** (n - 1),))
+        local = n * self.data ** (n - 1) if n != 0 else 0.0  # x ** 0 is 1 everywhere, 0 too
+        return self._make(self.data**n, (self,), (local,))
 
     def __radd__(self, other):
         return self._wrap(other) + self
@@ -60,6 +61,9 @@ class Value:
 
     def __rtruediv__(self, other):
         return self._wrap(other) / self
+
+    def __rpow__(self, other):
+        return self._wrap(other) ** self
 
     def exp(self):
         e = math.exp(self.data)
