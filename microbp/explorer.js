@@ -895,8 +895,9 @@
       }
     });
     $("speed-shown").textContent = `${$("speed").value} steps/s`;
-    // Fit the network to its pane, but never so small that a 13 px label reads under 11 px.
-    setZoom(Math.min(1.4, Math.max(11 / 13, fitZoom())));
+    // Fit the network to its pane, but never so small that a 13 px label reads under 11 px
+    // (with a little room for the browser's rounding of the SVG's width).
+    setZoom(Math.min(1.4, Math.max(11.1 / 13, fitZoom())));
     currentView = "scalar";
     setZoom(Math.min(1, Math.max(0.5, fitZoom())));
     setView("layer");
