@@ -119,12 +119,14 @@
   // ---- the matrices ----
 
   const cells = new Map(); // "q:k:i:j" → the buttons showing that entry
+  const records = []; // every button with its entry and what it shows now
   const key = (q, k, i, j) => `${q}:${k}:${i}:${j || 0}`;
 
   function cell(q, k, i, j) {
-    const props = { type: "button", class: "entry", "data-q": q, "data-k": k, "data-i": i };
+    const props = { type: "button", class: "entry", "data-q": q, "data-k": k, "data-i": i, "aria-pressed": "false" };
     if (j) props["data-j"] = j;
     const button = el("button", props, el("span", { class: "num" }));
+    records.push({ button, span: button.firstChild, q, k, i, j });
     const list = cells.get(key(q, k, i, j)) || [];
     list.push(button);
     cells.set(key(q, k, i, j), list);
@@ -206,29 +208,37 @@
       el("div", { class: "row" }, parameters(k)));
   }
 
-  function showCell(button) {
-    const { q, k, i, j } = button.dataset;
-    const v = value(q, Number(k), Number(i), Number(j));
-    const isKnown = known(q, Number(k), Number(i), Number(j));
-    const span = button.firstChild;
-    button.classList.toggle("unknown", !isKnown);
-    button.classList.toggle("new", isKnown && justComputed(q, Number(k)));
-    button.classList.toggle("blocked", q === "gp" && net.activations[k - 1] === "relu" && v === 0 && isKnown);
-    if (v === null) {
-      span.textContent = "—";
-      span.dataset.value = "";
-    } else {
-      span.textContent = isKnown ? fmt(v, 4) : "?";
-      span.dataset.value = isKnown ? String(v) : "";
-      span.title = isKnown ? String(v) : "not computed yet";
+  // One entry's number (or "?" before the replay computes it); the DOM is written only where
+  // something changed, so an edit of a large network stays quick.
+  function showCell(record) {
+    const { button, span, q, k, i, j } = record;
+    const v = value(q, k, i, j);
+    const isKnown = known(q, k, i, j);
+    const full = v === null || !isKnown ? "" : String(v);
+    const text = v === null ? "—" : isKnown ? fmt(v, 4) : "?";
+    const classes = [!isKnown, isKnown && justComputed(q, k), q === "gp" && v === 0 && isKnown && net.activations[k - 1] === "relu"];
+    if (record.classes === undefined || classes.some((c, index) => c !== record.classes[index])) {
+      ["unknown", "new", "blocked"].forEach((name, index) => button.classList.toggle(name, classes[index]));
+      record.classes = classes;
     }
-    button.setAttribute("aria-label", `${nameOf(q, Number(k), Number(i), Number(j))} = ${span.textContent}`);
+    if (record.full === full && record.text === text) return;
+    span.textContent = text;
+    span.dataset.value = full;
+    span.title = full || (v === null ? "" : "not computed yet");
+    button.setAttribute("aria-label", `${nameOf(q, k, i, j)} = ${text}`);
+    Object.assign(record, { full, text });
   }
 
   // ---- the layer view ----
 
   const view = MicrobpLayerView.build(net.sizes, (col) =>
     col.q === "L" ? "L" : col.q === "a" ? `a${col.k}` : col.k === 0 ? "x" : col.k === n ? "ŷ" : `h${col.k}`);
+
+  // Write a text or a style only when it changes: most of an edit's numbers move, most of a
+  // replay step's do not.
+  function setText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+  }
 
   function showLayerView() {
     const byGrad = $("edge-mode").value === "grad";
@@ -240,31 +250,36 @@
           const g = view.edges.get(`w${k}-${i}-${j}`);
           const isKnown = !byGrad || known("gW", k, i, j);
           const v = weights[k - 1][i - 1][j - 1];
-          const line = g.querySelector(".line");
-          line.style.strokeWidth = isKnown ? (0.6 + 5 * Math.abs(v) / largest).toFixed(2) : "0.8";
+          const width = isKnown ? (0.6 + (5 * Math.abs(v)) / largest).toFixed(1) : "0.8";
+          const line = g.children[1]; // after the wider, invisible path that takes the clicks
+          if (line.style.strokeWidth !== width) line.style.strokeWidth = width;
           g.classList.toggle("negative", isKnown && v < 0);
           g.classList.toggle("unknown", !isKnown);
-          g.querySelector("title").textContent =
-            `W${k}[${i},${j}] = ${fmt(value("W", k, i, j))}, ∇W${k}[${i},${j}] = ` +
-            (known("gW", k, i, j) ? fmt(value("gW", k, i, j)) : "?");
         }
         const g = value("gp", k, i);
         const blocked = g === 0 && net.activations[k - 1] === "relu" && known("a", k, i);
         view.edges.get(`g${k}-${i}`).classList.toggle("blocked", blocked);
-        const local = view.nodes.get(`a${k}-${i}`).querySelector(".local");
-        local.textContent = g === null ? "" : blocked ? "blocked" : `${Model.GPRIME_NAMES[net.activations[k - 1]]} ${known("gp", k, i) ? fmt(g, 4) : "?"}`;
+        const local = view.nodes.get(`a${k}-${i}`).lastChild;
+        setText(local, g === null ? "" : blocked ? "blocked" : `${Model.GPRIME_NAMES[net.activations[k - 1]]} ${known("gp", k, i) ? fmt(g, 4) : "?"}`);
         local.classList.toggle("blocked", blocked);
       }
     }
-    const text = (g, cls, s) => (g.querySelector("." + cls).textContent = s);
     for (const [nodeKey, g] of view.nodes) {
       const [q, k, i] = nodeKey === "L" ? ["L", n, 1] : [nodeKey[0], ...nodeKey.slice(1).split("-").map(Number)];
-      text(g, "name", q === "L" ? "L" : nameOf(q, k, i));
-      text(g, "value", known(q, k, i) ? fmt(value(q, k, i), 4) : "?");
+      const [, name, shown, grad] = g.children;
+      setText(name, q === "L" ? "L" : nameOf(q, k, i));
+      setText(shown, known(q, k, i) ? fmt(value(q, k, i), 4) : "?");
       const gq = q === "L" ? null : "g" + q;
-      text(g, "grad", gq ? "∇ " + (known(gq, k, i) ? fmt(value(gq, k, i), 4) : "?") : "");
+      setText(grad, gq ? "∇ " + (known(gq, k, i) ? fmt(value(gq, k, i), 4) : "?") : "");
       g.setAttribute("aria-label", `${nameOf(q, k, i)}: ${g.textContent}`);
     }
+  }
+
+  // A weight's tooltip, written when the pointer reaches it.
+  function weightTitle(g) {
+    const [k, i, j] = [g.dataset.k, g.dataset.i, g.dataset.j].map(Number);
+    g.lastChild.textContent = `W${k}[${i},${j}] = ${fmt(value("W", k, i, j))}, ∇W${k}[${i},${j}] = ` +
+      (known("gW", k, i, j) ? fmt(value("gW", k, i, j)) : "?");
   }
 
   // ---- the scalar graph (the engine's pass, embedded) ----
@@ -314,6 +329,7 @@
     for (const node of data.nodes) {
       const [text, full] = scalar.gradText.get(node.id);
       const isKnown = !replay || replay.mode !== "scalar" || node.ready <= replay.step;
+      if (text.textContent === (isKnown ? full : "grad ?")) continue;
       text.textContent = isKnown ? full : "grad ?";
       document.getElementById(node.id).classList.toggle("pending", !isKnown);
     }
@@ -386,8 +402,11 @@
     markAll(page, "row-lit", l.rows);
     markAll(page, "col-lit", l.cols);
     markAll(page, "edge-lit", l.edges);
-    for (const button of document.querySelectorAll("button.entry")) {
-      button.setAttribute("aria-pressed", button.classList.contains("chosen") ? "true" : "false");
+    for (const button of document.querySelectorAll('button.entry[aria-pressed="true"]')) {
+      button.setAttribute("aria-pressed", "false");
+    }
+    for (const button of document.querySelectorAll("button.entry.chosen")) {
+      button.setAttribute("aria-pressed", "true");
     }
     $("graph").classList.toggle("has-choice", chosen !== null);
     // The scalar graph: the chosen node, the nodes of its factors, and every path to L.
@@ -736,7 +755,7 @@
     pause();
     chosen = c;
     buildEditor();
-    update();
+    showChoice();
     if (!c) return;
     const l = lights(c);
     const targets = currentView === "layer"
@@ -797,13 +816,19 @@
     return largest;
   }
 
-  function update() {
-    computed = replay && replay.mode === "notes" ? computedSoFar() : null;
-    for (const list of cells.values()) for (const button of list) showCell(button);
-    showLayerView();
-    showScalarGraph();
+  // What is chosen: its entries, nodes and factors lit, and its explanation.
+  function showChoice() {
     showLights();
     panel.replaceChildren(...explanation());
+  }
+
+  // Every number of the page, and what is chosen.
+  function update() {
+    computed = replay && replay.mode === "notes" ? computedSoFar() : null;
+    for (const record of records) showCell(record);
+    showLayerView();
+    showScalarGraph();
+    showChoice();
     $("loss-now").textContent = known("L", n, 1) ? `L = ${fmt(pass.L)}` : "L = ?";
     $("edited").textContent = edited
       ? "Edited: the numbers are the page's own pass (the scalar graph still shows the engine's)."
@@ -847,6 +872,7 @@
       });
     }
     for (const g of view.svg.querySelectorAll("g.weight")) {
+      g.addEventListener("pointerenter", () => weightTitle(g));
       g.addEventListener("click", () => choose({ q: "gW", k: Number(g.dataset.k), i: Number(g.dataset.i), j: Number(g.dataset.j) }));
     }
     for (const node of data.nodes) {

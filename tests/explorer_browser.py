@@ -142,7 +142,12 @@ class Session:
         return [tuple(c) for c in self.page.evaluate(CELLS_JS)]  # type: ignore[misc]
 
     def with_class(self, name: str) -> set[tuple[str, int, int, int]]:
-        return {(q, k, i, j) for q, k, i, j, _, classes in self.cells() if name in classes}
+        """The entries (q, k, i, j) of the buttons with class ``name``."""
+        found = self.page.eval_on_selector_all(
+            f"#matrices button.entry.{name}",
+            "bs => bs.map((b) => [b.dataset.q, +b.dataset.k, +b.dataset.i, +(b.dataset.j || 0)])",
+        )
+        return {tuple(entry) for entry in found}  # type: ignore[misc]
 
     def svg_with_class(self, name: str) -> set[str]:
         return set(self.page.eval_on_selector_all(f"#layer-view .{name}", "es => es.map(e => e.id)"))
