@@ -31,7 +31,8 @@ SIZES = [4, 16, 16, 3]
 CHROMIUM = "/usr/bin/chromium"
 
 MEASURE = """async ([kind, repeats]) => {
-  const frame = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  const frame = () =>
+    new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
   const handler = [], total = [];
   for (let r = 0; r < repeats; r++) {
     const i = 1 + (r % 16), j = 1 + ((r * 7) % 16);

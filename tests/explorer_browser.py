@@ -97,8 +97,12 @@ class Python:
         if q in ("h", "gh"):
             v = self.x[i - 1] if k == 0 else layers[k - 1].h[i - 1]
             return v.data if q == "h" else v.grad
-        layer = layers[k - 1] if k > 0 else None
-        assert layer is not None or q in ("L", "y")
+        if q == "L":
+            return self.L.data
+        if q == "y":
+            assert isinstance(self.target, list)
+            return self.target[i - 1]
+        layer = layers[k - 1]
         table: dict[str, Any] = {
             "a": lambda: layer.a[i - 1].data,
             "ga": lambda: layer.a[i - 1].grad,
@@ -107,16 +111,18 @@ class Python:
             "gW": lambda: layer.W[i - 1][j - 1].grad,
             "b": lambda: layer.b[i - 1].data,
             "gb": lambda: layer.b[i - 1].grad,
-            "y": lambda: self.target[i - 1],  # type: ignore[index]
-            "L": lambda: self.L.data,
         }
         result: float | None = table[q]()
         return result
 
 
 def python_pass(setting: Setting) -> Python:
-    return Python(setting.net(), [Value(v, f"x[{j + 1}]") for j, v in enumerate(setting.x())],
-                  setting.target(), setting.loss)
+    return Python(
+        setting.net(),
+        [Value(v, f"x[{j + 1}]") for j, v in enumerate(setting.x())],
+        setting.target(),
+        setting.loss,
+    )
 
 
 def close(a: float, b: float) -> bool:
@@ -139,7 +145,7 @@ class Session:
 
     def cells(self) -> list[tuple[str, int, int, int, str, list[str]]]:
         """Every entry of the matrices: (q, k, i, j, full value or "" if unknown, classes)."""
-        return [tuple(c) for c in self.page.evaluate(CELLS_JS)]  # type: ignore[misc]
+        return [tuple(c) for c in self.page.evaluate(CELLS_JS)]
 
     def with_class(self, name: str) -> set[tuple[str, int, int, int]]:
         """The entries (q, k, i, j) of the buttons with class ``name``."""
@@ -147,10 +153,12 @@ class Session:
             f"#matrices button.entry.{name}",
             "bs => bs.map((b) => [b.dataset.q, +b.dataset.k, +b.dataset.i, +(b.dataset.j || 0)])",
         )
-        return {tuple(entry) for entry in found}  # type: ignore[misc]
+        return {tuple(entry) for entry in found}
 
     def svg_with_class(self, name: str) -> set[str]:
-        return set(self.page.eval_on_selector_all(f"#layer-view .{name}", "es => es.map(e => e.id)"))
+        return set(
+            self.page.eval_on_selector_all(f"#layer-view .{name}", "es => es.map(e => e.id)")
+        )
 
     def panel_numbers(self) -> dict[str, list[float]]:
         found: dict[str, list[float]] = {}

@@ -24,7 +24,6 @@ from explorer_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SETTINGS,
-    Session,
     Setting,
     browser,
     close,
@@ -348,7 +347,9 @@ def test_the_finer_replay_steps_through_the_engines_scalar_order(pages, open_pag
     for step in range(1, len(order) + 1):
         session.page.keyboard.press("ArrowRight")
         v = order[step - 1]
-        current = session.page.eval_on_selector_all("#scalar-view g.node.current", "g => g.map(e => e.id)")
+        current = session.page.eval_on_selector_all(
+            "#scalar-view g.node.current", "g => g.map(e => e.id)"
+        )
         assert current == [f"n{nodes.index(v)}"]
         assert f"Scalar step {step} of {len(order)}" in session.page.inner_text("#status")
     grads = session.page.eval_on_selector_all(
@@ -426,7 +427,10 @@ def test_everything_can_be_done_from_the_keyboard(pages, open_page):
     before = python_pass(setting).L.data
     page.keyboard.press("s")
     assert "SGD step 1" in page.inner_text("#status")
-    assert float(page.eval_on_selector("#matrices .entry[data-q=L] span", "s => s.dataset.value")) < before
+    assert (
+        float(page.eval_on_selector("#matrices .entry[data-q=L] span", "s => s.dataset.value"))
+        < before
+    )
     page.keyboard.press("v")
     assert page.is_visible("#scalar-view svg") and not page.is_visible("#layer-view")
 

@@ -42,9 +42,13 @@ def test_the_tutorial_notebook_runs_and_shows_the_explorer_inline(this_interpret
     )
     client.execute()
     outputs = [cell.get("outputs", []) for cell in notebook.cells if cell.cell_type == "code"]
-    html = [o["data"]["text/html"] for cell in outputs for o in cell if "text/html" in o.get("data", {})]
+    html = [
+        o["data"]["text/html"] for cell in outputs for o in cell if "text/html" in o.get("data", {})
+    ]
     assert len(html) == 2 and all(h.startswith("<iframe srcdoc=") for h in html)
-    printed = "".join(o.get("text", "") for cell in outputs for o in cell if o["output_type"] == "stream")
+    printed = "".join(
+        o.get("text", "") for cell in outputs for o in cell if o["output_type"] == "stream"
+    )
     assert "∂L/∂W2[1,3] = 0.353906 = 0.551354 × 0.641886" in printed
     assert "the same number: True" in printed
     assert "the loss fell at every step: True" in printed
