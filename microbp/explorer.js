@@ -302,6 +302,10 @@
       gradText.set(node.id, [text, text.textContent]);
       g.setAttribute("tabindex", "0");
       g.setAttribute("role", "button");
+      if (node.kind === "parameter") g.classList.add("parameter");
+    }
+    for (const edge of data.edges) {
+      if (nodes.get(edge.parent).kind === "parameter") document.getElementById(edge.id).classList.add("parameter");
     }
     return { nodes, outward, inward, svg, gradText };
   })();
@@ -732,6 +736,16 @@
     $("view-layer").setAttribute("aria-pressed", String(name === "layer"));
     $("view-scalar").setAttribute("aria-pressed", String(name === "scalar"));
     setZoom(zooms[name]);
+    if (chosen) bringIntoView(targetsOf(chosen));
+  }
+
+  // Where a choice is in the view shown: its entries and edge in the layer view, its node in
+  // the scalar graph.
+  function targetsOf(c) {
+    const l = lights(c);
+    return currentView === "layer"
+      ? [...l.chosen, ...l.edges].filter((e) => e && view.svg.contains(e))
+      : (l.scalar || []).filter(Boolean).slice(0, 1).map((id) => document.getElementById(id));
   }
 
   // Scroll the graph pane so the elements sit in its middle, or start at its start if they
@@ -757,11 +771,7 @@
     buildEditor();
     showChoice();
     if (!c) return;
-    const l = lights(c);
-    const targets = currentView === "layer"
-      ? [...l.chosen, ...l.edges].filter((e) => e && view.svg.contains(e))
-      : (l.scalar || []).filter(Boolean).slice(0, 1).map((id) => document.getElementById(id));
-    bringIntoView(targets);
+    bringIntoView(targetsOf(c));
     if (from) from.focus({ preventScroll: true });
   }
 
@@ -894,6 +904,9 @@
     $("sgd").addEventListener("click", sgdStep);
     $("undo").addEventListener("click", undoEdits);
     $("edge-mode").addEventListener("change", showLayerView);
+    $("show-parameters").addEventListener("change", () => {
+      scalar.svg.classList.toggle("fold", !$("show-parameters").checked);
+    });
     $("view-layer").addEventListener("click", () => setView("layer"));
     $("view-scalar").addEventListener("click", () => setView("scalar"));
     $("zoom-in").addEventListener("click", () => setZoom(zooms[currentView] * 1.2));
@@ -921,6 +934,7 @@
       }
     });
     $("speed-shown").textContent = `${$("speed").value} steps/s`;
+    scalar.svg.classList.add("fold");
     // Fit the network to its pane, but never so small that a 13 px label reads under 11 px
     // (with a little room for the browser's rounding of the SVG's width).
     setZoom(Math.min(1.4, Math.max(11.1 / 13, fitZoom())));

@@ -358,6 +358,27 @@ def test_the_finer_replay_steps_through_the_engines_scalar_order(pages, open_pag
     assert "grad ?" not in grads
 
 
+@pytest.mark.browser
+def test_the_scalar_graph_folds_parameters_unless_asked_but_shows_a_chosen_one(pages, open_page):
+    setting = SETTINGS["default"]
+    session = open_page(pages["default"])
+    want = python_pass(setting)
+    nodes = topological_order(want.L)
+    w = f"n{nodes.index(want.net.layers[1].W[0][2])}"
+    b = f"n{nodes.index(want.net.layers[1].b[0])}"
+    a = f"n{nodes.index(want.net.layers[1].a[0])}"
+    page = session.page
+    page.click("#view-scalar")
+    assert (
+        not page.is_visible(f"#{w}") and not page.is_visible(f"#{b}") and page.is_visible(f"#{a}")
+    )
+    session.choose("gW", 2, 1, 3)
+    assert page.is_visible(f"#{w}") and not page.is_visible(f"#{b}")
+    assert session.inside_graph_pane(w)
+    page.check("#show-parameters")
+    assert page.is_visible(f"#{b}")
+
+
 # ---- in the browser: reading it, on any screen, with any input device ----
 
 
