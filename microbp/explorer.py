@@ -36,8 +36,12 @@ INLINE_HEIGHT = 760
 #: Where explorer.html takes its parts, in the order they appear in it.
 _SLOTS = ("/*microbp:style*/", "<!--microbp:svg-->", "/*microbp:data*/", "/*microbp:script*/")
 
-#: The page's scripts, in the order they run: the pass's formulas, the layer view, the page.
-SCRIPTS = ("explorer_model.js", "explorer_view.js", "explorer.js")
+#: The page's scripts, in the order they run: the pass's formulas, the layer view's drawing.
+SCRIPTS = ("explorer_model.js", "explorer_view.js")
+
+#: The parts of the page's own script, joined in this order inside one function (they share
+#: its scope: the state first, the call that builds the page last).
+PAGE_SCRIPT_PARTS = ("explorer_state.js", "explorer_tables.js", "explorer_panel.js", "explorer.js")
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,10 @@ def _page(svg: str, document: dict[str, Any]) -> str:
     parts = (_asset("explorer.css"), svg[svg.index("<svg") :], _script_json(document))
     rest = _asset("explorer.html")
     page = []
-    script = "\n".join(_asset(name) for name in SCRIPTS)
+    page_script = "\n".join(_asset(name) for name in PAGE_SCRIPT_PARTS)
+    script = "\n".join(
+        [*(_asset(name) for name in SCRIPTS), f"(function () {{\n{page_script}}})();"]
+    )
     for slot, part in zip(_SLOTS, (*parts, script)):
         before, _, rest = rest.partition(slot)
         page += [before, part]
