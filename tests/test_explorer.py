@@ -24,6 +24,7 @@ from explorer_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SETTINGS,
+    Python,
     Setting,
     browser,
     close,
@@ -31,7 +32,7 @@ from explorer_browser import (
     python_pass,
 )
 
-from microbp import MLP, topological_order
+from microbp import MLP, Value, topological_order
 from microbp.drawing import MAX_NODES, GraphTooLargeError
 from microbp.explorer import INLINE_HEIGHT, explore, write_html
 from microbp.nn import LOSSES
@@ -335,12 +336,16 @@ def test_a_matrix_entry_is_unknown_until_the_step_that_computes_it(pages, open_p
     assert new == {("gW", 3)}
 
 
+@pytest.fixture
+def default_scalar_graph(pages, open_page) -> tuple[Any, Python, list[Value]]:
+    """The default network's page, open; its engine pass; the scalar graph's nodes (n{i})."""
+    want = python_pass(SETTINGS["default"])
+    return open_page(pages["default"]), want, topological_order(want.L)
+
+
 @pytest.mark.browser
-def test_the_finer_replay_steps_through_the_engines_scalar_order(pages, open_page):
-    setting = SETTINGS["default"]
-    session = open_page(pages["default"])
-    want = python_pass(setting)
-    nodes = topological_order(want.L)
+def test_the_finer_replay_steps_through_the_engines_scalar_order(default_scalar_graph):
+    session, _, nodes = default_scalar_graph
     order = [v for v in reversed(nodes) if v.parents]
     session.page.select_option("#granularity", "scalar")
     assert session.page.is_visible("#scalar-view svg")
@@ -359,11 +364,10 @@ def test_the_finer_replay_steps_through_the_engines_scalar_order(pages, open_pag
 
 
 @pytest.mark.browser
-def test_the_scalar_graph_folds_parameters_unless_asked_but_shows_a_chosen_one(pages, open_page):
-    setting = SETTINGS["default"]
-    session = open_page(pages["default"])
-    want = python_pass(setting)
-    nodes = topological_order(want.L)
+def test_the_scalar_graph_folds_parameters_unless_asked_but_shows_a_chosen_one(
+    default_scalar_graph,
+):
+    session, want, nodes = default_scalar_graph
     w = f"n{nodes.index(want.net.layers[1].W[0][2])}"
     b = f"n{nodes.index(want.net.layers[1].b[0])}"
     a = f"n{nodes.index(want.net.layers[1].a[0])}"
