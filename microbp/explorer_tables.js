@@ -155,6 +155,7 @@ function showLayerView() {
     setText(shown, known(q, k, i) ? fmt(value(q, k, i), 4) : "?");
     const gq = q === "L" ? null : "g" + q;
     setText(grad, gq ? "∇ " + (known(gq, k, i) ? fmt(value(gq, k, i), 4) : "?") : "");
+    g.classList.toggle("new", justComputed(q, k) || (gq !== null && justComputed(gq, k)));
     g.setAttribute("aria-label", `${nameOf(q, k, i)}: ${g.textContent}`);
   }
 }

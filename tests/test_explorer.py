@@ -334,6 +334,9 @@ def test_a_matrix_entry_is_unknown_until_the_step_that_computes_it(pages, open_p
     session.page.keyboard.press("ArrowRight")
     new = {(q, k) for q, k, *_, classes in session.cells() if "new" in classes}
     assert new == {("gW", 3)}
+    assert session.svg_with_class("new") == set()  # ∇W3 is no node's number
+    session.page.keyboard.press("ArrowLeft")  # back to ∇a3 = ŷ − e_ℓ: the a3 nodes' gradients
+    assert session.svg_with_class("new") >= {"lv-a3-1", "lv-a3-2"}
 
 
 @pytest.fixture
