@@ -1,14 +1,15 @@
-"""One self-contained HTML page that lets a learner watch a backward pass happen.
+"""One self-contained HTML page that lets a learner watch a backward pass happen, and change it.
 
-The page shows a network's matrices layer by layer (h_{k-1}, ∇a_k, ∇b_k, ∇W_k from the engine
-beside ∇a_k·h_{k-1}ᵀ from the formulas) next to the computation graph `graph.draw` draws. Clicking
-an entry of ∇W_k lights up ``Wk[i,j]``, its edge to ``ak[i]`` and every path on to ``L``, and
-shows ∂L/∂Wk[i,j] = ∂L/∂ak[i] · h_{k-1,j}; clicking a node shows the chain-rule terms its grad
-is the sum of; the backward pass can be replayed one node at a time in the engine's order.
+The page shows the network as layers (one node per unit, weights as edges) and every layer's
+matrices, ∇W_k drawn as the outer product ∇a_k h_{k-1}ᵀ it is: choosing ∇W_k[i,j] lights its two
+factors ∇a_k[i] and h_{k-1}[j]. The pass replays in the notes' steps (forward, then ∇a_L, ∇W_k,
+∇b_k, ∇h_{k-1}, ∇a_{k-1} layer by layer) or node by node in the engine's order on the scalar
+graph `graph.draw` draws. x, the target, any weight or bias can be edited and SGD steps taken:
+the page recomputes the pass with its own small script of the notes' formulas
+(explorer_model.js), held to the engine by the browser tests.
 
-Every number on the page is the engine's (or, for the formula column, `formulas.gradients`'s),
-embedded as JSON built from `drawing.graph_data`, the same description the SVG is drawn from; the
-page's script only looks numbers up and shows them. Nothing is fetched when the page is viewed.
+The scalar graph's numbers are the engine's, embedded as JSON built from `drawing.graph_data`,
+the same description the SVG is drawn from. Nothing is fetched when the page is viewed.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from microbp import drawing, formulas, graph
+from microbp import drawing, graph
 from microbp.engine import Value, zero_grad
 from microbp.files import write_bytes_atomically
 from microbp.nn import LOSSES, MLP, Layer
@@ -36,6 +35,13 @@ INLINE_HEIGHT = 760
 
 #: Where explorer.html takes its parts, in the order they appear in it.
 _SLOTS = ("/*microbp:style*/", "<!--microbp:svg-->", "/*microbp:data*/", "/*microbp:script*/")
+
+#: The page's scripts, in the order they run: the pass's formulas, the layer view's drawing.
+SCRIPTS = ("explorer_model.js", "explorer_view.js")
+
+#: The parts of the page's own script, joined in this order inside one function (they share
+#: its scope: the state first, the call that builds the page last).
+PAGE_SCRIPT_PARTS = ("explorer_state.js", "explorer_tables.js", "explorer_panel.js", "explorer.js")
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,8 @@ def explore(
     data = drawing.graph_data(L)  # the size guard, before the pass changes anything
     zero_grad(net.parameters())
     L.backward()
-    formula = formulas.gradients(net, x, target, loss)
     svg = graph.svg(graph.digraph(data))
-    document = _page_data(net, L, loss, target, data, formula)
-    return Explorer(_page(svg, document), L)
+    return Explorer(_page(svg, _page_data(net, L, loss, target, data)), L)
 
 
 def write_html(
@@ -113,10 +117,10 @@ def _page_data(
     loss: str,
     target: int | Sequence[float],
     data: drawing.GraphData,
-    formula: formulas.Gradients,
 ) -> dict[str, Any]:
-    """Everything the page shows, as JSON-ready data: the graph's nodes and edges with their
-    numbers, the engine's backward order, and each layer's matrices as node ids."""
+    """Everything the page starts from, as JSON-ready data: the network's numbers (which the
+    page's script recomputes the pass from), the scalar graph's nodes and edges with the
+    engine's numbers, the engine's backward order, and each layer's entries as node ids."""
     ids = {node.value: node.id for node in data.nodes}
     order = [node for node in reversed(data.nodes) if node.value.parents]
     step_of = {node.id: s for s, node in enumerate(order, start=1)}
@@ -128,8 +132,11 @@ def _page_data(
             "sizes": net.sizes,
             "hidden": net.hidden,
             "output": net.output,
+            "activations": [layer.activation for layer in net.layers],
             "loss": loss,
             "x": [v.data for v in net.layers[0].h_prev],
+            "W": [[[w.data for w in row] for row in layer.W] for layer in net.layers],
+            "b": [[b.data for b in layer.b] for layer in net.layers],
             "target": (
                 int(target)
                 if isinstance(target, (int, numbers.Integral))
@@ -162,25 +169,20 @@ def _page_data(
             for edge in data.edges
         ],
         "order": [node.id for node in order],
-        "layers": [
-            _layer_data(layer, ids, grads) for layer, grads in zip(net.layers, formula.layers)
-        ],
+        "layers": [_layer_data(layer, ids) for layer in net.layers],
     }
 
 
-def _layer_data(
-    layer: Layer, ids: dict[Value, str], grads: formulas.LayerGradients
-) -> dict[str, Any]:
-    engine_W = np.array([[w.grad for w in row] for row in layer.W])
+def _layer_data(layer: Layer, ids: dict[Value, str]) -> dict[str, Any]:
+    """Layer k's entries as the ids of their nodes in the scalar graph (cross-entropy's L
+    depends on ŷ_ℓ alone, so the other outputs have none)."""
     return {
         "k": layer.k,
-        "activation": layer.activation,
         "h_prev": [ids[v] for v in layer.h_prev],
         "a": [ids[v] for v in layer.a],
+        "h": [ids.get(v) for v in layer.h],  # None: an output L does not depend on
         "b": [ids[v] for v in layer.b],
         "W": [[ids[w] for w in row] for row in layer.W],
-        "grad_W_formula": grads.grad_W.tolist(),
-        "max_abs_diff": float(np.max(np.abs(engine_W - grads.grad_W))),
     }
 
 
@@ -200,7 +202,11 @@ def _page(svg: str, document: dict[str, Any]) -> str:
     parts = (_asset("explorer.css"), svg[svg.index("<svg") :], _script_json(document))
     rest = _asset("explorer.html")
     page = []
-    for slot, part in zip(_SLOTS, (*parts, _asset("explorer.js"))):
+    page_script = "\n".join(_asset(name) for name in PAGE_SCRIPT_PARTS)
+    script = "\n".join(
+        [*(_asset(name) for name in SCRIPTS), f"(function () {{\n{page_script}}})();"]
+    )
+    for slot, part in zip(_SLOTS, (*parts, script)):
         before, _, rest = rest.partition(slot)
         page += [before, part]
     return "".join([*page, rest])

@@ -1,12 +1,11 @@
 """The explorer page, used as a learner uses it: opened from disk in a real browser (Debian's
-chromium, driven by Playwright), clicked, stepped through, read back.
+chromium, driven by Playwright), clicked, stepped through, read back, at three screen sizes.
 
-What the page shows is compared with a pass of the engine rebuilt here (same network, same
-input, so the page's node ``n{i}`` is the i-th node of ``topological_order(L)``), with numpy's
-matrix formulas, and with the chain rule itself (the terms shown add up to the grad shown).
-Tests marked ``browser`` are skipped when Playwright or /usr/bin/chromium is missing.
+What the page shows is compared with the Python engine's pass of the same network. Tests
+marked ``browser`` are skipped when Playwright or /usr/bin/chromium is missing. The edits and
+SGD steps are in test_explorer_edits.py.
 
-`make_docs_example` writes the docs' example page and screenshot:
+`make_docs_example` writes the docs' example page and screenshots:
 ``python tests/test_explorer.py`` (needs both, and Graphviz).
 """
 
@@ -14,102 +13,38 @@ from __future__ import annotations
 
 import html.parser
 import json
-import math
+import random
 import re
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from explorer_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SETTINGS,
+    Python,
+    Setting,
+    browser,
+    close,
+    open_page,
+    python_pass,
+)
 
-from microbp import MLP, Value, formulas, topological_order
+from microbp import MLP, Value, topological_order
 from microbp.drawing import MAX_NODES, GraphTooLargeError
 from microbp.explorer import INLINE_HEIGHT, explore, write_html
-from microbp.nn import HIDDEN_ACTIVATIONS, LOSSES, Layer
+from microbp.nn import LOSSES
+
+__all__ = ["browser", "open_page"]  # the fixtures, used by name
 
 pytestmark = pytest.mark.dot
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_EXAMPLE = ROOT / "docs" / "explorer" / "example.html"
-DOCS_SCREENSHOT = ROOT / "docs" / "img" / "explorer.png"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
+DOCS_IMAGES = ROOT / "docs" / "img"
 X = [0.5, -1.0, 2.0]
-OUTPUT = {"cross_entropy": "softmax", "squared_error": "linear"}
-TARGET: dict[str, Any] = {"cross_entropy": 1, "squared_error": [1.0, -0.5]}
-CASES = [(hidden, loss) for hidden in HIDDEN_ACTIVATIONS for loss in OUTPUT]
-
-
-# ---- the pass the page should show, rebuilt here ----
-
-
-@dataclass
-class Expected:
-    """An engine pass of the network a page shows, and what follows from it."""
-
-    net: MLP
-    L: Value
-    nodes: list[Value]  # the page's node n{i} is nodes[i]
-    formula: formulas.Gradients
-    children: dict[Value, list[tuple[Value, int]]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for v in self.nodes:
-            for i, p in enumerate(v.parents):
-                self.children.setdefault(p, []).append((v, i))
-
-    def id(self, v: Value) -> str:
-        return f"n{self.nodes.index(v)}"
-
-    def node(self, node_id: str) -> Value:
-        return self.nodes[int(node_id[1:])]
-
-    def layers(self) -> list[tuple[int, Layer, formulas.LayerGradients]]:
-        """Each layer k with its formulas' gradients."""
-        return [
-            (layer.k, layer, grads) for layer, grads in zip(self.net.layers, self.formula.layers)
-        ]
-
-    def order(self) -> list[str]:
-        """The order backward processes the nodes in: children before parents, root first."""
-        return [self.id(v) for v in reversed(self.nodes) if v.parents]
-
-    def paths_to_root(self, source: Value) -> tuple[set[str], Counter[tuple[str, str]]]:
-        """The nodes on some path from source to L, and the edges between them (breadth first)."""
-        found, frontier = {source}, [source]
-        while frontier:
-            frontier = [c for v in frontier for c, _ in self.children.get(v, []) if c not in found]
-            found.update(frontier)
-        edges = Counter(
-            (self.id(v), self.id(c)) for v in found for c, _ in self.children.get(v, [])
-        )
-        return {self.id(v) for v in found}, edges
-
-
-def engine_pass(hidden: str, loss: str, sizes: tuple[int, ...] = (3, 3, 2)) -> Expected:
-    net = MLP(list(sizes), hidden=hidden, output=OUTPUT[loss], seed=0)
-    L = LOSSES[loss](net(X), TARGET[loss])
-    L.backward()
-    formula = formulas.gradients(net, X, TARGET[loss], loss)
-    return Expected(net, L, topological_order(L), formula)
-
-
-def page_of(hidden: str, loss: str, folder: Path) -> Path:
-    net = MLP([3, 3, 2], hidden=hidden, output=OUTPUT[loss], seed=0)
-    return write_html(net, X, TARGET[loss], folder / f"{hidden}-{loss}.html", loss=loss)
 
 
 def embedded_data(page_html: str) -> dict[str, Any]:
@@ -120,16 +55,11 @@ def embedded_data(page_html: str) -> dict[str, Any]:
     return json.loads(found[1])
 
 
-def close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
-
-
 # ---- the page as a file (no browser needed) ----
 
 
 def test_the_page_is_one_file_that_needs_nothing_else(tmp_path):
-    path = page_of("sigmoid", "cross_entropy", tmp_path)
-    text = path.read_text(encoding="utf-8")
+    text = SETTINGS["default"].write(tmp_path).read_text(encoding="utf-8")
     references = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", text, re.I)
     assert references == []
     assert not re.search(r"@import|url\(|<link|<iframe", text, re.I)
@@ -138,30 +68,31 @@ def test_the_page_is_one_file_that_needs_nothing_else(tmp_path):
     assert addresses <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
 
-@pytest.mark.parametrize(("hidden", "loss"), CASES)
-def test_the_embedded_numbers_are_the_engines_graph_and_grads(hidden, loss, tmp_path):
-    data = embedded_data(page_of(hidden, loss, tmp_path).read_text(encoding="utf-8"))
-    want = engine_pass(hidden, loss)
-    assert [n["id"] for n in data["nodes"]] == [want.id(v) for v in want.nodes]
-    for shown, v in zip(data["nodes"], want.nodes):
-        assert (shown["name"], shown["op"], shown["data"], shown["grad"]) == (
-            v.name,
-            v.op,
-            v.data,
-            v.grad,
-        )
+@pytest.mark.parametrize("name", ["default", "tanh-squared"])
+def test_the_embedded_numbers_are_the_networks_and_the_engines(name, tmp_path):
+    setting = SETTINGS[name]
+    data = embedded_data(setting.write(tmp_path).read_text(encoding="utf-8"))
+    want = python_pass(setting)
+    network = data["network"]
+    assert network["x"] == setting.x() and network["target"] == setting.target()
+    assert network["W"] == [[[w.data for w in row] for row in layer.W] for layer in want.net.layers]
+    assert network["b"] == [[b.data for b in layer.b] for layer in want.net.layers]
+    assert network["activations"] == [layer.activation for layer in want.net.layers]
+    nodes = topological_order(want.L)
+    assert [(n["name"], n["data"], n["grad"]) for n in data["nodes"]] == [
+        (v.name, v.data, v.grad) for v in nodes
+    ]
+    ids = {v: f"n{i}" for i, v in enumerate(nodes)}
     edges = Counter((e["parent"], e["child"], e["local"], e["term"]) for e in data["edges"])
     assert edges == Counter(
-        (want.id(p), want.id(v), v.local_grads[i], v.local_grads[i] * v.grad)
-        for v in want.nodes
+        (ids[p], ids[v], v.local_grads[i], v.local_grads[i] * v.grad)
+        for v in nodes
         for i, p in enumerate(v.parents)
     )
-    assert data["order"] == want.order()
-    for layer, grads in zip(data["layers"], want.formula.layers):
-        assert np.allclose(layer["grad_W_formula"], grads.grad_W, rtol=0, atol=1e-15)
-        engine_W = [[want.node(w).grad for w in row] for row in layer["W"]]
-        assert np.allclose(engine_W, grads.grad_W, rtol=1e-12, atol=1e-15)
-        assert layer["max_abs_diff"] == np.max(np.abs(np.array(engine_W) - grads.grad_W))
+    assert data["order"] == [ids[v] for v in reversed(nodes) if v.parents]
+    for layer, net_layer in zip(data["layers"], want.net.layers):
+        assert layer["W"] == [[ids[w] for w in row] for row in net_layer.W]
+        assert layer["a"] == [ids[a] for a in net_layer.a]
 
 
 def test_the_parameters_hold_exactly_this_passs_grads_afterwards(tmp_path):
@@ -169,8 +100,9 @@ def test_the_parameters_hold_exactly_this_passs_grads_afterwards(tmp_path):
     for p in net.parameters():
         p.grad = 123.0  # left over from earlier passes
     write_html(net, X, 1, tmp_path / "page.html")
-    want = engine_pass("sigmoid", "cross_entropy")
-    assert [p.grad for p in net.parameters()] == [p.grad for p in want.net.parameters()]
+    want = MLP([3, 3, 2], seed=0)
+    LOSSES["cross_entropy"](want(X), 1).backward()
+    assert [p.grad for p in net.parameters()] == [p.grad for p in want.parameters()]
 
 
 def test_a_graph_over_the_rendering_limit_is_refused_as_the_svg_is_and_nothing_changes(tmp_path):
@@ -210,16 +142,17 @@ def test_write_html_writes_exactly_the_page_explore_builds_and_returns_the_path(
 
 
 def test_a_numpy_input_and_label_give_the_same_page_as_plain_numbers():
+    np = pytest.importorskip("numpy")
     plain = embedded_data(explore(MLP([3, 3, 2], seed=0), X, 1).html)
     x, label = np.array(X), np.int64(1)
-    from_numpy = embedded_data(explore(MLP([3, 3, 2], seed=0), x, label).html)  # type: ignore[arg-type]
+    from_numpy = embedded_data(explore(MLP([3, 3, 2], seed=0), x, label).html)
     assert from_numpy == plain
 
 
-def test_the_page_of_the_default_explain_network_is_well_under_a_megabyte():
+def test_the_page_of_the_default_explain_network_is_at_most_200_kB():
     net = MLP([3, 3, 3, 2], seed=0)  # `microbp explain`'s default network and input
     size = len(explore(net, [0.69, 0.52, -0.16], 0).html.encode("utf-8"))
-    assert size < 256 * 1024, size
+    assert size <= 200 * 1024, size
 
 
 class _IframeReader(html.parser.HTMLParser):
@@ -243,367 +176,291 @@ def test_in_jupyter_the_same_page_shows_inline_in_an_iframe():
 
 def test_the_committed_example_page_shows_what_the_code_builds_today():
     committed = embedded_data(DOCS_EXAMPLE.read_text(encoding="utf-8"))
-    fresh = embedded_data(docs_example().html)
-    assert committed == fresh
+    assert committed == embedded_data(docs_example().html)
 
 
-# ---- in the browser ----
-
-
-@dataclass
-class Session:
-    """A page open in chromium, with every request it made and every script error."""
-
-    page: Any
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def state(self) -> dict[str, Any]:
-        """What the page shows now: lit and stepped nodes and edges, the grads, the panel."""
-        return self.page.evaluate(
-            """() => {
-              const ids = (selector) => [...document.querySelectorAll(selector)].map((e) => e.id);
-              const titles = (selector) => [...document.querySelectorAll(selector)]
-                .map((e) => e.querySelector("title").textContent);
-              const numbers = {};
-              for (const span of document.querySelectorAll("#panel span.num[data-role]")) {
-                (numbers[span.dataset.role] ||= []).push(Number(span.dataset.value));
-              }
-              const rows = (role, key) =>
-                [...document.querySelectorAll(`#panel tr[data-role=${role}]`)].map((tr) => [
-                  tr.dataset[key],
-                  ...[...tr.querySelectorAll("span.num")].map((s) => Number(s.dataset.value)),
-                ]);
-              const grads = {};
-              for (const g of document.querySelectorAll("#graph g.node")) {
-                grads[g.id] = g.querySelector("text.grad").textContent;
-              }
-              return {
-                litNodes: ids("#graph g.node.lit"), litEdges: titles("#graph g.edge.lit"),
-                current: ids("#graph g.node.current"), sending: titles("#graph g.edge.sending"),
-                step: Number(document.body.dataset.step),
-                status: document.getElementById("status").textContent,
-                panel: document.getElementById("panel").innerText, numbers,
-                terms: rows("term", "child"), sent: rows("sent", "parent"), grads,
-              };
-            }"""
-        )
-
-    def shown_numbers(self) -> list[tuple[str, float]]:
-        """Every number the panel shows: its text, and the full value it is a rounding of."""
-        return [
-            (text, float(value))
-            for text, value in self.page.eval_on_selector_all(
-                "#panel span.num", "spans => spans.map((s) => [s.textContent, s.dataset.value])"
-            )
-        ]
+# ---- in the browser: the product ----
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("explorer")
+    return {name: setting.write(folder) for name, setting in SETTINGS.items()}
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+
+def sampled_entries(setting: Setting, per_layer: int = 4) -> list[tuple[int, int, int]]:
+    """Some entries (k, i, j) of every ∇W_k: its corners and a few drawn at random."""
+    rng = random.Random(0)
+    entries = []
+    for k in range(1, len(setting.sizes)):
+        rows, cols = setting.sizes[k], setting.sizes[k - 1]
+        picks = {(1, 1), (rows, cols)} | {
+            (rng.randint(1, rows), rng.randint(1, cols)) for _ in range(per_layer - 2)
+        }
+        entries += [(k, i, j) for i, j in sorted(picks)]
+    return entries
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_choosing_an_entry_of_grad_W_lights_its_two_factors_the_row_and_the_column(
+    name, pages, open_page
+):
+    setting = SETTINGS[name]
+    session = open_page(pages[name])
+    want = python_pass(setting)
+    for k, i, j in sampled_entries(setting):
+        session.choose("gW", k, i, j)
+        assert session.with_class("chosen") == {("gW", k, i, j), ("W", k, i, j)}
+        assert {c[:3] for c in session.with_class("factor-grad")} == {("ga", k, i)}
+        assert {c[:3] for c in session.with_class("factor-local")} == {("h", k - 1, j)}
+        assert session.svg_with_class("factor-grad") == {f"lv-a{k}-{i}"}
+        assert session.svg_with_class("factor-local") == {f"lv-h{k - 1}-{j}"}
+        assert session.svg_with_class("chosen") == {f"lv-w{k}-{i}-{j}"}
+        shaded = session.page.evaluate(
+            """(k) => [...document.querySelectorAll(`table.outer[data-k="${k}"] td`)]
+              .filter((td) => td.querySelector(".entry[data-q=gW]"))
+              .map((td) => { const b = td.firstChild; return [Number(b.dataset.i),
+                Number(b.dataset.j), td.classList.contains("row-lit"),
+                td.classList.contains("col-lit")]; })""",
+            k,
+        )
+        assert all((r == i, c == j) == (row, col) for r, c, row, col in shaded)
+        numbers = session.panel_numbers()
+        assert numbers["grad"] == [pytest.approx(want.value("gW", k, i, j), rel=1e-12, abs=1e-15)]
+        assert close(numbers["factor-grad"][0], want.value("ga", k, i, 0))  # type: ignore[arg-type]
+        assert numbers["factor-local"] == [want.value("h", k - 1, j, 0)]
+        h_name = "x" if k == 1 else f"h{k - 1}"
+        assert f"∂L/∂W{k}[{i},{j}] = ∂L/∂a{k}[{i}] · {h_name}[{j}]" in session.page.inner_text(
+            "#panel"
+        )
+        assert session.inside_graph_pane(f"lv-a{k}-{i}")
+    k, i = len(setting.sizes) - 1, setting.sizes[-1]
+    session.choose("gb", k, i)
+    assert session.with_class("chosen") == {("gb", k, i, 0), ("b", k, i, 0)}
+    assert {c[:3] for c in session.with_class("factor-grad")} == {("ga", k, i)}
+    assert session.svg_with_class("factor-grad") == {f"lv-a{k}-{i}"}
+
+
+@pytest.mark.browser
+def test_every_matrix_has_row_and_column_indices(pages, open_page):
+    session = open_page(pages["tanh-squared"])
+    indices = session.page.evaluate(
+        """() => [...document.querySelectorAll("table.outer, table.params")].map((t) => [
+          t.className, t.dataset.k, t.rows[0].querySelectorAll("th.index").length,
+          [...t.querySelectorAll("tbody tr th.index")].length])"""
+    )
+    sizes = SETTINGS["tanh-squared"].sizes
+    for kind, k, columns, index_cells in indices:
+        rows, cols = sizes[int(k)], sizes[int(k) - 1]
+        assert columns == cols and index_cells == rows + cols, kind
+
+
+@pytest.mark.browser
+def test_a_dead_relu_unit_is_marked_blocked_with_its_zero_gradients(pages, open_page):
+    setting = SETTINGS["relu-deep"]
+    session = open_page(pages["relu-deep"])
+    want = python_pass(setting)
+    dead = [
+        (layer.k, i)
+        for layer in want.net.layers[:-1]
+        for i, a in enumerate(layer.a, start=1)
+        if a.data <= 0
+    ]
+    assert dead, "the setting should have a dead unit"
+    blocked = {f"lv-g{k}-{i}" for k, i in dead}
+    assert session.svg_with_class("blocked") >= blocked
+    k, i = dead[0]
+    session.choose("gW", k, i, 1)
+    assert "Blocked" in session.page.inner_text("#panel")
+    assert session.panel_numbers()["grad"] == [0.0]
+
+
+# ---- in the browser: the replay ----
+
+
+def notes_step_formulas(setting: Setting) -> list[str]:
+    """The formulas the replay should name, in order, as the notes write them."""
+    n = len(setting.sizes) - 1
+    prime = {"sigmoid": "σ′", "tanh": "tanh′", "relu": "relu′", "linear": "id′"}[setting.hidden]
+    h = ["x"] + [f"h{k}" for k in range(1, n + 1)]
+    steps = [f"a{k} = b{k} + W{k} {h[k - 1]}" for k in range(1, n + 1)]
+    steps.append("L = −log ŷ_ℓ" if setting.loss == "cross_entropy" else "L = Σᵢ (ŷᵢ − yᵢ)²")
+    if setting.loss == "cross_entropy":
+        steps.append(f"∇a{n} = ŷ − e_ℓ")
+    else:
+        steps += [f"∇h{n} = ∇ŷ = 2(ŷ − y)", f"∇a{n} = ∇h{n} ⊙ id′(a{n})"]
+    for k in range(n, 0, -1):
+        steps += [f"∇W{k} = ∇a{k} {h[k - 1]}ᵀ", f"∇b{k} = ∇a{k}"]
+        steps.append(f"∇h{k - 1} = W{k}ᵀ ∇a{k}" if k > 1 else "∇x = ∇h0 = W1ᵀ ∇a1")
+        if k > 1:
+            steps.append(f"∇a{k - 1} = ∇h{k - 1} ⊙ {prime}(a{k - 1})")
+    return steps
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["default", "tanh-squared", "relu-deep"])
+def test_the_replay_names_the_notes_steps_in_order_filling_the_matrices_as_it_goes(
+    name, pages, open_page
+):
+    setting = SETTINGS[name]
+    session = open_page(pages[name])
+    want = python_pass(setting)
+    session.page.keyboard.press("Home")
+    shown = session.cells()
+    backward = [c for c in shown if c[0].startswith("g") or c[0] == "L"]
+    assert backward and all(value == "" for *_, value, _ in backward)  # no backward number
+    assert all(value == "" for q, k, _, _, value, _ in shown if q in ("a", "h") and k > 0)
+    formulas = notes_step_formulas(setting)
+    for step, formula in enumerate(formulas, start=1):
+        session.page.keyboard.press("ArrowRight")
+        assert formula in session.page.inner_text("#status"), (step, formula)
+    for q, k, i, j, value, _ in session.cells():  # the last step: everything known, and right
+        expected = want.value(q, k, i, j)
+        assert (value == "") == (expected is None)
+        if expected is not None:
+            assert close(float(value), expected), (q, k, i, j)
+
+
+@pytest.mark.browser
+def test_a_matrix_entry_is_unknown_until_the_step_that_computes_it(pages, open_page):
+    session = open_page(pages["default"])
+    session.page.keyboard.press("Home")
+    for _ in range(5):  # forward ×3, the loss, ∇a3
+        session.page.keyboard.press("ArrowRight")
+    known = {(q, k) for q, k, _, _, value, _ in session.cells() if value != ""}
+    assert ("ga", 3) in known and ("a", 1) in known
+    assert ("gW", 3) not in known and ("ga", 2) not in known
+    session.page.keyboard.press("ArrowRight")
+    new = {(q, k) for q, k, *_, classes in session.cells() if "new" in classes}
+    assert new == {("gW", 3)}
+    assert session.svg_with_class("new") == set()  # ∇W3 is no node's number
+    session.page.keyboard.press("ArrowLeft")  # back to ∇a3 = ŷ − e_ℓ: the a3 nodes' gradients
+    assert session.svg_with_class("new") >= {"lv-a3-1", "lv-a3-2"}
 
 
 @pytest.fixture
-def open_page(browser: Any) -> Iterator[Any]:
-    """Open a page from disk at laptop size; afterwards, no script may have failed."""
-    sessions: list[Session] = []
-
-    def opener(path: Path, width: int = 1366, height: int = 768) -> Session:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        page = context.new_page()
-        session = Session(page)
-        context.on("request", lambda request: session.requests.append(request.url))
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith("file:") else route.abort()
-            ),
-        )
-        page.on("pageerror", lambda error: session.errors.append(str(error)))
-        page.goto(path.as_uri())
-        sessions.append(session)
-        return session
-
-    yield opener
-    for session in sessions:
-        assert session.errors == []
-        session.page.context.close()
-
-
-@pytest.fixture(scope="module")
-def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    folder = tmp_path_factory.mktemp("explorer")
-    return {case: page_of(*case, folder) for case in CASES}
-
-
-@pytest.fixture(params=CASES, ids="-".join)
-def explored(
-    request: pytest.FixtureRequest, pages: Any, open_page: Any
-) -> tuple[Session, Expected]:
-    """The page of one hidden activation and loss, open, and the pass it should show."""
-    return open_page(pages[request.param]), engine_pass(*request.param)
-
-
-def entry(kind: str, k: int, i: int, j: int | None = None) -> str:
-    column = f'[data-j="{j}"]' if j is not None else ""
-    return f'#matrices button.entry[data-kind="{kind}"][data-k="{k}"][data-i="{i}"]{column}'
-
-
-def assert_numbers_shown_round_their_values(session: Session) -> None:
-    for text, value in session.shown_numbers():
-        assert math.isclose(float(text), value, rel_tol=5e-6, abs_tol=1e-300), (text, value)
-
-
-def pairs(titles: list[str]) -> Counter[tuple[str, str]]:
-    """Edges by their SVG titles, ``n3->n7``, as (parent id, child id) pairs."""
-    return Counter(tuple(title.split("->")) for title in titles)  # type: ignore[misc]
+def default_scalar_graph(pages, open_page) -> tuple[Any, Python, list[Value]]:
+    """The default network's page, open; its engine pass; the scalar graph's nodes (n{i})."""
+    want = python_pass(SETTINGS["default"])
+    return open_page(pages["default"]), want, topological_order(want.L)
 
 
 @pytest.mark.browser
-def test_an_entry_of_grad_W_lights_W_its_edge_to_a_and_every_path_to_L_and_shows_the_product(
-    explored,
-):
-    session, want = explored
-    for k, layer, grads in want.layers():
-        for i, row in enumerate(layer.W, start=1):
-            for j, w in enumerate(row, start=1):
-                session.page.click(entry("W", k, i, j))
-                shown = session.state()
-                a, h = layer.a[i - 1], layer.h_prev[j - 1]
-                path_nodes, path_edges = want.paths_to_root(a)
-                assert set(shown["litNodes"]) == {want.id(w)} | path_nodes
-                assert pairs(shown["litEdges"]) == path_edges + Counter([(want.id(w), want.id(a))])
-                numbers = shown["numbers"]
-                assert numbers["grad"] == [w.grad]
-                assert numbers["child-grad"] == [a.grad]
-                assert numbers["local"] == [h.data]
-                assert close(w.grad, grads.grad_W[i - 1, j - 1])
-                assert close(a.grad, grads.grad_a[i - 1])
-                assert numbers["formula"] == [grads.grad_W[i - 1, j - 1]]
-                assert f"∂L/∂{w.name} = ∂L/∂{a.name} · {h.name}" in shown["panel"]
-                assert_numbers_shown_round_their_values(session)
-
-
-@pytest.mark.browser
-def test_entries_of_grad_b_and_grad_a_light_their_paths_to_L_and_show_their_chain_rule(explored):
-    session, want = explored
-    for k, layer, grads in want.layers():
-        for i, (b, a) in enumerate(zip(layer.b, layer.a), start=1):
-            path_nodes, path_edges = want.paths_to_root(a)
-
-            session.page.click(entry("b", k, i))
-            shown = session.state()
-            assert set(shown["litNodes"]) == {want.id(b)} | path_nodes
-            assert pairs(shown["litEdges"]) == path_edges + Counter([(want.id(b), want.id(a))])
-            assert shown["numbers"]["grad"] == [b.grad]
-            assert shown["numbers"]["child-grad"] == [a.grad]
-            assert shown["numbers"]["local"] == [1.0]
-            assert close(b.grad, grads.grad_b[i - 1])
-            assert f"∂L/∂{b.name} = ∂L/∂{a.name} · 1" in shown["panel"]
-
-            session.page.click(entry("a", k, i))
-            shown = session.state()
-            assert set(shown["litNodes"]) == path_nodes
-            assert pairs(shown["litEdges"]) == path_edges
-            assert shown["numbers"]["grad"] == [a.grad]
-            assert close(a.grad, grads.grad_a[i - 1])
-            assert_chain_rule_shown(shown, a, want)
-            assert_numbers_shown_round_their_values(session)
-
-
-def assert_chain_rule_shown(shown: dict[str, Any], v: Value, want: Expected) -> None:
-    """The panel lists one term per edge out of v, child's grad × local derivative, and
-    those terms add up to v's grad."""
-    terms = sorted(tuple(row) for row in shown["terms"])
-    assert terms == sorted(
-        (want.id(c), c.grad, c.local_grads[i], c.local_grads[i] * c.grad)
-        for c, i in want.children.get(v, [])
-    )
-    if v is not want.L:
-        assert math.isclose(math.fsum(t[-1] for t in terms), v.grad, rel_tol=1e-12, abs_tol=1e-15)
-        assert shown["numbers"]["sum"] == [v.grad]
-
-
-@pytest.mark.browser
-def test_any_node_clicked_shows_its_data_grad_and_the_chain_rule_terms_that_sum_to_it(explored):
-    session, want = explored
-    for v in want.nodes:
-        node_id = want.id(v)
-        session.page.click(f"#graph g.node#{node_id}")
-        shown = session.state()
-        children = want.children.get(v, [])
-        assert set(shown["litNodes"]) == {node_id} | {want.id(c) for c, _ in children}
-        assert pairs(shown["litEdges"]) == Counter((node_id, want.id(c)) for c, _ in children)
-        assert shown["numbers"]["data"] == [v.data]
-        assert shown["numbers"]["grad"] == [v.grad]
-        assert_chain_rule_shown(shown, v, want)
-        if v is want.L:
-            assert "where backward starts" in shown["panel"] and v.grad == 1.0
-    assert_numbers_shown_round_their_values(session)
-
-
-def grad_shown(v: Value) -> str:
-    return f"grad {v.grad:.4g}"
-
-
-@pytest.mark.browser
-def test_stepping_replays_backward_in_the_engines_order_each_grad_appearing_when_complete(explored):
-    session, want = explored
-    order = want.order()
-    shown = session.state()
-    assert shown["grads"] == {want.id(v): grad_shown(v) for v in want.nodes}  # the pass done
-
-    session.page.keyboard.press("Home")
-    shown = session.state()
-    assert shown["step"] == 0 and shown["current"] == [] and shown["sending"] == []
-    assert set(shown["grads"].values()) == {"grad ?"}
+def test_the_finer_replay_steps_through_the_engines_scalar_order(default_scalar_graph):
+    session, _, nodes = default_scalar_graph
+    order = [v for v in reversed(nodes) if v.parents]
+    session.page.select_option("#granularity", "scalar")
+    assert session.page.is_visible("#scalar-view svg")
     for step in range(1, len(order) + 1):
         session.page.keyboard.press("ArrowRight")
-        shown = session.state()
-        v = want.node(order[step - 1])
-        assert shown["step"] == step
-        assert shown["current"] == [want.id(v)]
-        assert f"Step {step} of {len(order)}" in shown["status"]
-        assert pairs(shown["sending"]) == Counter((want.id(p), want.id(v)) for p in v.parents)
-        assert sorted(tuple(row) for row in shown["sent"]) == sorted(
-            (want.id(p), v.local_grads[i], v.local_grads[i] * v.grad)
-            for i, p in enumerate(v.parents)
+        v = order[step - 1]
+        current = session.page.eval_on_selector_all(
+            "#scalar-view g.node.current", "g => g.map(e => e.id)"
         )
-        assert shown["numbers"]["grad"] == [v.grad]
-        done = set(order[:step])
-        for u in want.nodes:
-            complete = u is want.L or (
-                u in want.children and all(want.id(c) in done for c, _ in want.children[u])
-            )
-            assert shown["grads"][want.id(u)] == (grad_shown(u) if complete else "grad ?")
-    session.page.keyboard.press("ArrowRight")  # past the last step: nothing more to do
-    assert session.state()["step"] == len(order)
-    session.page.keyboard.press("ArrowLeft")
-    assert session.state()["current"] == [order[-2]]
-    session.page.click("#back")
-    assert session.state()["step"] == len(order) - 2
-    session.page.keyboard.press("End")
-    assert session.state()["grads"] == {want.id(v): grad_shown(v) for v in want.nodes}
-
-
-@pytest.mark.browser
-def test_a_node_chosen_mid_replay_says_at_which_step_its_grad_is_complete(pages, open_page):
-    session = open_page(pages["sigmoid", "squared_error"])
-    want = engine_pass("sigmoid", "squared_error")
-    order = want.order()
-    session.page.keyboard.press("Home")
-    for _ in range(3):
-        session.page.keyboard.press("ArrowRight")
-    for v in want.net.parameters():
-        session.page.click(f"#graph g.node#{want.id(v)}")
-        complete_at = max(order.index(want.id(c)) + 1 for c, _ in want.children[v])
-        note = f"(at step 3) this grad is complete at step {complete_at}."
-        assert note in session.state()["panel"]
-
-
-@pytest.mark.browser
-def test_play_replays_every_step_in_order_at_the_chosen_speed_then_stops(pages, open_page):
-    session = open_page(pages["tanh", "cross_entropy"])
-    want = engine_pass("tanh", "cross_entropy")
-    page = session.page
-    page.eval_on_selector(
-        "#speed", "s => { s.value = s.max; s.dispatchEvent(new Event('input')); }"
+        assert current == [f"n{nodes.index(v)}"]
+        assert f"Scalar step {step} of {len(order)}" in session.page.inner_text("#status")
+    grads = session.page.eval_on_selector_all(
+        "#scalar-view text.grad", "ts => ts.map(t => t.textContent)"
     )
-    assert page.text_content("#speed-shown") == "20 steps/s"
-    page.evaluate(
+    assert "grad ?" not in grads
+
+
+@pytest.mark.browser
+def test_the_scalar_graph_folds_parameters_unless_asked_but_shows_a_chosen_one(
+    default_scalar_graph,
+):
+    session, want, nodes = default_scalar_graph
+    w = f"n{nodes.index(want.net.layers[1].W[0][2])}"
+    b = f"n{nodes.index(want.net.layers[1].b[0])}"
+    a = f"n{nodes.index(want.net.layers[1].a[0])}"
+    page = session.page
+    page.click("#view-scalar")
+    assert (
+        not page.is_visible(f"#{w}") and not page.is_visible(f"#{b}") and page.is_visible(f"#{a}")
+    )
+    session.choose("gW", 2, 1, 3)
+    assert page.is_visible(f"#{w}") and not page.is_visible(f"#{b}")
+    assert session.inside_graph_pane(w)
+    page.check("#show-parameters")
+    assert page.is_visible(f"#{b}")
+
+
+# ---- in the browser: reading it, on any screen, with any input device ----
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080), (390, 844)])
+def test_the_explanation_and_the_graph_are_on_screen_together(width, height, pages, open_page):
+    session = open_page(pages["default"], width, height)
+    session.choose("gW", 2, 1, 3)
+    boxes = session.page.evaluate(
+        """() => Object.fromEntries(["panel", "graph"].map((id) => {
+          const b = document.getElementById(id).getBoundingClientRect();
+          return [id, [Math.max(0, b.top), Math.min(innerHeight, b.bottom),
+                       Math.max(0, b.left), Math.min(innerWidth, b.right)]];
+        }))"""
+    )
+    for top, bottom, left, right in boxes.values():
+        assert bottom - top >= 150 and right - left >= 300
+    product = session.page.query_selector('#panel [data-role="product"]')
+    assert product is not None and product.is_visible()
+    assert session.inside_graph_pane("lv-a2-1")
+    page_width = session.page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= width
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["default", "largest"])
+def test_labels_read_at_least_11_px_at_the_default_zoom(name, pages, open_page):
+    session = open_page(pages[name])
+    smallest = session.page.evaluate(
         """() => {
-          window.seen = [];
-          new MutationObserver(() => {
-            const current = document.querySelector("#graph g.node.current");
-            window.seen.push([Number(document.body.dataset.step), current ? current.id : null]);
-          }).observe(document.body, { attributes: true, attributeFilter: ["data-step"] });
+          const svg = document.getElementById("layer-view");
+          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+          return Math.min(...[...svg.querySelectorAll("text")].map(
+            (t) => parseFloat(getComputedStyle(t).fontSize) * scale));
         }"""
     )
-    page.click("#play")
-    assert page.get_attribute("#play", "aria-pressed") == "true"
-    page.wait_for_function(
-        "document.getElementById('play').getAttribute('aria-pressed') === 'false'"
-    )
-    order = want.order()
-    seen = page.evaluate("window.seen")
-    assert seen == [[0, None]] + [[s, node_id] for s, node_id in enumerate(order, start=1)]
-    assert page.text_content("#play") == "Play"
+    assert smallest >= 11
 
-    page.keyboard.press("p")  # from the end, play starts over
-    assert page.get_attribute("#play", "aria-pressed") == "true"
-    page.keyboard.press("p")
-    assert page.get_attribute("#play", "aria-pressed") == "false"
+
+@pytest.mark.browser
+def test_fit_shows_the_whole_network_in_its_pane(pages, open_page):
+    session = open_page(pages["largest"])
+    session.page.click("#fit")
+    assert session.inside_graph_pane("lv-h0-1") and session.inside_graph_pane("lv-L")
+    assert session.inside_graph_pane("lv-a2-16")
 
 
 @pytest.mark.browser
 def test_everything_can_be_done_from_the_keyboard(pages, open_page):
-    session = open_page(pages["sigmoid", "cross_entropy"])
+    setting = SETTINGS["default"]
+    session = open_page(pages["default"])
     page = session.page
-    want = engine_pass("sigmoid", "cross_entropy")
     reached = set()
-    for _ in range(200):  # Tab goes through the controls, the entries, then the graph's nodes
+    for _ in range(120):  # Tab goes through the controls, the panel, the nodes, the entries
         page.keyboard.press("Tab")
         reached.add(page.evaluate("document.activeElement.id || document.activeElement.className"))
-    assert {"reset", "step", "play", "speed"} <= reached
-    assert "entry" in reached
-    assert {want.id(v) for v in want.nodes} <= reached
-
-    page.focus(entry("W", 2, 1, 3))
+    assert {"reset", "step", "play", "speed", "sgd", "fit", "view-scalar", "lr"} <= reached
+    assert "entry" in reached and "lv-a2-1" in reached
+    page.focus('#matrices button.entry[data-q="gW"][data-k="2"][data-i="1"][data-j="3"]')
     page.keyboard.press("Enter")
-    w = want.net.layers[1].W[0][2]
-    assert session.state()["numbers"]["grad"] == [w.grad]
+    assert session.with_class("chosen") == {("gW", 2, 1, 3), ("W", 2, 1, 3)}
+    page.focus("#lv-a1-2")
+    page.keyboard.press("Enter")
+    assert ("ga", 1, 2, 0) in session.with_class("chosen")
     page.keyboard.press("Escape")
-    assert session.state()["litNodes"] == []
-
-    a = want.net.layers[0].a[1]
-    page.focus(f"#{want.id(a)}")
-    page.keyboard.press("Enter")
-    shown = session.state()
-    assert shown["numbers"]["grad"] == [a.grad] and want.id(a) in shown["litNodes"]
-
-
-@pytest.mark.browser
-def test_the_page_makes_no_network_request(pages, open_page):
-    path = pages["relu", "squared_error"]
-    session = open_page(path)
-    page = session.page
-    page.click(entry("W", 1, 2, 3))
-    page.click("#graph g.node#n0")
-    page.click("#reset")
-    page.keyboard.press("ArrowRight")
-    page.click("#zoom-in")
-    page.click("#play")
-    page.wait_for_function(
-        "document.getElementById('play').getAttribute('aria-pressed') === 'false'"
+    assert session.with_class("chosen") == set()
+    before = python_pass(setting).L.data
+    page.keyboard.press("s")
+    assert "SGD step 1" in page.inner_text("#status")
+    assert (
+        float(page.eval_on_selector("#matrices .entry[data-q=L] span", "s => s.dataset.value"))
+        < before
     )
-    assert session.requests == [path.as_uri()]
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1024, 700)])
-def test_at_laptop_width_nothing_needs_sideways_scrolling_but_the_graph(
-    width, height, pages, open_page
-):
-    session = open_page(pages["sigmoid", "cross_entropy"], width, height)
-    sizes = session.page.evaluate(
-        """() => ({
-          page: [document.documentElement.scrollWidth, window.innerWidth],
-          matrices: [document.getElementById("matrices").scrollWidth,
-                     document.getElementById("matrices").clientWidth],
-          graph: document.getElementById("graph").getBoundingClientRect().width,
-          panel: document.getElementById("panel").getBoundingClientRect().height,
-        })"""
-    )
-    assert sizes["page"][0] <= sizes["page"][1]
-    assert sizes["matrices"][0] <= sizes["matrices"][1]
-    assert sizes["graph"] >= width / 2
-    assert sizes["panel"] > 0
+    page.keyboard.press("v")
+    assert page.is_visible("#scalar-view svg") and not page.is_visible("#layer-view")
 
 
 @pytest.mark.browser
@@ -614,7 +471,7 @@ def test_the_inline_jupyter_display_is_the_same_working_page(browser):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.set_content(explorer._repr_html_())
     frame = page.frame_locator("iframe")
-    frame.locator(entry("W", 2, 1, 3)).click()
+    frame.locator('#matrices button.entry[data-q="gW"][data-k="2"][data-i="1"][data-j="3"]').click()
     panel = frame.locator("#panel").inner_text()
     assert "∂L/∂W2[1,3] = ∂L/∂a2[1] · h1[3]" in panel
     assert "0.353906 = 0.551354 × 0.641886" in panel
@@ -622,7 +479,7 @@ def test_the_inline_jupyter_display_is_the_same_working_page(browser):
     page.close()
 
 
-# ---- the docs' example page and screenshot ----
+# ---- the docs' example page and screenshots ----
 
 
 def docs_example() -> Any:
@@ -631,20 +488,39 @@ def docs_example() -> Any:
 
 
 def make_docs_example() -> None:
-    """Write docs/explorer/example.html and docs/img/explorer.png (∇W2[1,3] chosen, the graph
-    zoomed out a step so that its paths to L fit)."""
+    """Write docs/explorer/example.html and a screenshot of each view into docs/img/."""
     from playwright.sync_api import sync_playwright
 
     path = docs_example().write(DOCS_EXAMPLE)
+    entry = '#matrices button.entry[data-q="gW"][data-k="2"][data-i="1"][data-j="3"]'
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = chromium.new_page(viewport={"width": 1366, "height": 768})
         page.goto(path.as_uri())
-        page.click("#zoom-out")
-        page.click(entry("W", 2, 1, 3))
-        page.screenshot(path=str(DOCS_SCREENSHOT))
+        page.click(entry)
+        page.screenshot(path=str(DOCS_IMAGES / "explorer.png"))
+        page.keyboard.press("Escape")
+        page.keyboard.press("Home")
+        for _ in range(6):
+            page.keyboard.press("ArrowRight")
+        page.screenshot(path=str(DOCS_IMAGES / "explorer-replay.png"))
+        page.keyboard.press("Escape")
+        page.click(entry)
+        page.fill("#edit-number", "-1.5")
+        page.dispatch_event("#edit-number", "change")
+        for _ in range(3):
+            page.click("#sgd")
+        page.screenshot(path=str(DOCS_IMAGES / "explorer-edit.png"))
+        page.click("#undo")
+        page.click("#view-scalar")
+        page.click(entry)
+        page.screenshot(path=str(DOCS_IMAGES / "explorer-scalar.png"))
+        phone = chromium.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(path.as_uri())
+        phone.click(entry)
+        phone.screenshot(path=str(DOCS_IMAGES / "explorer-phone.png"))
         chromium.close()
-    print(f"wrote {path} ({path.stat().st_size} bytes) and {DOCS_SCREENSHOT}")
+    print(f"wrote {path} ({path.stat().st_size} bytes) and the screenshots in {DOCS_IMAGES}")
 
 
 if __name__ == "__main__":

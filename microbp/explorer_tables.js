@@ -1,0 +1,229 @@
+// The page's script, part 2 of 4 (see explorer_state.js): the matrices, the layer view's
+// numbers and the scalar graph, each written only where something changed.
+// ---- the matrices ----
+
+const cells = new Map(); // "q:k:i:j" → the buttons showing that entry
+const records = []; // every button with its entry and what it shows now
+const key = (q, k, i, j) => `${q}:${k}:${i}:${j || 0}`;
+
+function cell(q, k, i, j) {
+  const props = { type: "button", class: "entry", "data-q": q, "data-k": k, "data-i": i, "aria-pressed": "false" };
+  if (j) props["data-j"] = j;
+  const button = el("button", props, el("span", { class: "num" }));
+  records.push({ button, span: button.firstChild, q, k, i, j });
+  const list = cells.get(key(q, k, i, j)) || [];
+  list.push(button);
+  cells.set(key(q, k, i, j), list);
+  return button;
+}
+
+const th = (text, className) => el("th", { text, class: className || "" });
+const range = (count) => Array.from({ length: count }, (_, i) => i + 1);
+
+// ∇W_k drawn as the outer product it is: ∇a_k as a column at its left, h_{k-1}ᵀ as a row
+// above it, indices on both sides.
+function outerProduct(k) {
+  const [rows, cols] = [net.sizes[k], net.sizes[k - 1]];
+  const head = el("tr", {}, th(""), th(`∇a${k} ↓`, "label"), ...range(cols).map((j) => th(String(j), "index")));
+  const hRow = el("tr", { class: "factor-row" }, th(""), th(`${hSymbol(k - 1)}ᵀ →`, "label"),
+    ...range(cols).map((j) => el("td", {}, cell("h", k - 1, j))));
+  const body = range(rows).map((i) =>
+    el("tr", { "data-i": i }, th(String(i), "index"), el("td", { class: "factor-col" }, cell("ga", k, i)),
+      ...range(cols).map((j) => el("td", { "data-j": j }, cell("gW", k, i, j))))
+  );
+  return el("table", { class: "matrix outer", "data-k": k },
+    el("caption", { text: `∇W${k} = ∇a${k} ${hSymbol(k - 1)}ᵀ  (∇a${k} at the left)` }),
+    el("tbody", {}, head, hRow, ...body));
+}
+
+// One row per unit i of layer k: a, h, ∇h, g'(a), ∇a, ∇b (∇a = ∇h ⊙ g'(a) read across).
+function units(k) {
+  const act = net.activations[k - 1];
+  const g = Model.GPRIME_NAMES[act];
+  const quantities = [["a", `a${k}`], ["h", `${hSymbol(k)} = ${Model.ACTIVATION_SYMBOL[act]}(a${k})`],
+    ["gh", `∇${hSymbol(k)}`], ...(g ? [["gp", `${g}(a${k})`]] : []), ["ga", `∇a${k}`], ["gb", `∇b${k}`]];
+  const head = el("tr", {}, th(""), ...quantities.map(([, title]) => th(title)));
+  const body = range(net.sizes[k]).map((i) =>
+    el("tr", {}, th(String(i), "index"), ...quantities.map(([q]) => el("td", {}, cell(q, k, i)))));
+  return el("table", { class: "matrix units", "data-k": k }, el("tbody", {}, head, ...body));
+}
+
+// W_k and b_k side by side: the numbers an edit or an SGD step changes.
+function parameters(k) {
+  const [rows, cols] = [net.sizes[k], net.sizes[k - 1]];
+  const head = el("tr", {}, th(""), ...range(cols).map((j) => th(String(j), "index")), th(`b${k}`));
+  const body = range(rows).map((i) =>
+    el("tr", {}, th(String(i), "index"), ...range(cols).map((j) => el("td", {}, cell("W", k, i, j))),
+      el("td", { class: "bias" }, cell("b", k, i))));
+  return el("table", { class: "matrix params", "data-k": k },
+    el("caption", { text: `W${k} | b${k}` }), el("tbody", {}, head, ...body));
+}
+
+function inputSection() {
+  const rows = range(net.sizes[0]).map((j) =>
+    el("tr", {}, th(String(j), "index"), el("td", {}, cell("h", 0, j)), el("td", {}, cell("gh", 0, j))));
+  return el("section", { class: "layer", "data-k": 0 },
+    el("h2", { text: "Input x = h0" }),
+    el("table", { class: "matrix units" }, el("tbody", {}, el("tr", {}, th(""), th("x"), th("∇x")), ...rows)));
+}
+
+function lossSection() {
+  const content = [el("h2", { text: `Loss: ${Model.lossFormula(net)}` })];
+  if (net.loss === "cross_entropy") {
+    const select = el("select", { id: "label", "aria-label": "the label ℓ" },
+      ...range(net.sizes[n]).map((i) => el("option", { value: i - 1, text: `ℓ = ${i}` })));
+    select.value = String(net.target);
+    select.addEventListener("change", () => edit(() => { net.target = Number(select.value); }));
+    content.push(el("p", {}, "label ", select, " L = ", cell("L", n, 1)));
+  } else {
+    const rows = range(net.sizes[n]).map((i) =>
+      el("tr", {}, th(String(i), "index"), el("td", {}, cell("h", n, i)), el("td", {}, cell("y", n, i))));
+    content.push(el("table", { class: "matrix units" }, el("tbody", {}, el("tr", {}, th(""), th("ŷ"), th("y")), ...rows)),
+      el("p", {}, "L = ", cell("L", n, 1)));
+  }
+  return el("section", { class: "layer loss" }, ...content);
+}
+
+function layerSection(k) {
+  const act = net.activations[k - 1];
+  return el("section", { class: "layer", "data-k": k },
+    el("h2", { text: `Layer ${k}: a${k} = b${k} + W${k} ${hName(k - 1)}, ${hSymbol(k)} = ${Model.ACTIVATION_SYMBOL[act]}(a${k})` }),
+    el("div", { class: "row" }, outerProduct(k), units(k)),
+    el("div", { class: "row" }, parameters(k)));
+}
+
+// One entry's number (or "?" before the replay computes it); the DOM is written only where
+// something changed, so an edit of a large network stays quick.
+function showCell(record) {
+  const { button, span, q, k, i, j } = record;
+  const v = value(q, k, i, j);
+  const isKnown = known(q, k, i, j);
+  const full = v === null || !isKnown ? "" : String(v);
+  const text = v === null ? "—" : isKnown ? fmt(v, 4) : "?";
+  const classes = [!isKnown, isKnown && justComputed(q, k), q === "gp" && v === 0 && isKnown && net.activations[k - 1] === "relu"];
+  if (record.classes === undefined || classes.some((c, index) => c !== record.classes[index])) {
+    ["unknown", "new", "blocked"].forEach((name, index) => button.classList.toggle(name, classes[index]));
+    record.classes = classes;
+  }
+  if (record.full === full && record.text === text) return;
+  span.textContent = text;
+  span.dataset.value = full;
+  span.title = full || (v === null ? "" : "not computed yet");
+  button.setAttribute("aria-label", `${nameOf(q, k, i, j)} = ${text}`);
+  Object.assign(record, { full, text });
+}
+
+// ---- the layer view ----
+
+const view = MicrobpLayerView.build(net.sizes, (col) =>
+  col.q === "L" ? "L" : col.q === "a" ? `a${col.k}` : col.k === 0 ? "x" : col.k === n ? "ŷ" : `h${col.k}`);
+
+// Write a text or a style only when it changes: most of an edit's numbers move, most of a
+// replay step's do not.
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+function showLayerView() {
+  const byGrad = $("edge-mode").value === "grad";
+  const weights = byGrad ? pass.gradW : net.W;
+  const largest = Math.max(1e-300, ...weights.flat(2).map(Math.abs));
+  for (let k = 1; k <= n; k++) {
+    for (let i = 1; i <= net.sizes[k]; i++) {
+      for (let j = 1; j <= net.sizes[k - 1]; j++) {
+        const g = view.edges.get(`w${k}-${i}-${j}`);
+        const isKnown = !byGrad || known("gW", k, i, j);
+        const v = weights[k - 1][i - 1][j - 1];
+        const width = isKnown ? (0.6 + (5 * Math.abs(v)) / largest).toFixed(1) : "0.8";
+        const line = g.children[1]; // after the wider, invisible path that takes the clicks
+        if (line.style.strokeWidth !== width) line.style.strokeWidth = width;
+        g.classList.toggle("negative", isKnown && v < 0);
+        g.classList.toggle("unknown", !isKnown);
+      }
+      const g = value("gp", k, i);
+      const blocked = g === 0 && net.activations[k - 1] === "relu" && known("a", k, i);
+      view.edges.get(`g${k}-${i}`).classList.toggle("blocked", blocked);
+      const local = view.nodes.get(`a${k}-${i}`).lastChild;
+      setText(local, g === null ? "" : blocked ? "blocked" : `${Model.GPRIME_NAMES[net.activations[k - 1]]} ${known("gp", k, i) ? fmt(g, 4) : "?"}`);
+      local.classList.toggle("blocked", blocked);
+    }
+  }
+  for (const [nodeKey, g] of view.nodes) {
+    const [q, k, i] = nodeKey === "L" ? ["L", n, 1] : [nodeKey[0], ...nodeKey.slice(1).split("-").map(Number)];
+    const [, name, shown, grad] = g.children;
+    setText(name, q === "L" ? "L" : nameOf(q, k, i));
+    setText(shown, known(q, k, i) ? fmt(value(q, k, i), 4) : "?");
+    const gq = q === "L" ? null : "g" + q;
+    setText(grad, gq ? "∇ " + (known(gq, k, i) ? fmt(value(gq, k, i), 4) : "?") : "");
+    g.classList.toggle("new", justComputed(q, k) || (gq !== null && justComputed(gq, k)));
+    g.setAttribute("aria-label", `${nameOf(q, k, i)}: ${g.textContent}`);
+  }
+}
+
+// A weight's tooltip, written when the pointer reaches it.
+function weightTitle(g) {
+  const [k, i, j] = [g.dataset.k, g.dataset.i, g.dataset.j].map(Number);
+  g.lastChild.textContent = `W${k}[${i},${j}] = ${fmt(value("W", k, i, j))}, ∇W${k}[${i},${j}] = ` +
+    (known("gW", k, i, j) ? fmt(value("gW", k, i, j)) : "?");
+}
+
+// ---- the scalar graph (the engine's pass, embedded) ----
+
+const scalar = (function () {
+  const nodes = new Map(data.nodes.map((node) => [node.id, node]));
+  const outward = new Map(data.nodes.map((node) => [node.id, []]));
+  const inward = new Map(data.nodes.map((node) => [node.id, []]));
+  for (const edge of data.edges) {
+    outward.get(edge.parent).push(edge);
+    inward.get(edge.child).push(edge);
+  }
+  const svg = document.querySelector("#scalar-view svg");
+  const gradText = new Map();
+  for (const node of data.nodes) {
+    const g = document.getElementById(node.id);
+    const texts = [...g.querySelectorAll("text")];
+    const text = texts.findLast((t) => t.textContent.startsWith("grad "));
+    text.classList.add("grad");
+    gradText.set(node.id, [text, text.textContent]);
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("role", "button");
+    if (node.kind === "parameter") g.classList.add("parameter");
+  }
+  for (const edge of data.edges) {
+    if (nodes.get(edge.parent).kind === "parameter") document.getElementById(edge.id).classList.add("parameter");
+  }
+  return { nodes, outward, inward, svg, gradText };
+})();
+
+function scalarLabel(id) {
+  const node = scalar.nodes.get(id);
+  return node.name || (node.op ? "(" + node.op + ")" : "constant");
+}
+
+function pathsToRoot(id) {
+  const found = new Set([id]);
+  const stack = [id];
+  while (stack.length) {
+    for (const edge of scalar.outward.get(stack.pop())) {
+      if (!found.has(edge.child)) {
+        found.add(edge.child);
+        stack.push(edge.child);
+      }
+    }
+  }
+  return { nodes: [...found], edges: [...found].flatMap((id) => scalar.outward.get(id).map((e) => e.id)) };
+}
+
+function showScalarGraph() {
+  for (const node of data.nodes) {
+    const [text, full] = scalar.gradText.get(node.id);
+    const isKnown = !replay || replay.mode !== "scalar" || node.ready <= replay.step;
+    if (text.textContent === (isKnown ? full : "grad ?")) continue;
+    text.textContent = isKnown ? full : "grad ?";
+    document.getElementById(node.id).classList.toggle("pending", !isKnown);
+  }
+  const current = replay && replay.mode === "scalar" && replay.step > 0 ? data.order[replay.step - 1] : null;
+  markAll(scalar.svg, "current", current ? [document.getElementById(current)] : []);
+  markAll(scalar.svg, "sending", current ? scalar.inward.get(current).map((e) => document.getElementById(e.id)) : []);
+}
+
