@@ -166,3 +166,4 @@ def test_an_interrupt_ends_every_child_and_starts_no_more():
     with pytest.raises(KeyboardInterrupt):
         grade_all([first, second], 2, on_start, examples=3, time_limit=600, only=["op:exp"])
     assert not isolation._running  # every child ended (else this would have waited 10 min)
+    assert audit(planted("NoRmul"), examples=3, only=["op:mul"]).ok  # and audits run again

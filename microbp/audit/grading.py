@@ -152,7 +152,6 @@ def grade_all(
             on_done(target)
         return graded
 
-    isolation.resume()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         futures = [pool.submit(one, job) for job in zip(targets, folders)]
@@ -167,6 +166,7 @@ def grade_all(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        isolation.resume()  # every thread has ended: later audits may start children again
 
 
 def _on_cluster(targets: Sequence[str], scheduler: str, options: dict[str, Any]) -> list[Graded]:
