@@ -48,6 +48,15 @@ def test_a_crash_fails_the_line_that_was_running_with_the_example_and_the_audit_
     assert [report[k].status for k in AROUND] == ["pass", "pass"]  # a new child carried on
 
 
+def test_sys_exit_in_an_op_is_a_failure_of_that_op_with_its_snippet():
+    report = audit(planted("SysExitRelu"), examples=3, only=["op:relu", *AROUND])
+    relu = report["op:relu"]
+    assert (relu.status, relu.detail) == ("fail", "raises SystemExit: 4")
+    assert relu.counterexample is not None
+    assert relu.counterexample.snippet.endswith(".relu()  # raises SystemExit: 4")
+    assert report["op:add"].status == "pass"
+
+
 def test_unbounded_memory_is_a_memory_error_of_its_op_inside_the_bound():
     report = audit(planted("GreedyTanh"), examples=3, memory_limit=1024**3, only=["op:tanh"])
     result = report["op:tanh"]
