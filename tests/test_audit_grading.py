@@ -303,7 +303,7 @@ def test_a_dask_cluster_gives_the_verdicts_of_the_local_pool(submissions):
 
 def make_docs_screenshot() -> None:
     """Write docs/img/audit-report.png: the page of a class of three (a correct engine, one
-    without __rmul__, one that crashes) and micrograd."""
+    without __rmul__, one that crashes): ``PYTHONPATH=tests python tests/test_audit_grading.py``."""
     import tempfile
 
     from playwright.sync_api import sync_playwright

@@ -48,6 +48,15 @@ def test_a_crash_fails_the_line_that_was_running_with_the_example_and_the_audit_
     assert [report[k].status for k in AROUND] == ["pass", "pass"]  # a new child carried on
 
 
+def test_sys_exit_in_an_op_is_a_failure_of_that_op_with_its_snippet():
+    report = audit(planted("SysExitRelu"), examples=3, only=["op:relu", *AROUND])
+    relu = report["op:relu"]
+    assert (relu.status, relu.detail) == ("fail", "raises SystemExit: 4")
+    assert relu.counterexample is not None
+    assert relu.counterexample.snippet.endswith(".relu()  # raises SystemExit: 4")
+    assert report["op:add"].status == "pass"
+
+
 def test_unbounded_memory_is_a_memory_error_of_its_op_inside_the_bound():
     report = audit(planted("GreedyTanh"), examples=3, memory_limit=1024**3, only=["op:tanh"])
     result = report["op:tanh"]
@@ -149,17 +158,21 @@ def test_the_same_seed_gives_the_same_report_whatever_else_the_process_imported(
 
 
 def test_an_interrupt_ends_every_child_and_starts_no_more():
+    import threading
+
     from microbp.audit import isolation
     from microbp.audit.grading import grade_all
 
-    started: list[str] = []
+    first, second = planted("SleepingExp"), f"{ENGINES}/./planted.py:SleepingExp"
+    first_started = threading.Event()
 
     def on_start(target: str, title: str) -> None:
-        started.append(target)
-        if len(started) == 2:  # both children are in the endless exp, or about to be
+        if target == first:
+            first_started.set()
+        elif first_started.wait(60):  # the second target's thread, the first one hanging
             raise KeyboardInterrupt
 
-    sleeping = [planted("SleepingExp"), f"{ENGINES / 'planted.py'}:SleepingExp"]
     with pytest.raises(KeyboardInterrupt):
-        grade_all(sleeping, 2, on_start, examples=3, time_limit=600, only=["op:exp", "op:relu"])
+        grade_all([first, second], 2, on_start, examples=3, time_limit=600, only=["op:exp"])
     assert not isolation._running  # every child ended (else this would have waited 10 min)
+    assert audit(planted("NoRmul"), examples=3, only=["op:mul"]).ok  # and audits run again

@@ -57,15 +57,15 @@ def _chain_failure(engine: Engine, op: str, depth: int) -> _ChainFailure | None:
         y = x
         for _ in range(depth):
             y = adapter.apply(op, *(y if k == "n" else 1.0 for k in kinds))
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit in an engine is its failure too
         return _ChainFailure("forward", "building it", describe_error(error))
     try:
         adapter.backward(y)
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         return _ChainFailure("backward", "backward()", describe_error(error))
     try:
         got = read(engine, "data", y, "y"), read(engine, "grad", x, "x")
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         return _ChainFailure("grad", "reading x.grad", describe_error(error))
     if got[0] != data(depth):
         return _ChainFailure("grad", "y.data", "", "data", got[0], data(depth))

@@ -146,7 +146,7 @@ def _attempt(
     """``action(*args)``, or `Failed` saying the engine raised during ``stage``."""
     try:
         return action(*args)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit in an engine is its failure too
         raise Failed(Discrepancy(program, stage, node, error=describe_error(error))) from None
 
 

@@ -121,7 +121,7 @@ def _rpow(engine: Engine) -> tuple[str, Counterexample | None]:
         data, grad = read(engine, "data", y, "y"), read(engine, "grad", x, "x")
     except TypeError:
         return "`2 ** x` raises TypeError: no `__rpow__`", None
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit in an engine is its failure too
         error_text = describe_error(error)
         example = Counterexample(
             _rpow_snippet(engine, f"  # raises {error_text}"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -152,15 +152,21 @@ def grade_all(
             on_done(target)
         return graded
 
-    isolation.resume()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        return list(pool.map(one, zip(targets, folders)))
+        futures = [pool.submit(one, job) for job in zip(targets, folders)]
+        wait(futures, return_when=FIRST_EXCEPTION)  # the first error, whichever target's
+        for future in futures:
+            error = future.exception() if future.done() else None
+            if error is not None:
+                raise error
+        return [future.result() for future in futures]
     except BaseException:  # Ctrl-C, or a thread's error: end every child, start no more
         isolation.stop_all()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        isolation.resume()  # every thread has ended: later audits may start children again
 
 
 def _on_cluster(targets: Sequence[str], scheduler: str, options: dict[str, Any]) -> list[Graded]:

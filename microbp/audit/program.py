@@ -119,7 +119,7 @@ class Program:
                     nodes.append(adapter.leaf(ins.number))  # type: ignore[arg-type]
                 else:
                     nodes.append(adapter.apply(ins.op, *self.operands(i, nodes)))
-            except Exception as error:
+            except (Exception, SystemExit) as error:  # sys.exit in an engine is its failure too
                 raise StepFailed(i, error) from error
         return nodes
 

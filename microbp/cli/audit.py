@@ -262,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
     from microbp.audit import grading
 
     console = output.console()
+    if args.jobs is None:
+        args.jobs = grading.default_jobs()
     targets = grading.expand(args.targets)
     if args.gradescope is not None and len(targets) != 1:
         raise UsageError(f"--gradescope takes one target (a submission), got {len(targets)}")
@@ -321,9 +323,7 @@ def positive_seconds(text: str) -> float:
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The `audit` subcommand's options."""
-    from microbp.audit.grading import default_jobs
-
+    """The `audit` subcommand's options (importing nothing heavy: every command builds them)."""
     p = subparsers.add_parser(
         "audit",
         help="hold your own autograd engine to the properties microbp passes",
@@ -355,7 +355,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument(
         "--jobs",
         type=whole_number(1),
-        default=default_jobs(),
         metavar="N",
         help="engines audited at once, each in its own process (default: the machine's cores)",
     )

@@ -119,3 +119,12 @@ class SleepingExp(Value):
 
         while True:
             time.sleep(0.5)
+
+
+class SysExitRelu(Value):
+    """relu calls sys.exit: SystemExit, which ``except Exception`` does not catch."""
+
+    def relu(self):
+        import sys
+
+        sys.exit(4)
