@@ -49,7 +49,10 @@ def test_micrograd_exits_1_with_its_missing_ops_failures_and_runnable_snippets(c
     status, out, err = run(capsys, "audit", "micrograd.engine:Value", "--examples", "20")
     assert (status, err) == (1, "")
     assert out.count("not supported") == 6 + 1  # six rows and the summary line
-    assert "FAIL 2nd backward(): leaves: x1.grad: this engine 3.0, right 2.0" in out
+    leaves = re.search(
+        r"FAIL 2nd backward\(\): leaves: x1\.grad: this engine (\S+), right (\S+)", out
+    )
+    assert leaves and float(leaves[1]) != float(leaves[2])
     assert "convention 2nd backward(): interior: each backward() sets the root's grad" in out
     assert "limit deep chains: fine 100 deep; 1,000 deep" in out
     block = out.split("as Python using the engine:\n\n", 1)[1]
