@@ -38,13 +38,8 @@ from itertools import chain
 from operator import mul
 from typing import Any, TypeAlias, TypeVar, cast
 
-from microbp.passes import (
-    accumulate_grads,
-    ancestors_to_copy_first,
-    deepcopy_graph,
-    nodes_in_order,
-    pass_derivatives,
-)
+from microbp.copying import deepcopy_graph, own_attributes, pickle_order, set_attributes
+from microbp.passes import accumulate_grads, nodes_in_order, pass_derivatives
 from microbp.powers import integer_power, power_derivative
 from microbp.validate import brief, check_domain, check_number, finite_derivatives, not_finite_error
 
@@ -269,14 +264,26 @@ class Value:
         """Set ``grad`` to 0 on every node of the graph that ends at this node."""
         zero_grad(nodes_in_order(self))
 
+    def __copy__(self) -> Value:
+        """A new node with this node's fields over the same parents: nothing else is copied."""
+        node = _copy_of(self, self.parents)
+        attributes = own_attributes(self, Value)
+        if attributes is not None:
+            set_attributes(node, attributes)
+        return node
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
-        return deepcopy_graph(self, memo, _copy_of)
+        return deepcopy_graph(self, memo, _copy_of, Value)
 
     def __reduce__(self) -> tuple[object, ...]:
-        # Pickled (or copied) as its fields and parents, its ancestors first so that no node's
-        # parents are still to be pickled when it is: the pickle never recurses down a chain.
+        # Its fields and its parents, which the pickler's memo shares; past a depth, the
+        # ancestors first (`pickle_order`), so that the pickle never recurses down a chain.
+        ancestors, end = pickle_order(self)
         fields = (self.data, self.grad, self.name, self.op, self.parents, self.local_grads)
-        return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.pass_reached))
+        arguments = (ancestors, *fields, self.pass_reached, end)
+        if type(self) is Value:
+            return (_rebuilt, arguments)
+        return (_rebuilt, (*arguments, type(self)), own_attributes(self, Value))
 
     def __repr__(self) -> str:
         named = f", name={self.name!r}" if self.name is not None else ""
@@ -296,16 +303,22 @@ def _rebuilt(
     parents: tuple[Value, ...],
     local_grads: tuple[float, ...],
     reached: bool,
+    end: object = None,
+    cls: type[Value] = Value,
 ) -> Value:
-    """A node rebuilt by `pickle` or `copy` (``ancestors`` only fixed the order of the copy)."""
-    node = _result(data, op, parents, local_grads)
-    node.grad, node.name, node.pass_reached = grad, name, reached
+    """A node rebuilt by `pickle` or `copy` as it was, of its own class (``ancestors`` and ``end``
+    only ordered the pickle). Its data is not checked: a copy holds what the original held."""
+    node = object.__new__(cls)
+    node.data, node.grad, node.name, node.op = data, grad, name, op
+    node.parents, node.local_grads = parents, local_grads
+    node.pass_grad, node.pass_reached, node.pass_mark = 0.0, reached, None
     return node
 
 
 def _copy_of(v: Value, parents: tuple[Value, ...]) -> Value:
-    """A copy of ``v`` over ``parents``, the copies of its own."""
-    return _rebuilt((), v.data, v.grad, v.name, v.op, parents, v.local_grads, v.pass_reached)
+    """A copy of ``v`` over ``parents`` (the copies of its own, or its own)."""
+    fields = (v.data, v.grad, v.name, v.op, parents, v.local_grads, v.pass_reached)
+    return _rebuilt((), *fields, None, type(v))
 
 
 def _exact_sum(terms: Iterable[float], op: str, *operands: Sequence[float]) -> float:
