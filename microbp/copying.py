@@ -17,6 +17,7 @@ the engine, which calls it from `Value.__deepcopy__`, `Value.__reduce__` and `Va
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -26,18 +27,28 @@ from microbp.passes import Node, nodes_in_order
 N = TypeVar("N", bound=Node)
 
 #: How many nodes deep a pickle may go through parents not pickled yet before it lists a node's
-#: ancestors first. Each level costs the pickler three nested calls of its recursion limit.
+#: ancestors first, at most. Each level costs the pickler three nested calls of its recursion
+#: limit, so a tenth of the limit, if smaller, is the bound.
 MAX_NESTING = 100
 
 
-class _Nesting(threading.local):
-    """How many nodes' parents this thread's pickles are pickling, one inside the other."""
+class _Nesting:
+    """How many nodes' parents one thread's pickles are pickling, one inside the other."""
+
+    __slots__ = ("depth",)
 
     def __init__(self) -> None:
         self.depth = 0
 
 
-_NESTING = _Nesting()
+class _PerThread(threading.local):
+    """Each thread's own `_Nesting` (a marker dropped by another thread still finds it)."""
+
+    def __init__(self) -> None:
+        self.nesting = _Nesting()
+
+
+_PER_THREAD = _PerThread()
 
 
 class NestingEnd:
@@ -66,19 +77,23 @@ def pickle_order(node: N) -> tuple[tuple[N, ...], NestingEnd | None]:
     nothing) and after its parents (a `NestingEnd`, or nothing for a leaf).
 
     A node's parents are pickled inside its pickle, so a chain of nodes whose parents are not
-    pickled yet nests one level each; past `MAX_NESTING` levels the ancestors are listed first,
-    and each of them is then pickled over parents already pickled, at nesting 0.
+    pickled yet nests one level each; past `MAX_NESTING` levels (fewer under a low recursion
+    limit) the ancestors are listed first, and each of them is then pickled over parents
+    already pickled, at nesting 0.
     """
     if not node.parents:
         return (), None
-    nesting = _NESTING
+    nesting = _PER_THREAD.nesting
     depth = nesting.depth
-    if depth < MAX_NESTING:
+    # Each change of the count comes before (or, going down, after) the marker that undoes it,
+    # so that an interrupt in between leaves the count too high, never too low.
+    if depth < MAX_NESTING and 10 * depth < sys.getrecursionlimit():
         nesting.depth = depth + 1
         return (), NestingEnd(nesting, 1)
     ancestors = tuple(nodes_in_order(node)[:-1])
+    end = NestingEnd(nesting, -depth)
     nesting.depth = 0
-    return ancestors, NestingEnd(nesting, -depth)
+    return ancestors, end
 
 
 def own_attributes(node: object, base: type) -> tuple[dict[str, Any] | None, dict[str, Any]] | None:

@@ -419,3 +419,21 @@ def test_a_shallow_copy_shares_its_parents_and_walks_nothing():
     (shallow,) = made
     assert shallow is not y and shallow.parents is y.parents
     assert (shallow.data, shallow.name, shallow.op) == (y.data, y.name, y.op)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_every_pickle_protocol_keeps_a_deep_graph_whole(protocol):
+    nodes = topological_order(chain(3 * sys.getrecursionlimit()))
+    picks = [nodes[-1], nodes[len(nodes) // 2], nodes[0]]
+    assert_duplicated(picks, pickle.loads(pickle.dumps(picks, protocol=protocol)))
+
+
+def test_a_deep_chain_pickles_under_a_low_recursion_limit():
+    y = chain(5_000)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(250)
+    try:
+        dumped = pickle.dumps([y, y.parents[0].parents[0]])
+    finally:
+        sys.setrecursionlimit(limit)
+    assert_duplicated([y, y.parents[0].parents[0]], pickle.loads(dumped))
