@@ -81,10 +81,25 @@ def nodes_in_order(root: N, mark: object = None) -> list[N]:
     return leaves + interior
 
 
+class _Unfinished:
+    """The nodes of a pass whose pass grads may not all be back to 0.0 yet: set before the pass
+    writes any, cleared once it has set them back. A pass that an interrupt stopped before it
+    got there leaves them here, and the next pass, whatever its graph, sets them back first."""
+
+    __slots__ = ("groups",)
+
+    def __init__(self) -> None:
+        self.groups: tuple[Sequence[Node], ...] = ()
+
+
+_unfinished = _Unfinished()
+
+
 def _exclusively(run: Callable[[], T]) -> T:
-    """``run()`` holding the pass lock. On the thread that holds it already, a pass can only have
-    been started from inside another (a signal handler, a trace hook): it is refused, where
-    waiting for the lock would wait forever."""
+    """``run()`` holding the pass lock, once any pass grads an interrupted pass left are back to
+    0.0. On the thread that holds the lock already, a pass can only have been started from
+    inside another (a signal handler, a trace hook): it is refused, where waiting for the lock
+    would wait forever."""
     global _pass_thread
     thread = threading.get_ident()
     if _pass_thread == thread and _PASS_LOCK.locked():
@@ -96,6 +111,9 @@ def _exclusively(run: Callable[[], T]) -> T:
     with _PASS_LOCK:
         _pass_thread = thread
         try:
+            if _unfinished.groups:
+                _end_pass(*_unfinished.groups)
+                _unfinished.groups = ()
             return run()
         finally:
             _pass_thread = None
@@ -104,31 +122,37 @@ def _exclusively(run: Callable[[], T]) -> T:
 def _accumulate(root: N) -> None:
     """`accumulate_grads`, the lock held."""
     leaves, interior = _walk(root, object())
-    nodes = interior + leaves
+    _unfinished.groups = (interior, leaves)
     writing = False
     try:
         _propagate(root, interior)
-        refusal = _non_finite_derivative(root, leaves)
-        grads = [node.grad + node.pass_grad for node in nodes]
-        refusal = refusal or _overflowing_grad(root, nodes, grads)
-        if refusal is not None:
-            for node in nodes:
-                node.pass_reached = True
-            raise refusal
+        updates = [
+            (nodes, [node.grad + node.pass_grad for node in nodes]) for nodes in (interior, leaves)
+        ]
+        # Not finite if a derivative is not (it flows on to some leaf) or if a new grad is not;
+        # finite ones whose sum overflows too: only a reason to look.
+        total = sum([sum(grads) for _, grads in updates])
+        if total - total != 0.0:
+            refusal = _non_finite_derivative(root, leaves) or _overflowing_grad(root, updates)
+            if refusal is not None:
+                _mark_reached(interior, leaves)
+                raise refusal
         writing = True
-        _write_grads(nodes, grads)
+        _write_grads(updates)
     except BaseException:
         if writing:  # interrupted while writing: every grad gets this pass, none half of it
-            _finish(lambda: _write_grads(nodes, grads))
-        else:  # the next pass must not start from this one's partial sums
-            _finish(lambda: _end_pass(nodes))
+            _finish(lambda: _write_grads(updates))
+        else:
+            _end_pass(interior, leaves)
+        _unfinished.groups = ()
         raise
+    _unfinished.groups = ()
 
 
 def _derivatives(root: N, wrt: Sequence[N]) -> list[float]:
     """`pass_derivatives`, the lock held."""
     leaves, interior = _walk(root, object())
-    nodes = interior + leaves
+    _unfinished.groups = (interior, leaves)
     try:
         _propagate(root, interior)
         refusal = _non_finite_derivative(root, leaves)
@@ -136,7 +160,8 @@ def _derivatives(root: N, wrt: Sequence[N]) -> list[float]:
             raise refusal
         return [v.pass_grad if v.pass_mark is root.pass_mark else 0.0 for v in wrt]
     finally:
-        _finish(lambda: _end_pass(nodes))
+        _end_pass(interior, leaves)
+        _unfinished.groups = ()
 
 
 def _propagate(root: N, interior: list[N]) -> None:
@@ -150,17 +175,25 @@ def _propagate(root: N, interior: list[N]) -> None:
                 parent.pass_grad += local * g
 
 
-def _write_grads(nodes: list[N], grads: list[float]) -> None:
-    """Each node's new grad in place, its pass over (written again whole if interrupted)."""
-    for node, grad in zip(nodes, grads):
-        node.grad = grad
-        node.pass_grad = 0.0
-        node.pass_reached = True
+def _write_grads(updates: list[tuple[list[N], list[float]]]) -> None:
+    """Each node's new grad in place and its pass over (it may run again without harm)."""
+    for nodes, grads in updates:
+        for node, grad in zip(nodes, grads):
+            node.grad = grad
+            node.pass_grad = 0.0
+            node.pass_reached = True
+
+
+def _mark_reached(*groups: list[N]) -> None:
+    """Each node marked as reached by a backward pass."""
+    for nodes in groups:
+        for node in nodes:
+            node.pass_reached = True
 
 
 def _finish(step: Callable[[], None]) -> None:
     """Run ``step``, which may run again from the start without harm, to its end: once more if
-    an exception (Ctrl-C) cuts it short, and then raise that exception."""
+    an exception (a second Ctrl-C) cuts it short, and then raise that exception."""
     cut_short: BaseException | None = None
     for _ in range(_TRIES):
         try:
@@ -177,10 +210,11 @@ def _finish(step: Callable[[], None]) -> None:
 _TRIES = 8
 
 
-def _end_pass(nodes: list[N]) -> None:
+def _end_pass(*groups: Sequence[Node]) -> None:
     """Every node's pass grad back to 0.0, as between passes."""
-    for node in nodes:
-        node.pass_grad = 0.0
+    for nodes in groups:
+        for node in nodes:
+            node.pass_grad = 0.0
 
 
 def _non_finite_derivative(root: N, leaves: list[N]) -> OverflowError | None:
@@ -201,18 +235,17 @@ def _non_finite_derivative(root: N, leaves: list[N]) -> OverflowError | None:
     return None
 
 
-def _overflowing_grad(root: N, nodes: list[N], grads: list[float]) -> OverflowError | None:
-    """The refusal of a pass that would leave a grad that is not finite, if it would."""
-    total = sum(grads)
-    if total - total == 0.0:
-        return None
-    for node, grad in zip(nodes, grads):
-        if grad - grad != 0.0:
-            return OverflowError(
-                f"backward overflows a float: {describe_node(node)}'s grad {node.grad!r} plus "
-                f"this pass's derivative of {describe_node(root)}, {node.pass_grad!r}, is "
-                f"{grad!r}; set the grads to 0 first (zero_grad) or scale the graph's numbers down"
-            )
+def _overflowing_grad(root: N, updates: list[tuple[list[N], list[float]]]) -> OverflowError | None:
+    """The refusal of a pass whose new grads include one that is not finite, if they do."""
+    for nodes, grads in updates:
+        for node, grad in zip(nodes, grads):
+            if grad - grad != 0.0:
+                return OverflowError(
+                    f"backward overflows a float: {describe_node(node)}'s grad {node.grad!r} "
+                    f"plus this pass's derivative of {describe_node(root)}, {node.pass_grad!r}, "
+                    f"is {grad!r}; set the grads to 0 first (zero_grad) or scale the graph's "
+                    "numbers down"
+                )
     return None
 
 
@@ -224,13 +257,11 @@ def _walk(root: N, mark: object) -> tuple[list[N], list[N]]:
     marker above it and its unfinished parents above that, so by the time the marker is popped
     every parent is finished. Leaves are finished as soon as they are found, never stacked.
     A node is marked as reached by storing ``mark`` in it, compared by identity: cheaper than
-    looking nodes up in a set. Its pass grad is set to 0.0 as well, so that a pass starts from
-    zero even after one that an interrupt stopped before it could clean up. The caller holds
-    the lock, so no other walk is marking the same nodes.
+    looking nodes up in a set. The caller holds the lock, so no other walk is marking the same
+    nodes.
     """
     if not root.parents:
         root.pass_mark = mark
-        root.pass_grad = 0.0
         return [root], []
     leaves: list[N] = []
     interior: list[N] = []
@@ -243,7 +274,6 @@ def _walk(root: N, mark: object) -> tuple[list[N], list[N]]:
             interior.append(finished)
         elif node.pass_mark is not mark:
             node.pass_mark = mark
-            node.pass_grad = 0.0
             stack.append(node)
             stack.append(None)
             for parent in node.parents:
@@ -252,6 +282,5 @@ def _walk(root: N, mark: object) -> tuple[list[N], list[N]]:
                         stack.append(parent)
                     else:
                         parent.pass_mark = mark
-                        parent.pass_grad = 0.0
                         leaves.append(parent)
     return leaves, interior
