@@ -7,7 +7,8 @@ Each case builds a chain x → x·1 → x·1·1 → … (two nodes a step, the p
 (and the matching `pickle.loads`), one `copy.deepcopy` and one `copy.copy`, each in a fresh
 process so that one case's garbage does not slow the next. ``--skip-slow`` leaves out the cases
 that took minutes before pickling was linear (pickling every node of the chain).
-The times are of one run each, so read them as orders of magnitude, not to the percent.
+The times are this process's CPU time (other load on the machine does not count) of one run
+each: read them as orders of magnitude, not to the percent.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ run = {{
     "copy.deepcopy": lambda: copy.deepcopy(subject),
     "copy.copy": lambda: [copy.copy(v) for v in subject] if what == "nodes" else copy.copy(y),
 }}[operation]
-start = time.perf_counter()
+start = time.process_time()
 result = run()
-seconds = time.perf_counter() - start
+seconds = time.process_time() - start
 size = len(pickle.dumps(subject)) if operation == "pickle.dumps" else None
 print(json.dumps({{"seconds": seconds, "bytes": size}}))
 """
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--skip-slow", action="store_true", help="leave out cases over a minute")
     parser.add_argument("--only", nargs="*", choices=OPERATIONS, help="these operations only")
     args = parser.parse_args()
-    print("| case | operation | seconds | pickle bytes |")
+    print("| case | operation | CPU seconds | pickle bytes |")
     print("|---|---|---|---|")
     for what, steps in QUICK_CASES if args.quick else CASES:
         nodes = 2 * steps + 1

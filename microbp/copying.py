@@ -56,20 +56,22 @@ class NestingEnd:
     then pickled) or lets go of it unpickled, its thread's nesting count takes back ``delta``."""
 
     __slots__ = ("delta", "nesting")
-
-    def __init__(self, nesting: _Nesting, delta: int) -> None:
-        self.nesting, self.delta = nesting, delta
+    delta: int
+    nesting: _Nesting
 
     def __reduce__(self) -> tuple[object, ...]:
-        self._give_back()
-        return (type(None), ())  # what the pickle holds in its place
+        object.__setattr__(self, "__class__", _GivenBack)  # no __del__ to call any more
+        self.nesting.depth -= self.delta
+        return (type(None), ())  # what the pickle holds in its place: None
 
     def __del__(self) -> None:
-        self._give_back()
+        self.nesting.depth -= self.delta
 
-    def _give_back(self) -> None:
-        delta, self.delta = self.delta, 0
-        self.nesting.depth -= delta
+
+class _GivenBack:
+    """A `NestingEnd` the pickler has reached."""
+
+    __slots__ = ("delta", "nesting")
 
 
 def pickle_order(node: N) -> tuple[tuple[N, ...], NestingEnd | None]:
@@ -85,14 +87,19 @@ def pickle_order(node: N) -> tuple[tuple[N, ...], NestingEnd | None]:
         return (), None
     nesting = _PER_THREAD.nesting
     depth = nesting.depth
-    # Each change of the count comes before (or, going down, after) the marker that undoes it,
-    # so that an interrupt in between leaves the count too high, never too low.
+    # The count goes up before the marker that takes it back is made, and down after, so that
+    # an interrupt in between leaves it too high (a pickle lists sooner), never too low.
     if depth < MAX_NESTING and 10 * depth < sys.getrecursionlimit():
         nesting.depth = depth + 1
-        return (), NestingEnd(nesting, 1)
-    ancestors = tuple(nodes_in_order(node)[:-1])
-    end = NestingEnd(nesting, -depth)
-    nesting.depth = 0
+        ancestors: tuple[N, ...] = ()
+        delta = 1
+    else:
+        ancestors = tuple(nodes_in_order(node)[:-1])
+        delta = -depth
+    end = object.__new__(NestingEnd)  # without an __init__, which would cost a call per node
+    end.nesting, end.delta = nesting, delta
+    if delta < 0:
+        nesting.depth = 0
     return ancestors, end
 
 

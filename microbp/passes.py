@@ -119,10 +119,11 @@ def _exclusively(run: Callable[[], T]) -> T:
             _pass_thread = None
 
 
-def _accumulate(root: N) -> None:
+def _accumulate(root: Node) -> None:
     """`accumulate_grads`, the lock held."""
     leaves, interior = _walk(root, object())
     _unfinished.groups = (interior, leaves)
+    updates: list[tuple[list[Node], list[float]]] = []
     writing = False
     try:
         _propagate(root, interior)
