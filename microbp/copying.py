@@ -128,6 +128,16 @@ def set_attributes(node: object, state: tuple[dict[str, Any] | None, dict[str, A
         setattr(node, name, value)
 
 
+def shallow_copy(node: N, copy_node: Callable[[N, tuple[N, ...]], N], base: type) -> N:
+    """``node`` as `copy.copy` copies it: ``copy_node(node, its own parents)``, given the
+    attributes a subclass of ``base`` adds, the same objects. No walk of the graph."""
+    made = copy_node(node, node.parents)
+    state = own_attributes(node, base)
+    if state is not None:
+        set_attributes(made, state)
+    return made
+
+
 #: The key, in a deepcopy's memo, of the mark its walks share.
 _DEEPCOPY_MARK = object()
 

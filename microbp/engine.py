@@ -38,7 +38,7 @@ from itertools import chain
 from operator import mul
 from typing import Any, TypeAlias, TypeVar, cast
 
-from microbp.copying import deepcopy_graph, own_attributes, pickle_order, set_attributes
+from microbp.copying import deepcopy_graph, own_attributes, pickle_order, shallow_copy
 from microbp.passes import accumulate_grads, nodes_in_order, pass_derivatives
 from microbp.powers import integer_power, power_derivative
 from microbp.validate import brief, check_domain, check_number, finite_derivatives, not_finite_error
@@ -266,11 +266,7 @@ class Value:
 
     def __copy__(self) -> Value:
         """A new node with this node's fields over the same parents: nothing else is copied."""
-        node = _copy_of(self, self.parents)
-        attributes = own_attributes(self, Value)
-        if attributes is not None:
-            set_attributes(node, attributes)
-        return node
+        return shallow_copy(self, _copy_of, Value)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         return deepcopy_graph(self, memo, _copy_of, Value)
