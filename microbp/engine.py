@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from math import isfinite
 from typing import Any, Literal, SupportsInt, TypeAlias, cast, overload
 
+from microbp.copying import deepcopy_graph, own_attributes, pickle_order, shallow_copy
 from microbp.higher import Constructors, record_derivatives, record_grads
 from microbp.ops import (
     ADD,
@@ -36,13 +37,7 @@ from microbp.ops import (
     affine_rule,
     power,
 )
-from microbp.passes import (
-    accumulate_grads,
-    ancestors_to_copy_first,
-    deepcopy_graph,
-    nodes_in_order,
-    pass_derivatives,
-)
+from microbp.passes import accumulate_grads, nodes_in_order, pass_derivatives
 from microbp.powers import whole_exponent
 from microbp.validate import brief, check_number, not_finite_error
 
@@ -63,7 +58,11 @@ __all__ = [
 
 
 def _result(
-    data: float, operation: Op | None, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+    data: float,
+    operation: Op | None,
+    parents: tuple[Value, ...],
+    local_grads: tuple[float, ...],
+    cls: type[Value] | None = None,
 ) -> Value:
     """Make the node ``operation(parents)`` = ``data`` with ∂node/∂parent_i = ``local_grads[i]``
     (a leaf for ``operation`` None): the one place a node's fields are set."""
@@ -71,7 +70,7 @@ def _result(
         raise not_finite_error(
             operation.label if operation else "a Value", [p.data for p in parents]
         )
-    node = object.__new__(Value)
+    node = object.__new__(cls or Value)
     node.data = data
     node.grad = 0.0
     node.name = None
@@ -190,7 +189,7 @@ class Value:
         """A leaf holding the number ``data``, named ``name`` (as pictures label it)."""
         if name is not None and not isinstance(name, str):
             raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
-        leaf = _result(check_number(data, "a Value's data"), None, (), ())
+        leaf = _result(check_number(data, "a Value's data"), None, (), (), cls)
         leaf.name = name
         return leaf
 
@@ -260,14 +259,22 @@ class Value:
         """Set ``grad`` to 0 on every node of the graph that ends at this node."""
         zero_grad(nodes_in_order(self))
 
+    def __copy__(self) -> Value:
+        """A new node with this node's fields over the same parents: nothing else is copied."""
+        return shallow_copy(self, _copy_of, Value)
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
-        return deepcopy_graph(self, memo, _copy_of)
+        return deepcopy_graph(self, memo, _copy_of, Value)
 
     def __reduce__(self) -> tuple[object, ...]:
-        # Pickled (or copied) as its fields and parents, its ancestors first so that no node's
-        # parents are still to be pickled when it is: the pickle never recurses down a chain.
+        # Its fields and its parents, which the pickler's memo shares; past a depth, the
+        # ancestors first (`pickle_order`), so that the pickle never recurses down a chain.
+        ancestors, end = pickle_order(self)
         fields = (self.data, self.grad, self.name, self.operation, self.parents, self.local_grads)
-        return (_rebuilt, (ancestors_to_copy_first(self), *fields, self.pass_reached))
+        arguments = (ancestors, *fields, self.pass_reached, end)
+        if type(self) is Value:
+            return (_rebuilt, arguments)
+        return (_rebuilt, (*arguments, type(self)), own_attributes(self, Value))
 
     def __repr__(self) -> str:
         named = f", name={self.name!r}" if self.name is not None else ""
@@ -290,16 +297,20 @@ def _rebuilt(
     parents: tuple[Value, ...],
     local_grads: tuple[float, ...],
     reached: bool,
+    end: object = None,
+    cls: type[Value] = Value,
 ) -> Value:
-    """A node rebuilt by `pickle` or `copy` (``ancestors`` only fixed the order of the copy)."""
-    node = _result(data, operation, parents, local_grads)
-    node.grad, node.name, node.pass_reached = grad, name, reached
+    """A node rebuilt by `pickle` or `copy` as it was, of its own class (``ancestors`` and ``end``
+    only ordered the pickle). Its data is not checked: a copy holds what the original held."""
+    node = _result(0.0, operation, parents, local_grads, cls)
+    node.data, node.grad, node.name, node.pass_reached = data, grad, name, reached
     return node
 
 
 def _copy_of(v: Value, parents: tuple[Value, ...]) -> Value:
-    """A copy of ``v`` over ``parents``, the copies of its own."""
-    return _rebuilt((), v.data, v.grad, v.name, v.operation, parents, v.local_grads, v.pass_reached)
+    """A copy of ``v`` over ``parents`` (the copies of its own, or its own)."""
+    fields = (v.data, v.grad, v.name, v.operation, parents, v.local_grads, v.pass_reached)
+    return _rebuilt((), *fields, None, type(v))
 
 
 def sum_values(terms: Iterable[Operand]) -> Value:

@@ -1,13 +1,15 @@
-"""The passes over a graph of Values: the walk that orders its nodes, the reverse pass that
-finds d root / d node for every node (which `Value.backward` adds into the grads), and the
-order in which a deepcopy or a pickle makes the nodes.
+"""The passes over a graph of Values: the walk that orders its nodes, and the reverse pass that
+finds d root / d node for every node (which `Value.backward` adds into the grads).
 
 A node keeps the state of these passes in three fields, set up by the engine as it makes the
 node and written by this module alone after that, never by users: ``pass_grad`` (d root / d node
 while a pass runs, 0.0 between passes), ``pass_mark`` (the mark of the last walk that reached
 it) and ``pass_reached`` (whether a backward pass reached it). Every pass holds one lock, so
 passes running at the same time over graphs that share nodes take turns and every grad is
-exact. Nothing here recurses: graphs millions of nodes deep work.
+exact; a pass started on the thread already running one (from a signal handler or a trace
+hook) is refused rather than left waiting for itself. A pass that ends in any exception, Ctrl-C
+included, leaves no pass state behind, and either changes no grad or adds to every one. Nothing
+here recurses: graphs millions of nodes deep work.
 
 The functions take nodes as they are, unchecked: users call them through the engine's checked
 `Value.backward`, `derivatives` and `topological_order`.
@@ -18,9 +20,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from math import isfinite
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 N = TypeVar("N", bound="Node")
+T = TypeVar("T")
 
 
 class Node(Protocol):
@@ -45,6 +48,8 @@ class Node(Protocol):
 
 #: Held by every pass: the per-node state a pass uses is never shared between two threads.
 _PASS_LOCK = threading.Lock()
+#: The thread that holds `_PASS_LOCK` (None when none does, or for a moment on either side).
+_pass_thread: int | None = None
 
 
 def describe_node(node: Node) -> str:
@@ -57,159 +62,195 @@ def describe_node(node: Node) -> str:
 def accumulate_grads(root: Node) -> None:
     """Add d root / d node to ``node.grad`` for every node of the graph ending at ``root``.
 
-    A derivative that overflows a float is an `OverflowError`, raised before any ``grad``
-    changes; the nodes are then marked reached all the same (``pass_reached``).
+    A derivative that overflows a float, or a grad that would once this pass is added, is an
+    `OverflowError`, raised before any ``grad`` changes; the nodes are then marked reached all
+    the same (``pass_reached``). An interrupted pass either changes no grad or, if it was
+    writing them, finishes writing every one before the interrupt goes on.
     """
-    with _PASS_LOCK:
-        try:
-            leaves, interior = _reverse_pass(root)
-        except OverflowError:
-            for nodes in _walk(root, object()):
-                for node in nodes:
-                    node.pass_reached = True
-            raise
-        try:
-            for nodes in (interior, leaves):
-                for node in nodes:
-                    node.grad += node.pass_grad
-                    node.pass_grad = 0.0
-                    node.pass_reached = True
-        except BaseException:  # interrupted: some grads have this pass, none keeps a sum
-            _end_pass(leaves, interior)
-            raise
+    _exclusively(lambda: _accumulate(root))
 
 
 def pass_derivatives(root: Node, wrt: Sequence[Node]) -> list[float]:
     """d root / d v for each v of ``wrt`` (0.0 for a v that ``root`` does not depend on), by
     one reverse pass that changes no ``grad``."""
-    with _PASS_LOCK:
-        leaves, interior = _reverse_pass(root)
-        try:
-            return [v.pass_grad if v.pass_mark is root.pass_mark else 0.0 for v in wrt]
-        finally:
-            _end_pass(leaves, interior)
+    return _exclusively(lambda: _derivatives(root, wrt))
 
 
-def nodes_in_order(root: N) -> list[N]:
+def nodes_in_order(root: N, mark: object = None) -> list[N]:
     """Every node ``root`` depends on, itself included, parents before children: the leaves
-    first, in the order they are found, and ``root`` last."""
-    with _PASS_LOCK:
-        leaves, interior = _walk(root, object())
+    first, in the order they are found, and ``root`` last. Given a ``mark``, those that an
+    earlier walk with the same mark reached are left out (several walks, each node once)."""
+    leaves, interior = _exclusively(lambda: _walk(root, object() if mark is None else mark))
     return leaves + interior
 
 
-class _CopyInProgress(threading.local):
-    """The ids of nodes whose copy is under way in this thread, each listed by a descendant
-    that copies its ancestors first; such a node copies only its own fields. (An id, not the
-    node: a copy that is abandoned halfway keeps nothing alive.)"""
+class _Unfinished:
+    """The nodes of a pass whose pass grads may not all be back to 0.0 yet: set before the pass
+    writes any, cleared once it has set them back. A pass that an interrupt stopped before it
+    got there leaves them here, and the next pass, whatever its graph, sets them back first."""
+
+    __slots__ = ("groups",)
 
     def __init__(self) -> None:
-        self.pending: set[int] = set()
+        self.groups: tuple[Sequence[Node], ...] = ()
 
 
-_COPYING = _CopyInProgress()
+_unfinished = _Unfinished()
 
 
-class _ListingEnd:
-    """Last in a listing of ancestors: once the copy reaches it, or drops it unfinished, none
-    of the listed nodes is pending any more (one the copy had made before, for another root,
-    is not copied again, so it cannot take itself off)."""
-
-    __slots__ = ("ids", "pending")
-
-    def __init__(self, ids: set[int]) -> None:
-        self.ids, self.pending = ids, _COPYING.pending
-
-    def __reduce__(self) -> tuple[object, ...]:
-        self.pending.difference_update(self.ids)
-        self.ids = set()
-        return (type(None), ())  # the copy holds None in its place
-
-    def __del__(self) -> None:
-        self.pending.difference_update(self.ids)
-
-
-#: The key, in a deepcopy's memo, of the mark its walks share.
-_DEEPCOPY_MARK = object()
-
-
-def deepcopy_graph(root: N, memo: dict[int, Any], copy_node: Callable[[N, tuple[N, ...]], N]) -> N:
-    """``root`` as `copy.deepcopy` copies it with ``memo``: each node of its graph the memo lacks
-    made by ``copy_node(node, its parents' copies)``, parents first. Nothing recurses, and the
-    walks of one deepcopy share a mark, so a node is walked once however many are copied."""
-    mark = memo.setdefault(id(_DEEPCOPY_MARK), object())
-    try:
-        with _PASS_LOCK:
-            leaves, interior = _walk(root, mark)
-        originals = memo.setdefault(id(memo), [])  # as `copy` keeps them: no id is reused
-        for node in (*leaves, *interior):
-            if id(node) not in memo:
-                originals.append(node)
-                memo[id(node)] = copy_node(node, tuple(memo[id(p)] for p in node.parents))
-    except BaseException:  # a copy made again with this memo must walk afresh
-        del memo[id(_DEEPCOPY_MARK)]
-        raise
-    copied: N = memo[id(root)]
-    return copied
+def _exclusively(run: Callable[[], T]) -> T:
+    """``run()`` holding the pass lock, once any pass grads an interrupted pass left are back to
+    0.0. On the thread that holds the lock already, a pass can only have been started from
+    inside another (a signal handler, a trace hook): it is refused, where waiting for the lock
+    would wait forever."""
+    global _pass_thread
+    thread = threading.get_ident()
+    if _pass_thread == thread and _PASS_LOCK.locked():
+        raise RuntimeError(
+            "a pass over a graph (backward, derivatives, a walk or a copy of it) was started "
+            "while this thread was in the middle of another, from a signal handler or a trace "
+            "hook; it would wait for itself forever: start it once the running pass has returned"
+        )
+    with _PASS_LOCK:
+        _pass_thread = thread
+        try:
+            if _unfinished.groups:
+                _end_pass(*_unfinished.groups)
+                _unfinished.groups = ()
+            return run()
+        finally:
+            _pass_thread = None
 
 
-def ancestors_to_copy_first(node: N) -> tuple[N | _ListingEnd, ...]:
-    """What a copy (or pickle) of ``node`` must make before it, parents before children, so
-    that no copy recurses down a chain: all of its ancestors and an end marker, unless a
-    descendant being copied in this thread has already listed ``node`` (then nothing)."""
-    pending = _COPYING.pending
-    if not node.parents or id(node) in pending:
-        pending.discard(id(node))
-        return ()
-    ancestors = nodes_in_order(node)[:-1]
-    ids = set(map(id, ancestors))
-    pending.update(ids)
-    return (*ancestors, _ListingEnd(ids))
-
-
-def _reverse_pass(root: N) -> tuple[list[N], list[N]]:
-    """d root / d node into every node's ``pass_grad``; the graph's leaves and other nodes.
-
-    The caller holds the lock, reads the pass grads and sets them back to 0.0. A derivative
-    that is not finite is an `OverflowError`, raised with the pass grads reset.
-    """
+def _accumulate(root: Node) -> None:
+    """`accumulate_grads`, the lock held."""
     leaves, interior = _walk(root, object())
+    _unfinished.groups = (interior, leaves)
+    updates: list[tuple[list[Node], list[float]]] = []
+    writing = False
     try:
-        root.pass_grad = 1.0
-        for node in reversed(interior):  # children before parents
-            g = node.pass_grad
-            if g:
-                for parent, local in zip(node.parents, node.local_grads):
-                    parent.pass_grad += local * g
-    except BaseException:  # Ctrl-C: the next pass must not start from this one's partial sums
-        _end_pass(leaves, interior)
+        _propagate(root, interior)
+        updates = [
+            (nodes, [node.grad + node.pass_grad for node in nodes]) for nodes in (interior, leaves)
+        ]
+        # Not finite if a derivative is not (it flows on to some leaf) or if a new grad is not;
+        # finite ones whose sum overflows too: only a reason to look.
+        total = sum([sum(grads) for _, grads in updates])
+        if not isfinite(total):
+            refusal = _non_finite_derivative(root, leaves) or _overflowing_grad(root, updates)
+            if refusal is not None:
+                _mark_reached(interior, leaves)
+                raise refusal
+        writing = True
+        _write_grads(updates)
+    except BaseException:
+        if writing:  # interrupted while writing: every grad gets this pass, none half of it
+            _finish(lambda: _write_grads(updates))
+        else:
+            _end_pass(interior, leaves)
+        _unfinished.groups = ()
         raise
-    # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
-    # whose sum overflows make the total non-finite too, so it is only a reason to look.
-    total = sum([node.pass_grad for node in leaves])
-    if total - total != 0.0:
-        _refuse_non_finite(root, leaves, interior)
-    return leaves, interior
+    _unfinished.groups = ()
 
 
-def _end_pass(leaves: list[N], interior: list[N]) -> None:
+def _derivatives(root: N, wrt: Sequence[N]) -> list[float]:
+    """`pass_derivatives`, the lock held."""
+    leaves, interior = _walk(root, object())
+    _unfinished.groups = (interior, leaves)
+    try:
+        _propagate(root, interior)
+        refusal = _non_finite_derivative(root, leaves)
+        if refusal is not None:
+            raise refusal
+        return [v.pass_grad if v.pass_mark is root.pass_mark else 0.0 for v in wrt]
+    finally:
+        _end_pass(interior, leaves)
+        _unfinished.groups = ()
+
+
+def _propagate(root: N, interior: list[N]) -> None:
+    """d root / d node into every node's ``pass_grad``, children before parents: ``interior``
+    is the graph's nodes other than its leaves, parents first."""
+    root.pass_grad = 1.0
+    for node in reversed(interior):
+        g = node.pass_grad
+        if g:
+            for parent, local in zip(node.parents, node.local_grads):
+                parent.pass_grad += local * g
+
+
+def _write_grads(updates: list[tuple[list[N], list[float]]]) -> None:
+    """Each node's new grad in place and its pass over (it may run again without harm)."""
+    for nodes, grads in updates:
+        for node, grad in zip(nodes, grads):
+            node.grad = grad
+            node.pass_grad = 0.0
+            node.pass_reached = True
+
+
+def _mark_reached(*groups: list[N]) -> None:
+    """Each node marked as reached by a backward pass."""
+    for nodes in groups:
+        for node in nodes:
+            node.pass_reached = True
+
+
+def _finish(step: Callable[[], None]) -> None:
+    """Run ``step``, which may run again from the start without harm, to its end: once more if
+    an exception (a second Ctrl-C) cuts it short, and then raise that exception."""
+    cut_short: BaseException | None = None
+    for _ in range(_TRIES):
+        try:
+            step()
+        except BaseException as error:  # raised below, once the step is done
+            cut_short = cut_short or error
+            continue
+        break
+    if cut_short is not None:
+        raise cut_short
+
+
+#: How many times `_finish` starts a step that keeps being cut short before it gives up.
+_TRIES = 8
+
+
+def _end_pass(*groups: Sequence[Node]) -> None:
     """Every node's pass grad back to 0.0, as between passes."""
-    for nodes in (leaves, interior):
+    for nodes in groups:
         for node in nodes:
             node.pass_grad = 0.0
 
 
-def _refuse_non_finite(root: N, leaves: list[N], interior: list[N]) -> None:
-    """Refuse the pass (ending it) if a derivative of ``root`` with respect to a leaf is not
-    finite."""
+def _non_finite_derivative(root: N, leaves: list[N]) -> OverflowError | None:
+    """The refusal of a pass in which a derivative of ``root`` with respect to a leaf is not
+    finite, if one is."""
+    # A non-finite derivative anywhere flows on (as ±inf or NaN) to some leaf; finite ones
+    # whose sum overflows make the total non-finite too, so it is only a reason to look.
+    total = sum([leaf.pass_grad for leaf in leaves])
+    if isfinite(total):
+        return None
     for leaf in leaves:
         g = leaf.pass_grad
         if not isfinite(g):
-            _end_pass(leaves, interior)
-            raise OverflowError(
+            return OverflowError(
                 f"backward overflows a float: the derivative of {describe_node(root)} "
                 f"with respect to {describe_node(leaf)} is {g!r}; scale the graph's numbers down"
             )
+    return None
+
+
+def _overflowing_grad(root: N, updates: list[tuple[list[N], list[float]]]) -> OverflowError | None:
+    """The refusal of a pass whose new grads include one that is not finite, if they do."""
+    for nodes, grads in updates:
+        for node, grad in zip(nodes, grads):
+            if not isfinite(grad):
+                return OverflowError(
+                    f"backward overflows a float: {describe_node(node)}'s grad {node.grad!r} "
+                    f"plus this pass's derivative of {describe_node(root)}, {node.pass_grad!r}, "
+                    f"is {grad!r}; set the grads to 0 first (zero_grad) or scale the graph's "
+                    "numbers down"
+                )
+    return None
 
 
 def _walk(root: N, mark: object) -> tuple[list[N], list[N]]:

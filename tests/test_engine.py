@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import gc
 import math
-import pickle
 import subprocess
 import sys
 from fractions import Fraction
@@ -21,9 +18,6 @@ from hypothesis import strategies as st
 import microbp
 from microbp import Value, affine, sum_values, topological_order, zero_grad
 from microbp.engine import affine_parts, derivatives
-
-#: The two ways to duplicate a whole graph: deepcopy, and a pickle round trip.
-DUPLICATES = [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))]
 
 reals = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
 positives = st.floats(1e-3, 50)
@@ -369,21 +363,6 @@ def test_after_a_refused_backward_pass_the_same_leaves_serve_a_new_pass_exactly(
     assert x.grad == 2.0
 
 
-@pytest.mark.parametrize(
-    "duplicate",
-    DUPLICATES,
-    ids=["deepcopy", "pickle"],
-)
-def test_a_copied_graph_keeps_its_numbers_and_whether_its_grads_were_computed(duplicate):
-    x = Value(2.0, "x")
-    y = x * 3.0
-    before = duplicate(y)
-    assert not before.grad_computed and not before.parents[0].grad_computed
-    y.backward()
-    after = duplicate(y)
-    assert after.grad_computed and after.parents[0].name == "x" and after.parents[0].grad == 3.0
-
-
 def test_derivatives_that_are_finite_are_kept_even_when_their_sum_would_overflow():
     a, b = Value(1.0, "a"), Value(-1.0, "b")
     L = (a + b) * 1e308
@@ -543,116 +522,6 @@ def test_concurrent_backward_passes_over_shared_parameters_are_exact():
         assert p.grad == pytest.approx(20 * e, rel=1e-12, abs=1e-300)
 
 
-@pytest.mark.parametrize("duplicate", [*DUPLICATES, copy.copy], ids=["deepcopy", "pickle", "copy"])
-def test_a_chain_deeper_than_the_recursion_limit_copies_and_pickles(duplicate):
-    x = Value(1.0, "x")
-    y = x
-    for _ in range(3 * sys.getrecursionlimit()):
-        y = y * 1.0 + 0.0
-    y.backward()
-    copied = duplicate(y)
-    order = topological_order(copied)
-    assert len(order) == len(topological_order(y))
-    assert [(v.data, v.grad, v.op) for v in order] == [
-        (v.data, v.grad, v.op) for v in topological_order(y)
-    ]
-
-
-def deep_chain(x: Value) -> Value:
-    """x × 1.0, again and again: ten times deeper than the recursion limit."""
-    y = x
-    for _ in range(10 * sys.getrecursionlimit()):
-        y = y * 1.0
-    return y
-
-
-@pytest.mark.parametrize("duplicate", DUPLICATES, ids=["deepcopy", "pickle"])
-def test_a_deep_chain_copies_again_after_one_copy_of_two_roots_that_share_it(duplicate):
-    y = deep_chain(Value(0.5, "x"))
-    first, second = duplicate([y + 1.0, y * 3.0])
-    assert first.parents[0] is second.parents[0]
-    again = duplicate(y.parents[0])
-    assert len(topological_order(again)) == len(topological_order(y)) - 2
-
-
-class InterruptingName(str):
-    """A name whose pickling raises Ctrl-C, as a signal can midway through a pickle."""
-
-    def __reduce_ex__(self, protocol: object) -> tuple[object, ...]:
-        raise KeyboardInterrupt
-
-
-class InterruptingMemo(dict):
-    """A deepcopy memo whose ``after``-th entry raises Ctrl-C once, as a signal can midway."""
-
-    def __init__(self, after: int) -> None:
-        super().__init__()
-        self.after = after
-
-    def __setitem__(self, key: int, value: object) -> None:
-        self.after -= 1
-        if self.after == 0:
-            raise KeyboardInterrupt
-        super().__setitem__(key, value)
-
-
-def interrupted_pickle(y: Value) -> None:
-    middle = topological_order(y)[len(topological_order(y)) // 2]
-    middle.name = InterruptingName("middle")
-    try:
-        pickle.dumps(y)
-    finally:
-        middle.name = "middle"
-
-
-@pytest.mark.parametrize(
-    "interrupted", [lambda y: copy.deepcopy(y, InterruptingMemo(5000)), interrupted_pickle]
-)
-@pytest.mark.parametrize("duplicate", DUPLICATES, ids=["deepcopy", "pickle"])
-def test_a_deep_chain_copies_after_a_copy_of_it_was_interrupted_midway(interrupted, duplicate):
-    y = deep_chain(Value(0.5, "x"))
-    with pytest.raises(KeyboardInterrupt):
-        interrupted(y)
-    again = duplicate(y.parents[0])
-    assert len(topological_order(again)) == len(topological_order(y)) - 2
-
-
-def test_a_deepcopy_interrupted_midway_and_made_again_with_the_same_memo_is_whole():
-    y = deep_chain(Value(0.5, "x"))
-    memo = InterruptingMemo(5000)
-    with pytest.raises(KeyboardInterrupt):
-        copy.deepcopy(y, memo)
-    again = copy.deepcopy(y, memo)
-    assert [(v.data, v.op) for v in topological_order(again)] == [
-        (v.data, v.op) for v in topological_order(y)
-    ]
-
-
-def test_a_memo_kept_after_an_interrupted_deepcopy_never_hands_a_new_graph_old_copies():
-    memo = InterruptingMemo(3000)
-    y = deep_chain(Value(0.5, "y"))
-    with pytest.raises(KeyboardInterrupt):
-        copy.deepcopy(y, memo)
-    del y
-    gc.collect()
-    z = deep_chain(Value(2.0, "z"))
-    copied = copy.deepcopy(z, memo)
-    assert [(v.data, v.name, v.op) for v in topological_order(copied)] == [
-        (v.data, v.name, v.op) for v in topological_order(z)
-    ]
-
-
-def test_a_deepcopy_of_every_node_of_a_graph_keeps_each_node_over_its_parents_copies():
-    y = deep_chain(Value(0.5, "x")) + Value(2.0, "b")
-    nodes = topological_order(y)
-    copies = copy.deepcopy(nodes)
-    copy_of = {id(v): c for v, c in zip(nodes, copies)}
-    assert len({id(c) for c in copies}) == len(nodes)
-    for v, c in zip(nodes, copies):
-        assert c is not v and (c.data, c.op, c.name) == (v.data, v.op, v.name)
-        assert all(cp is copy_of[id(p)] for p, cp in zip(v.parents, c.parents))
-
-
 def test_grad_computed_is_read_only():
     x = Value(1.0)
     with pytest.raises(AttributeError):
@@ -666,17 +535,6 @@ def test_a_derivative_with_respect_to_a_node_outside_the_graph_is_zero_whatever_
     assert derivatives(x * 3.0, [x, outside]) == [3.0, 0.0]
 
 
-def test_a_copy_of_a_graph_keeps_shared_nodes_shared():
-    x = Value(2.0, "x")
-    y = (x * x) + x
-    pair = copy.deepcopy([x, y])
-    new_x, new_y = pair
-    assert new_x is not x
-    assert all(p is new_x for p in new_y.parents[0].parents) and new_y.parents[1] is new_x
-    new_y.backward()
-    assert new_x.grad == 5.0 and x.grad == 0.0
-
-
 @given(seed=st.integers(0, 10**6))
 def test_derivatives_are_backwards_grads_and_change_no_grad(seed):
     net = microbp.MLP([3, 4, 2], hidden="tanh", seed=seed)
@@ -688,33 +546,6 @@ def test_derivatives_are_backwards_grads_and_change_no_grad(seed):
     L.backward()
     assert found == [v.grad for v in wrt]
     assert derivatives(L, [Value(1.0)]) == [0.0]
-
-
-class InterruptingFactor(float):
-    """A local derivative whose first use raises Ctrl-C, as a signal can mid-pass."""
-
-    def __mul__(self, other: object) -> float:
-        raise KeyboardInterrupt
-
-
-@pytest.mark.parametrize("passes", [Value.backward, lambda root: derivatives(root, [root])])
-def test_a_pass_interrupted_midway_leaves_nothing_for_the_next_pass_to_add(passes):
-    x = Value(1.5, "x")
-    y = x
-    for _ in range(200):
-        y = y * 1.01 + x * 0.5
-    (expected,) = derivatives(y, [x])
-    middle = [v for v in topological_order(y) if v.parents][150]
-    honest = middle.local_grads
-    middle.local_grads = (InterruptingFactor(honest[0]), *honest[1:])
-    with pytest.raises(KeyboardInterrupt):
-        passes(y)
-    assert all(v.pass_grad == 0.0 for v in topological_order(y))
-    middle.local_grads = honest
-    assert derivatives(y, [x]) == [expected]
-    y.zero_grad()
-    y.backward()
-    assert x.grad == expected
 
 
 @pytest.mark.parametrize("k", [2**53 + 1, 2**54 + 1, -(2**54) - 1, 10**20 + 1, 2**60 + 1, 2**53])

@@ -132,7 +132,13 @@ def test_third_derivatives_of_an_expression_match_hips_autograd(dag):
     with np.errstate(all="ignore"):
         f = lambda v: dag.function(AUTOGRAD_OPS)(*v)  # noqa: E731
         expected = autograd_reference(jacobian(ag_hessian(f))(np.array(dag.leaves)))
-    assert_within(third, expected, 2 * bound)
+    # The 2·bound of the other orders takes HIPS autograd's error to be within the engine's
+    # bound, true where both evaluate the same formulas. Its third derivatives of x ** y go
+    # through other ones (x^y·log x products, differentiated twice more) with errors of their
+    # own: the worst seen is 60 ulps of the result per op of the expression (1.16e-10 apart at
+    # 1081, softplus((−(−2)) ** (−(−2)))), so 128 ulps per op are allowed on top.
+    autograd_rounding = len(dag.steps) * 128 * np.finfo(float).eps * np.abs(expected)
+    assert_within(third, expected, 2 * bound + autograd_rounding)
 
 
 # ---- networks: the engine's Hessian is the notes' formulas ----
