@@ -39,9 +39,11 @@ class Adapter(Protocol):
 
     def data(self, node: Any) -> float:
         """The node's value."""
+        ...
 
     def grad(self, node: Any) -> float:
         """The node's grad: its derivative as backward left it."""
+        ...
 
     def set_data(self, node: Any, x: float) -> None:
         """Change a leaf's value to ``x``, as an SGD step does."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from microbp.audit import isolation
 from microbp.audit.adapter import TargetError, absolute_target
@@ -146,7 +146,8 @@ def grade_all(
 
     def one(job: tuple[str, Path | None]) -> Graded:
         target, folder = job
-        report = (lambda title: on_start(target, title)) if on_start is not None else None
+        start = on_start
+        report = (lambda title: start(target, title)) if start is not None else None
         graded = grade(target, on_start=report, svg_dir=folder, **options)
         if on_done is not None:
             on_done(target)
@@ -180,7 +181,7 @@ def _on_cluster(targets: Sequence[str], scheduler: str, options: dict[str, Any])
     absolute = [absolute_target(t) for t in targets]
     with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call]
         futures = [client.submit(grade, target, pure=False, **options) for target in absolute]
-        graded = client.gather(futures)
+        graded = cast("list[Graded]", client.gather(futures))
     return [Graded(t, g.report, g.refused) for t, g in zip(targets, graded)]
 
 
