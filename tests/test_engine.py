@@ -14,6 +14,7 @@ import pytest
 from autograd import grad
 from hypothesis import given
 from hypothesis import strategies as st
+from threads import run_interleaved
 
 import microbp
 from microbp import Value, affine, sum_values, topological_order, zero_grad
@@ -509,15 +510,7 @@ def test_concurrent_backward_passes_over_shared_parameters_are_exact():
             L.backward()
 
     threads = [threading.Thread(target=run, args=(L,)) for L in losses]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads take turns every microsecond: passes interleave
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_interleaved(threads)
     for p, e in zip(net.parameters(), expected):
         assert p.grad == pytest.approx(20 * e, rel=1e-12, abs=1e-300)
 

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import pytest
+from threads import run_interleaved
 
 import microbp
 from microbp import Value, passes, topological_order
@@ -233,15 +234,7 @@ def test_eight_threads_running_every_kind_of_pass_over_one_graph_get_exact_resul
             found[i].append(pickle.loads(pickle.dumps(L)).data)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(losses))]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads take turns every microsecond: passes interleave
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    run_interleaved(threads)
     for i, L in enumerate(losses):
         size = len(topological_order(L))
         assert found[i] == [expected[i], size, L.data] * 10
