@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
+from itertools import chain
 from math import isfinite
 from operator import mul
 from typing import Any, TypeAlias, TypeVar
@@ -322,7 +323,10 @@ def affine_parts(parents: Sequence[T]) -> tuple[T, Sequence[T], Sequence[T]]:
 def affine_rule(b: float, w: Sequence[float], h: Sequence[float]) -> tuple[float, Locals]:
     """b + Σ_j w_j h_j, `math.fsum` of b and the rounded products, with ∂a/∂b = 1,
     ∂a/∂w_j = h_j and ∂a/∂h_j = w_j: the affine rule on its operands split as (b, w, h)."""
-    a = exact_sum([b, *map(mul, w, h)], "affine", (b,), w, h)
+    try:  # the terms go straight into fsum; only a failure lists them, for exact_sum
+        a = math.fsum(chain((b,), map(mul, w, h)))
+    except (OverflowError, ValueError):
+        a = exact_sum([b, *map(mul, w, h)], "affine", (b,), w, h)
     return a, (1.0, *h, *w)
 
 
