@@ -18,6 +18,7 @@ import html
 import json
 import numbers
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -190,9 +191,14 @@ def _asset(name: str) -> str:
     return resources.files("microbp").joinpath(name).read_text(encoding="utf-8")
 
 
+#: A lone surrogate (a str never holds a pair): JSON's \\uXXXX escape carries it to the page.
+_LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
 def _script_json(document: dict[str, Any]) -> str:
     """JSON that can sit inside a <script> element: no ``<``, ``>`` or ``&`` left to end it."""
     text = json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)  # UTF-8 cannot carry them
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

@@ -95,6 +95,14 @@ def test_the_embedded_numbers_are_the_networks_and_the_engines(name, tmp_path):
         assert layer["a"] == [ids[a] for a in net_layer.a]
 
 
+def test_a_name_holding_a_lone_surrogate_is_written_and_reaches_the_page_as_it_is(tmp_path):
+    net = MLP([2, 2, 2], seed=0)
+    net.layers[0].W[0][0].name = "w\ud800x"  # no UTF-8 for it: the page carries it escaped
+    path = write_html(net, [1.0, 2.0], 0, tmp_path / "page.html")
+    data = embedded_data(path.read_text(encoding="utf-8"))
+    assert "w\ud800x" in [n["name"] for n in data["nodes"]]
+
+
 def test_the_parameters_hold_exactly_this_passs_grads_afterwards(tmp_path):
     net = MLP([3, 3, 2], seed=0)
     for p in net.parameters():
