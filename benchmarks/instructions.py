@@ -24,15 +24,21 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
-#: workload → (its name in `workloads.WORKLOADS`, engine, size): the ones the op table touches
+#: case → (its name in `workloads.WORKLOADS`, engine, size): the ones the op table touches. The
+#: engine "backward" is microbp's step with its forward pass left uncounted (`workloads.LOSSES`):
+#: the loss is built before the count, and the count is of ``L.backward()`` alone.
 CASES = {
     "mlp": ("mlp", "microbp", 64),
     "layer": ("layer", "microbp", 64),
     "wide": ("wide", "microbp", 10**4),
     "tape": ("mlp", "microbp-tape", 64),
+    "mlp-backward": ("mlp", "backward", 64),
+    "layer-backward": ("layer", "backward", 64),
 }
 STEPS = 3
 COUNTED = "functools_reduce"  # the C function the steps run inside
@@ -43,14 +49,17 @@ def run_steps(case: str, steps: int) -> None:
     ``run()`` inside `functools.reduce`, the one call callgrind counts (``--toggle-collect``):
     like `measure.time_once`, the reset before it and freeing the graph after it are not."""
     sys.path.insert(0, str(HERE))
-    from workloads import WORKLOADS  # here: the measured tree's microbp is on the path first
+    from workloads import LOSSES, WORKLOADS  # here: the measured tree's microbp is first
 
     import microbp
 
     if not Path(microbp.__file__).is_relative_to(Path(os.environ["PYTHONPATH"]).resolve()):
         raise SystemExit(f"measured {microbp.__file__}, not the tree's microbp")
     workload, engine, size = CASES[case]
-    step = WORKLOADS[workload].prepare[engine](size)
+    if engine == "backward":
+        step = _backward_alone(*LOSSES[workload](size))
+    else:
+        step = WORKLOADS[workload].prepare[engine](size)
 
     def run(*_: object) -> object:
         return step.run()  # the loss, holding the graph: freed after the count (not timed)
@@ -62,6 +71,27 @@ def run_steps(case: str, steps: int) -> None:
     for _ in range(steps):
         step.reset()
         functools.reduce(run, [None], None)  # calls run once
+
+
+def _backward_alone(forward: Callable[[], Any], params: list[Any]) -> Any:
+    """A step whose untimed reset zeroes ``params``' grads and builds the loss (``forward()``),
+    and whose run is the loss's backward pass."""
+    from measure import Step
+
+    from microbp import zero_grad
+
+    built: list[Any] = []
+
+    def reset() -> None:
+        built.clear()  # the last graph freed here, uncounted
+        zero_grad(params)
+        built.append(forward())
+
+    def run() -> object:
+        built[0].backward()
+        return built[0]
+
+    return Step(reset, run, lambda L: [])
 
 
 def instructions(tree: Path, case: str, steps: int) -> int:

@@ -93,6 +93,19 @@ def _mg_forward(
     return h
 
 
+def _forward_and_backward(
+    forward: Callable[[], microbp.Value], params: list[microbp.Value]
+) -> Step:
+    """The microbp step: ``forward()`` builds the loss, then its backward pass."""
+
+    def run() -> microbp.Value:
+        L = forward()
+        L.backward()
+        return L
+
+    return Step(lambda: microbp.zero_grad(params), run, lambda L: [L.data, *_grads(params)])
+
+
 # ---- mlp: a 2-16-16-1 tanh network, squared error summed over fixed samples ----
 
 MLP_SIZES = [2, 16, 16, 1]
@@ -106,16 +119,16 @@ def _mlp_data(n_samples: int) -> tuple[nn.MLP, list[list[float]], list[float]]:
     return net, X, y
 
 
-def _mlp_microbp(n_samples: int) -> Step:
+def _mlp_loss(n_samples: int) -> tuple[Callable[[], microbp.Value], list[microbp.Value]]:
+    """The forward pass of the microbp step (building the loss's graph), and its parameters."""
     net, X, y = _mlp_data(n_samples)
-    params = net.parameters()
+    return lambda: microbp.sum_values([nn.squared_error(net(x), [t]) for x, t in zip(X, y)]), (
+        net.parameters()
+    )
 
-    def run() -> object:
-        L = microbp.sum_values([nn.squared_error(net(x), [t]) for x, t in zip(X, y)])
-        L.backward()
-        return L
 
-    return Step(lambda: microbp.zero_grad(params), run, lambda L: [L.data, *_grads(params)])
+def _mlp_microbp(n_samples: int) -> Step:
+    return _forward_and_backward(*_mlp_loss(n_samples))
 
 
 def _mlp_tape(n_samples: int) -> Step:
@@ -234,17 +247,15 @@ def _layer_data(n: int) -> tuple[nn.Layer, list[float]]:
     return layer, [rng.uniform(-1.0, 1.0) for _ in range(n)]
 
 
-def _layer_microbp(n: int) -> Step:
+def _layer_loss(n: int) -> tuple[Callable[[], microbp.Value], list[microbp.Value]]:
+    """The forward pass of the microbp step (building the loss's graph), and what it reads."""
     layer, h_data = _layer_data(n)
     h_prev = [microbp.Value(v, f"h0[{j}]") for j, v in enumerate(h_data, start=1)]
-    params = [*layer.parameters(), *h_prev]
+    return lambda: microbp.sum_values(layer(h_prev)), [*layer.parameters(), *h_prev]
 
-    def run() -> microbp.Value:
-        L = microbp.sum_values(layer(h_prev))
-        L.backward()
-        return L
 
-    return Step(lambda: microbp.zero_grad(params), run, lambda L: [L.data, *_grads(params)])
+def _layer_microbp(n: int) -> Step:
+    return _forward_and_backward(*_layer_loss(n))
 
 
 def _layer_micrograd(n: int) -> Step:
@@ -563,4 +574,11 @@ WORKLOADS = {
             },
         ),
     ]
+}
+
+#: The microbp step of a workload as its forward pass (which builds the loss) and the parameters
+#: it reads: `instructions.py` counts the backward pass alone on the graph it builds.
+LOSSES: dict[str, Callable[[int], tuple[Callable[[], microbp.Value], list[microbp.Value]]]] = {
+    "mlp": _mlp_loss,
+    "layer": _layer_loss,
 }
