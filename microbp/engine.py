@@ -57,30 +57,11 @@ __all__ = [
 ]
 
 
-def _result(
-    data: float,
-    operation: Op | None,
-    parents: tuple[Value, ...],
-    local_grads: tuple[float, ...],
-    cls: type[Value] | None = None,
-) -> Value:
-    """Make the node ``operation(parents)`` = ``data`` with ∂node/∂parent_i = ``local_grads[i]``
-    (a leaf for ``operation`` None): the one place a node's fields are set."""
-    if not isfinite(data):
-        raise not_finite_error(
-            operation.label if operation else "a Value", [p.data for p in parents]
-        )
-    node = object.__new__(cls or Value)
-    node.data = data
-    node.grad = 0.0
-    node.name = None
-    node.operation = operation
-    node.parents = parents
-    node.local_grads = local_grads
-    node.pass_grad = 0.0
-    node.pass_reached = False
-    node.pass_mark = None
-    return node
+def _checked_leaf(data: object, name: object) -> float:
+    """A leaf's ``data`` as a finite float, or the error a bad ``data`` or ``name`` deserves."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
+    return check_number(data, "a Value's data")
 
 
 def _as_value(x: Operand, op: str) -> Value:
@@ -88,8 +69,8 @@ def _as_value(x: Operand, op: str) -> Value:
     if isinstance(x, Value):
         return x
     if type(x) is float and isfinite(x):  # the common case, without building a message
-        return _result(x, None, (), ())
-    return _result(check_number(x, f"the other operand of {op}"), None, (), ())
+        return Value(x)
+    return Value(check_number(x, f"the other operand of {op}"))
 
 
 def _values_and_data(items: Iterable[Operand], op: str) -> tuple[tuple[Value, ...], list[float]]:
@@ -108,7 +89,9 @@ def _unary(op: Op) -> Callable[[Value], Value]:
 
     def method(self: Value) -> Value:
         data, local = rule(self.data)
-        return _result(data, op, (self,), local)
+        node = _blank(Value)
+        _init(node, data, None, op, (self,), local)
+        return node
 
     method.__name__ = op.name
     method.__doc__ = (
@@ -124,7 +107,9 @@ def _binary(op: Op) -> Callable[[Value, Operand], Value]:
     def method(self: Value, other: Operand) -> Value:
         o = other if type(other) is Value else _as_value(other, op.symbol)
         data, local = rule(self.data, o.data)
-        return _result(data, op, (self, o), local)
+        node = _blank(Value)
+        _init(node, data, None, op, (self, o), local)
+        return node
 
     method.__name__ = f"__{_python_name(op)}__"
     return method
@@ -137,7 +122,9 @@ def _reflected(op: Op) -> Callable[[Value, Number], Value]:
     def method(self: Value, other: Number) -> Value:
         c = _as_value(other, op.symbol)
         data, local = rule(c.data, self.data)
-        return _result(data, op, (c, self), local)
+        node = _blank(Value)
+        _init(node, data, None, op, (c, self), local)
+        return node
 
     method.__name__ = f"__r{_python_name(op)}__"
     return method
@@ -185,13 +172,34 @@ class Value:
     pass_reached: bool
     recorded_grad: Value | None  # unset until a backward with create_graph reaches the node
 
-    def __new__(cls, data: Number, name: str | None = None) -> Value:
-        """A leaf holding the number ``data``, named ``name`` (as pictures label it)."""
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"a Value's name must be a str or None, got {type(name).__name__}")
-        leaf = _result(check_number(data, "a Value's data"), None, (), (), cls)
-        leaf.name = name
-        return leaf
+    def __init__(
+        self,
+        data: Number,
+        name: str | None = None,
+        operation: Op | None = None,
+        parents: tuple[Value, ...] = (),
+        local_grads: tuple[float, ...] = (),
+    ) -> None:
+        """A leaf holding the number ``data``, named ``name`` (as pictures label it).
+
+        The ops make their nodes here too, the one place a node's fields are set: the node
+        ``operation(parents)`` = ``data`` with ∂node/∂parents[i] = ``local_grads[i]``, as the
+        op's rule (`microbp.ops`) gives them; only its data is checked (it must be finite).
+        """
+        if operation is not None:
+            if not isfinite(data):
+                raise not_finite_error(operation.label, [p.data for p in parents])
+        elif not (type(data) is float and isfinite(data) and (name is None or type(name) is str)):
+            data = _checked_leaf(data, name)
+        self.data = data
+        self.grad = 0.0
+        self.name = name
+        self.operation = operation
+        self.parents = parents
+        self.local_grads = local_grads
+        self.pass_grad = 0.0
+        self.pass_reached = False
+        self.pass_mark = None
 
     @property
     def op(self) -> str:
@@ -226,7 +234,7 @@ class Value:
         n = check_number(exponent, "the exponent of **")
         op = power(whole_exponent(cast("SupportsInt", exponent), n))
         data, local = op.rule(self.data, op.exponent)
-        return _result(data, op, (self,), local)
+        return Value(data, None, op, (self,), local)
 
     # ---- backward ----
 
@@ -286,6 +294,9 @@ class Value:
 
 
 _pow_value = _binary(POW_VALUE)
+#: How the ops make their nodes: what ``Value(…)`` does (a blank object, then `Value.__init__`)
+#: without the call through the class, which costs about 220 instructions a node.
+_blank, _init = object.__new__, Value.__init__
 
 
 def _rebuilt(
@@ -302,8 +313,9 @@ def _rebuilt(
 ) -> Value:
     """A node rebuilt by `pickle` or `copy` as it was, of its own class (``ancestors`` and ``end``
     only ordered the pickle). Its data is not checked: a copy holds what the original held."""
-    node = _result(0.0, operation, parents, local_grads, cls)
-    node.data, node.grad, node.name, node.pass_reached = data, grad, name, reached
+    node = _blank(cls)
+    _init(node, 0.0, name, operation, parents, local_grads)
+    node.data, node.grad, node.pass_reached = data, grad, reached  # data as held, even NaN
     return node
 
 
@@ -322,7 +334,7 @@ def sum_values(terms: Iterable[Operand]) -> Value:
     if not parents:
         raise ValueError("sum_values needs at least one term, got none")
     result, local = SUM.rule(data)
-    return _result(result, SUM, parents, local)
+    return Value(result, None, SUM, parents, local)
 
 
 def max_value(values: Iterable[Operand]) -> Value:
@@ -336,7 +348,7 @@ def max_value(values: Iterable[Operand]) -> Value:
     if not parents:
         raise ValueError("max_value needs at least one value, got none")
     result, local = MAX.rule(data)
-    return _result(result, MAX, parents, local)
+    return Value(result, None, MAX, parents, local)
 
 
 def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
@@ -362,7 +374,9 @@ def affine_node(
     the same on every Python.
     """
     data, local = affine_rule(b_data, w_data, h_data)
-    return _result(data, AFFINE, parents, local)
+    node = _blank(Value)
+    _init(node, data, None, AFFINE, parents, local)
+    return node
 
 
 @overload
@@ -414,4 +428,4 @@ def zero_grad(values: Iterable[Value]) -> None:
 
 
 #: How `microbp.higher` makes the constants and sums of a recorded reverse pass.
-_CONSTRUCTORS = Constructors(lambda x: _result(x, None, (), ()), sum_values)
+_CONSTRUCTORS = Constructors(lambda x: Value(x), sum_values)
