@@ -273,9 +273,7 @@ def _walk(root: N, mark: object) -> tuple[list[N], list[N]]:
     while stack:
         node = stack.pop()
         if node is None:
-            finished = stack.pop()
-            assert finished is not None  # a marker always sits right above its node
-            interior.append(finished)
+            interior.append(stack.pop())  # type: ignore[arg-type]  # a node sits below a marker
         elif node.pass_mark is not mark:
             node.pass_mark = mark
             stack.append(node)
