@@ -33,12 +33,11 @@ from microbp.ops import (
     SUM,
     TANH,
     Op,
-    affine_parts,
-    affine_rule,
     power,
 )
 from microbp.passes import accumulate_grads, nodes_in_order, pass_derivatives
 from microbp.powers import whole_exponent
+from microbp.rules import affine_parts, affine_parts_rule
 from microbp.validate import brief, check_number, not_finite_error
 
 Number: TypeAlias = int | float
@@ -100,8 +99,9 @@ def _unary(op: Op) -> Callable[[Value], Value]:
     return method
 
 
-def _binary(op: Op) -> Callable[[Value, Operand], Value]:
-    """The method ``x op y``: the node ``op`` makes of x and y (a number a constant leaf)."""
+def _binary(op: Op) -> tuple[Callable[[Value, Operand], Value], Callable[[Value, Number], Value]]:
+    """The methods ``x op y`` and, reflected, ``c op x`` for a number c: the node ``op`` makes of
+    its two operands, a number becoming a constant leaf."""
     rule = op.rule
 
     def method(self: Value, other: Operand) -> Value:
@@ -111,28 +111,16 @@ def _binary(op: Op) -> Callable[[Value, Operand], Value]:
         _init(node, data, None, op, (self, o), local)
         return node
 
-    method.__name__ = f"__{_python_name(op)}__"
-    return method
-
-
-def _reflected(op: Op) -> Callable[[Value, Number], Value]:
-    """The method ``c op x`` for a number c: c becomes a constant leaf, then ``op`` applies."""
-    rule = op.rule
-
-    def method(self: Value, other: Number) -> Value:
+    def reflected(self: Value, other: Number) -> Value:
         c = _as_value(other, op.symbol)
         data, local = rule(c.data, self.data)
         node = _blank(Value)
         _init(node, data, None, op, (c, self), local)
         return node
 
-    method.__name__ = f"__r{_python_name(op)}__"
-    return method
-
-
-def _python_name(op: Op) -> str:
-    """The name of Python's operator for ``op`` (``truediv``), as its dunder methods say it."""
-    return getattr(op.operator, "__name__", op.name)
+    name = getattr(op.operator, "__name__", op.name)  # as Python's dunders say it: truediv
+    method.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
+    return method, reflected
 
 
 class Value:
@@ -145,22 +133,6 @@ class Value:
     they hold; they are not for users to set.
     """
 
-    __slots__ = (
-        "data",
-        "grad",
-        "name",
-        "operation",
-        "parents",
-        "local_grads",
-        "pass_grad",
-        "pass_reached",
-        "pass_mark",
-        "recorded_grad",
-    )
-    # numpy then leaves `array + value` to Value.__radd__, which refuses the array, instead of
-    # making an array of Values.
-    __array_ufunc__ = None
-
     data: float
     grad: float
     name: str | None
@@ -171,6 +143,11 @@ class Value:
     pass_mark: object
     pass_reached: bool
     recorded_grad: Value | None  # unset until a backward with create_graph reaches the node
+    __slots__ = tuple(__annotations__)  # the fields above, each a slot: no __dict__ per node
+
+    # numpy then leaves `array + value` to Value.__radd__, which refuses the array, instead of
+    # making an array of Values.
+    __array_ufunc__ = None
 
     def __init__(
         self,
@@ -210,15 +187,11 @@ class Value:
 
     # ---- the ops, each node made by its record's rule (`microbp.ops`) ----
 
-    __add__ = _binary(ADD)
-    __sub__ = _binary(SUB)
-    __mul__ = _binary(MUL)
-    __truediv__ = _binary(DIV)
-    __radd__ = _reflected(ADD)
-    __rsub__ = _reflected(SUB)
-    __rmul__ = _reflected(MUL)
-    __rtruediv__ = _reflected(DIV)
-    __rpow__ = _reflected(POW_VALUE)
+    __add__, __radd__ = _binary(ADD)
+    __sub__, __rsub__ = _binary(SUB)
+    __mul__, __rmul__ = _binary(MUL)
+    __truediv__, __rtruediv__ = _binary(DIV)
+    _pow_value, __rpow__ = _binary(POW_VALUE)
     __neg__ = _unary(NEG)
     exp = _unary(EXP)
     log = _unary(LOG)
@@ -230,7 +203,7 @@ class Value:
     def __pow__(self, exponent: Operand) -> Value:
         """x ** n for a number n (the op `microbp.ops.power` (n)), x ** y for a Value y."""
         if isinstance(exponent, Value):
-            return _pow_value(self, exponent)
+            return self._pow_value(exponent)
         n = check_number(exponent, "the exponent of **")
         op = power(whole_exponent(cast("SupportsInt", exponent), n))
         data, local = op.rule(self.data, op.exponent)
@@ -293,7 +266,6 @@ class Value:
         return f"{label}={self.data:.6g} (grad {self.grad:.6g})"
 
 
-_pow_value = _binary(POW_VALUE)
 #: How the ops make their nodes: what ``Value(…)`` does (a blank object, then `Value.__init__`)
 #: without the call through the class, which costs about 220 instructions a node.
 _blank, _init = object.__new__, Value.__init__
@@ -330,11 +302,7 @@ def sum_values(terms: Iterable[Operand]) -> Value:
 
     The sum is `math.fsum`'s, correctly rounded, so it is the same number on every Python.
     """
-    parents, data = _values_and_data(terms, "sum_values")
-    if not parents:
-        raise ValueError("sum_values needs at least one term, got none")
-    result, local = SUM.rule(data)
-    return Value(result, None, SUM, parents, local)
+    return _nary(SUM, terms, "sum_values", "term")
 
 
 def max_value(values: Iterable[Operand]) -> Value:
@@ -344,11 +312,16 @@ def max_value(values: Iterable[Operand]) -> Value:
     shift is computed from each sample's own data (so a replay recomputes it) while the
     derivatives stay those of m taken as a constant.
     """
-    parents, data = _values_and_data(values, "max_value")
+    return _nary(MAX, values, "max_value", "value")
+
+
+def _nary(op: Op, items: Iterable[Operand], function: str, item: str) -> Value:
+    """The node ``op`` makes of ``items``, at least one (numbers become constant leaves)."""
+    parents, data = _values_and_data(items, function)
     if not parents:
-        raise ValueError("max_value needs at least one value, got none")
-    result, local = MAX.rule(data)
-    return Value(result, None, MAX, parents, local)
+        raise ValueError(f"{function} needs at least one {item}, got none")
+    result, local = op.rule(data)
+    return Value(result, None, op, parents, local)
 
 
 def affine(b: Operand, w: Sequence[Operand], h: Sequence[Operand]) -> Value:
@@ -370,10 +343,10 @@ def affine_node(
     """The affine node over ``parents`` = (b, *w, *h), given their data, which the caller has
     read from those Values (so it is finite): `affine` without the operand checks.
 
-    b + Σ_j w_j h_j is `math.fsum` of b and the rounded products (`microbp.ops.affine_rule`):
-    the same on every Python.
+    b + Σ_j w_j h_j is `math.fsum` of b and the rounded products
+    (`microbp.rules.affine_parts_rule`): the same on every Python.
     """
-    data, local = affine_rule(b_data, w_data, h_data)
+    data, local = affine_parts_rule(b_data, w_data, h_data)
     node = _blank(Value)
     _init(node, data, None, AFFINE, parents, local)
     return node

@@ -6,7 +6,8 @@ no `Value`s. Column vectors are 1-D arrays; ``a[k-1]`` is a_k and ``h[k]`` is h_
     ∇a_L = ŷ − e(ℓ)  (softmax + cross-entropy)    ∇W_k = ∇a_k h_{k-1}ᵀ    ∇b_k = ∇a_k
     ∇h_{k-1} = W_kᵀ ∇a_k                           ∇a_{k-1} = ∇h_{k-1} ⊙ g'(a_{k-1})
 
-`microbp.comparison` sets every entry of these gradients beside the scalar engine's.
+`microbp.comparison` sets every entry of these gradients beside the scalar engine's;
+`microbp.curvature` builds the notes' second-order formulas on these.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def real_array(values: object, what: str, ndmin: int = 1) -> np.ndarray:
     return entries.astype(np.float64)
 
 
-def _check_finite(what: str, arrays: Sequence[np.ndarray]) -> None:
-    """Refuse, as the engine does, numbers that overflowed a float on the way."""
+def check_finite(what: str, arrays: Sequence[np.ndarray]) -> None:
+    """Refuse, as the engine does, numbers that overflowed a float on the way (an
+    `OverflowError` naming ``what``)."""
     if not all(np.isfinite(array).all() for array in arrays):
         raise OverflowError(
             f"{what} of the matrix formulas overflows a float (a result is ±inf or NaN); "
@@ -186,7 +188,7 @@ def forward(net: MLP | Network, x: Sequence[float]) -> Forward:
         for W, b, g in zip(network.W, network.b, network.activations):
             a.append(b + W @ h[-1])
             h.append(activation(g, a[-1]))
-    _check_finite("the forward pass", [*a, *h])
+    check_finite("the forward pass", [*a, *h])
     return Forward(a, h)
 
 
@@ -256,7 +258,7 @@ def gradients(
             grad_h = W.T @ grad_a  # ∇h_{k-1}
             if k > 1:
                 grad_a = backprop_activation(network.activations[k - 2], fw.a[k - 2], grad_h)
-    _check_finite(
+    check_finite(
         "the backward pass",
         [grad_h, *(q for layer in layers for q in (layer.grad_a, layer.grad_h, layer.grad_W))],
     )
@@ -284,7 +286,7 @@ def loss_value(
         y = np.array(check_target(as_numbers(target), len(y_hat)))
         with np.errstate(over="ignore"):
             squared_error = np.array((y_hat - y) ** 2).sum()
-        _check_finite("the loss", [squared_error])
+        check_finite("the loss", [squared_error])
         return float(squared_error)
     label = check_label(target, len(y_hat))
     if network.activations[-1] == "softmax":
@@ -302,118 +304,3 @@ def as_numbers(x: Sequence[float | Value] | int) -> Sequence[float] | int:
     if isinstance(x, Sequence):
         return [v.data if isinstance(v, Value) else v for v in x]
     return x
-
-
-# ---- second derivatives: the output layer's Hessian block and the Gauss–Newton matrix ----
-
-#: g''(a) for the elementwise activations, as the curvature of h_L in a_L needs it.
-ACTIVATION_SECOND_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "sigmoid": lambda a: _sigmoid_derivative(a) * (1.0 - 2.0 * sigmoid(a)),
-    "tanh": lambda a: -2.0 * np.tanh(a) * (1.0 - np.tanh(a) ** 2),
-    "relu": np.zeros_like,
-    "linear": np.zeros_like,
-}
-
-
-def activation_jacobian(name: str, a: np.ndarray) -> np.ndarray:
-    """∂h/∂a as a matrix: diag(g'(a)), or diag(ŷ) − ŷŷᵀ for softmax (symmetric either way)."""
-    if name == "softmax":
-        y_hat = activation("softmax", a)
-        return np.diag(y_hat) - np.outer(y_hat, y_hat)
-    return np.diag(activation_derivative(name, a))
-
-
-def output_hessian(
-    net: MLP | Network,
-    x: Sequence[float],
-    target: int | Sequence[float],
-    loss: str = "cross_entropy",
-) -> np.ndarray:
-    """H_a = ∂²L/∂a_L∂a_Lᵀ: diag(ŷ) − ŷŷᵀ for softmax + cross-entropy, 2·I for a linear output
-    with squared error (L = Σ(ŷ − y)², no ½); otherwise the chain rule twice,
-    (∂h/∂a)ᵀ H_h (∂h/∂a) + Σ_i ∇h_i L · ∇²_a h_i, with H_h = ∇h L ∇h Lᵀ for cross-entropy."""
-    network = as_network(net)
-    g, a_L = network.activations[-1], forward(network, x).a[-1]
-    grad_h = gradients(network, x, target, loss).layers[-1].grad_h  # checks target and loss
-    with np.errstate(all="ignore"):
-        if loss == "cross_entropy" and g == "softmax":  # the derivative of ŷ − e(ℓ): ∂ŷ/∂a
-            H_a = activation_jacobian("softmax", a_L)
-        else:
-            n = len(a_L)
-            H_h = np.outer(grad_h, grad_h) if loss == "cross_entropy" else 2.0 * np.eye(n)
-            J_g = activation_jacobian(g, a_L)
-            H_a = J_g.T @ H_h @ J_g + _output_curvature(g, a_L, grad_h)
-    _check_finite("the output Hessian", [H_a])
-    return np.asarray(H_a, dtype=np.float64)
-
-
-def _output_curvature(g: str, a: np.ndarray, grad_h: np.ndarray) -> np.ndarray:
-    """Σ_i ∇h_i L · ∂²h_i/∂a∂aᵀ: for softmax ∂²ŷ_i/∂a∂aᵀ = ŷ_i((e_i − ŷ)(e_i − ŷ)ᵀ − ∂ŷ/∂a)."""
-    if g != "softmax":
-        return np.diag(grad_h * ACTIVATION_SECOND_DERIVATIVES[g](a))
-    y_hat = activation("softmax", a)
-    centred = np.eye(len(a)) - y_hat  # row i: e_i − ŷ
-    weights = grad_h * y_hat
-    return np.asarray(
-        np.einsum("i,ij,ik->jk", weights, centred, centred)
-        - weights.sum() * activation_jacobian("softmax", a),
-        dtype=np.float64,
-    )
-
-
-def output_layer_hessian(
-    net: MLP | Network,
-    x: Sequence[float],
-    target: int | Sequence[float],
-    loss: str = "cross_entropy",
-) -> np.ndarray:
-    """∂²L/∂θ_L∂θ_Lᵀ over the output layer's θ_L = (W_L row by row, then b_L), the order of
-    ``layer.parameters()``: ∂²L/∂W_L[i,j]∂W_L[p,q] = H_a[i,p]·h_{L−1}[j]·h_{L−1}[q], and the
-    same with h ≡ 1 for a bias (a_L is linear in θ_L, so nothing else curves)."""
-    network = as_network(net)
-    h_prev = forward(network, x).h[-2]
-    H_a = output_hessian(network, x, target, loss)
-    WW = np.kron(H_a, np.outer(h_prev, h_prev))  # [(i,j),(p,q)] = H_a[i,p] h_j h_q
-    Wb = np.kron(H_a, h_prev[:, None])  # [(i,j), p] = H_a[i,p] h_j
-    block = np.block([[WW, Wb], [Wb.T, H_a]])
-    _check_finite("the output layer's Hessian", [block])
-    return np.asarray(block, dtype=np.float64)
-
-
-def parameter_jacobian(net: MLP | Network, x: Sequence[float]) -> np.ndarray:
-    """J = ∂a_L/∂θ, n_L rows by every parameter in `MLP.parameters` order, by the notes'
-    backward recursions run for all n_L outputs at once: row r of G_k is ∇a_k a_{L,r}, so
-    ∂a_{L,r}/∂W_k = G_k[r] h_{k−1}ᵀ, ∂a_{L,r}/∂b_k = G_k[r] and
-    G_{k−1} = G_k W_k (∂h_{k−1}/∂a_{k−1})."""
-    network = as_network(net)
-    fw = forward(network, x)
-    G = np.eye(len(fw.a[-1]))
-    blocks = []
-    with np.errstate(all="ignore"):
-        for k in range(len(network.W), 0, -1):
-            h_prev = fw.h[k - 1]
-            grad_W = G[:, :, None] * h_prev[None, None, :]
-            blocks.append(np.hstack([grad_W.reshape(len(G), -1), G]))
-            if k > 1:
-                G = (
-                    G
-                    @ network.W[k - 1]
-                    @ activation_jacobian(network.activations[k - 2], fw.a[k - 2])
-                )
-    _check_finite("the Jacobian ∂a_L/∂θ", blocks)
-    return np.asarray(np.hstack(blocks[::-1]), dtype=np.float64)
-
-
-def gauss_newton(
-    net: MLP | Network,
-    x: Sequence[float],
-    target: int | Sequence[float],
-    loss: str = "cross_entropy",
-) -> np.ndarray:
-    """The Gauss–Newton matrix Jᵀ H_a J over every parameter (`MLP.parameters` order): the
-    Hessian without the curvature of a_L in θ, so positive semi-definite wherever H_a is; on the
-    output layer's block it is the Hessian itself."""
-    J = parameter_jacobian(net, x)
-    matrix = J.T @ output_hessian(net, x, target, loss) @ J
-    _check_finite("the Gauss–Newton matrix", [matrix])
-    return np.asarray(matrix, dtype=np.float64)

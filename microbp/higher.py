@@ -7,7 +7,8 @@ chain-rule product ``local · d root/d child`` a ``*`` node, and each node's der
 those products. Its graph is the forward graph and the reverse pass together, so a derivative
 recorded this way can be recorded again: second, third, … derivatives.
 
-Each op's local derivatives as nodes are its record's in the op table (`microbp.ops.LOCAL_NODES`).
+Each op's local derivatives as nodes are a field of its record in the op table
+(`microbp.ops.Op.local_nodes`).
 A local derivative that is a constant (the ±1 of a sum, relu's 0 or 1, max's 0) stays a number:
 the product with 1 is the child's derivative itself, the product with 0 is left out.
 

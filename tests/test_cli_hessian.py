@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from microbp import formulas
+from microbp import curvature
 from microbp.cli import main
 from microbp.nn import MLP
 
@@ -31,16 +31,16 @@ def test_explain_hessian_json_holds_both_blocks_equal_to_the_formula(capsys):
     block = json.loads(out)["output_layer_hessian"]
     assert status == 0 and block["ok"]
     net = MLP([2, 3, 2], output="linear", seed=0)
-    expected = formulas.output_layer_hessian(net, [0.5, -1.0], [0.2, 0.1], "squared_error")
+    expected = curvature.output_layer_hessian(net, [0.5, -1.0], [0.2, 0.1], "squared_error")
     np.testing.assert_allclose(block["engine"], expected, rtol=1e-12, atol=1e-15)
     assert block["formula"] == expected.tolist()
     assert np.array(block["engine"])[-2:, -2:].tolist() == [[2.0, 0.0], [0.0, 2.0]]  # H_a = 2·I
 
 
 def test_explain_hessian_exits_1_when_the_block_disagrees(capsys, monkeypatch):
-    honest = formulas.output_layer_hessian
+    honest = curvature.output_layer_hessian
     monkeypatch.setattr(
-        formulas, "output_layer_hessian", lambda *args: honest(*args) + np.eye(len(honest(*args)))
+        curvature, "output_layer_hessian", lambda *args: honest(*args) + np.eye(len(honest(*args)))
     )
     status, out = run(capsys, "explain", "--hessian")
     assert status == 1 and "✗ DIFFERENT" in out

@@ -1,23 +1,29 @@
 """Derivatives of derivatives: the engine's recorded reverse pass (`create_graph`), `hessian`,
-`hvp` and `newton_step` against HIPS autograd, finite differences and the notes' formulas.
+`hvp` and `newton_step` against exact derivatives (mpmath), HIPS autograd, finite differences
+and the notes' formulas.
 
 Every tolerance is a first-order rounding bound (tests/rounding.py): an entry of the Hessian is
 the float reverse pass over a recorded derivative's graph, so `grad_error_bounds` of that graph
-bounds its error from the exact derivative. HIPS autograd computes the same derivatives with
-ops no worse conditioned (its tanh' is 1/cosh², not 1 − t²), so the two are held within twice
-the engine's bound.
+bounds its error from the exact derivative. Against mpmath's derivatives, exact to far more
+digits than a float holds, that bound and the reference's one rounding to a float are all that
+is allowed. HIPS autograd computes the networks' derivatives with ops no worse conditioned (its
+tanh' is 1/cosh², not 1 − t²), so the two are held within twice the engine's bound there; on
+expressions its x ** y goes through other formulas, with errors of their own (100 ulps at
+softplus((x·x + 2) ** x), x = 1.75), so expressions are held to mpmath instead.
 """
 
 from __future__ import annotations
 
+from itertools import product
+from types import SimpleNamespace
+
+import mpmath
 import numpy as np
 import pytest
 from autograd import hessian as ag_hessian
-from autograd import jacobian
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from rounding import grad_error_bounds, op_name
-from test_engine_properties import AUTOGRAD_OPS
+from rounding import UNDERFLOW, UNIT_ROUNDOFF, grad_error_bounds, op_name
 from test_second_order_formulas import (
     ag_loss,
     assert_within,
@@ -29,8 +35,19 @@ from test_second_order_formulas import (
 import microbp
 import microbp.higher
 import microbp.second_order
-from microbp import Value, derivatives, hessian, hvp, newton_step, topological_order
-from microbp.formulas import Network, gauss_newton, output_layer_hessian
+from microbp import (
+    Value,
+    affine,
+    derivatives,
+    hessian,
+    hvp,
+    newton_step,
+    sum_values,
+    topological_order,
+)
+from microbp.curvature import gauss_newton, output_layer_hessian
+from microbp.engine import max_value
+from microbp.formulas import Network
 from microbp.strategies import ExpressionDag, NetworkCase, expression_dags, network_cases
 
 # ---- the engine's Hessian and its bound ----
@@ -45,35 +62,54 @@ def engine_hessian(root: Value, params: list[Value]) -> tuple[np.ndarray, np.nda
     return H, bound
 
 
-def assume_autograd_differentiates(dag: ExpressionDag, order: int) -> None:
-    """autograd writes ∂xʸ/∂x as y·x^where(y, y − 1, 1), whose derivative in y is 0, not
-    x^(y−1)(1 + y log x), where y is exactly 0; differentiated again, the same happens to
-    x^(y−1) at y = 1, and so on: its derivatives of ``order`` are wrong at y = 0, …, order − 2."""
-    _, root = dag.build()
-    exponents = [v.parents[1].data for v in topological_order(root) if op_name(v) == "pow_value"]
-    assume(not any(y in range(order - 1) for y in exponents))
+#: The ops of a drawn expression in mpmath: its numbers have any exponent, so nothing overflows.
+MPMATH_OPS = SimpleNamespace(
+    exp=mpmath.exp,
+    log=mpmath.log,
+    tanh=mpmath.tanh,
+    sigmoid=lambda x: 1 / (1 + mpmath.exp(-x)),
+    relu=lambda x: x if x > 0 else 0 * x,
+    softplus=lambda x: mpmath.log1p(mpmath.exp(x)),
+    sum=mpmath.fsum,
+    affine=lambda b, w, h: b + mpmath.fdot(w, h),
+)
 
 
-def autograd_reference(derivative: np.ndarray) -> np.ndarray:
-    """autograd's derivatives of tanh go through cosh, which overflows past |x| ≈ 710: then
-    tanh'' is inf/inf, NaN, where the engine's 1 − t² gives 0. Such draws are not compared."""
-    assume(np.isfinite(derivative).all())
-    return np.asarray(derivative, dtype=np.float64)
+def exact_derivatives(dag: ExpressionDag, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ∂ⁿroot/∂x_i∂x_j… of ``order`` n at the leaves, rounded once to a float, and how far
+    that float may be from the exact derivative.
 
-
-def leaf_hessian(dag: ExpressionDag) -> np.ndarray:
-    assume_autograd_differentiates(dag, 2)
-    with np.errstate(all="ignore"):
-        H = ag_hessian(lambda v: dag.function(AUTOGRAD_OPS)(*v))(np.array(dag.leaves))
-    return autograd_reference(H)
+    mpmath takes its differences at 60 digits, and again at 40: their difference is far more
+    than the 60-digit value's own error (a draw where they are not close, across relu's kink,
+    is not compared), so it and the rounding to a float bound how far the float is off."""
+    leaves = len(dag.leaves)
+    found = []
+    for digits in (40, 60):
+        with mpmath.workdps(digits):
+            at = [mpmath.mpf(x) for x in dag.leaves]
+            f = dag.function(MPMATH_OPS)
+            found.append(
+                [
+                    mpmath.diff(f, at, [wrt.count(i) for i in range(leaves)])
+                    for wrt in product(range(leaves), repeat=order)
+                ]
+            )
+    coarse, fine = found
+    apart = [float(abs(c - e)) for c, e in zip(coarse, fine)]
+    assume(all(d <= 1e-20 * (1.0 + abs(float(e))) for d, e in zip(apart, fine)))
+    exact = np.array([float(e) for e in fine]).reshape((leaves,) * order)
+    off = np.array(apart).reshape(exact.shape) + UNIT_ROUNDOFF * np.abs(exact) + UNDERFLOW
+    return exact, off
 
 
 @given(expression_dags(max_ops=10))
-def test_hessian_of_an_expression_matches_hips_autograd(dag):
-    """Every op, reused nodes included: ∂²root/∂x_i∂x_j entry by entry."""
+def test_hessian_of_an_expression_matches_mpmath(dag):
+    """Every op, reused nodes included: ∂²root/∂x_i∂x_j entry by entry, within the engine's
+    bound of the exact derivative."""
     leaves, root = dag.build()
     H, bound = engine_hessian(root, leaves)
-    assert_within(H, leaf_hessian(dag), 2 * bound)
+    expected, off = exact_derivatives(dag, 2)
+    assert_within(H, expected, bound + off)
 
 
 def relu_branches(dag: ExpressionDag, leaves: list[float]) -> tuple[bool, ...] | None:
@@ -119,9 +155,9 @@ def test_hessian_of_an_expression_matches_central_differences_of_its_gradient(da
 
 
 @given(expression_dags(max_leaves=2, max_ops=6))
-def test_third_derivatives_of_an_expression_match_hips_autograd(dag):
-    """∂³root/∂x_i∂x_j∂x_k: derivatives of the recorded second derivatives, recorded again."""
-    assume_autograd_differentiates(dag, 3)
+def test_third_derivatives_of_an_expression_match_mpmath(dag):
+    """∂³root/∂x_i∂x_j∂x_k: derivatives of the recorded second derivatives, recorded again,
+    within the engine's bound of the exact derivative."""
     leaves, root = dag.build()
     grads = derivatives(root, leaves, create_graph=True)
     second = [derivatives(g, leaves, create_graph=True) for g in grads]
@@ -129,16 +165,8 @@ def test_third_derivatives_of_an_expression_match_hips_autograd(dag):
     bound = np.array(
         [[[grad_error_bounds(h).get(v, 0.0) for v in leaves] for h in row] for row in second]
     )
-    with np.errstate(all="ignore"):
-        f = lambda v: dag.function(AUTOGRAD_OPS)(*v)  # noqa: E731
-        expected = autograd_reference(jacobian(ag_hessian(f))(np.array(dag.leaves)))
-    # The 2·bound of the other orders takes HIPS autograd's error to be within the engine's
-    # bound, true where both evaluate the same formulas. Its third derivatives of x ** y go
-    # through other ones (x^y·log x products, differentiated twice more) with errors of their
-    # own: the worst seen is 60 ulps of the result per op of the expression (1.16e-10 apart at
-    # 1081, softplus((−(−2)) ** (−(−2)))), so 128 ulps per op are allowed on top.
-    autograd_rounding = len(dag.steps) * 128 * np.finfo(float).eps * np.abs(expected)
-    assert_within(third, expected, 2 * bound + autograd_rounding)
+    expected, off = exact_derivatives(dag, 3)
+    assert_within(third, expected, bound + off)
 
 
 # ---- networks: the engine's Hessian is the notes' formulas ----
@@ -181,14 +209,18 @@ def test_the_engines_network_hessian_matches_hips_autograd(case):
 
 @given(expression_dags(max_ops=10), st.data())
 def test_hvp_is_the_hessian_times_v(dag, data):
-    """One reverse pass over Σ_i g_i v_i gives H·v (checked against autograd's H·v)."""
+    """One reverse pass over Σ_i g_i v_i gives H·v: against the exact H (mpmath) times v in
+    floats, whose n products and sums are each within u of the sum of the terms' sizes."""
     leaves, root = dag.build()
     v = data.draw(st.lists(st.floats(-2, 2), min_size=len(leaves), max_size=len(leaves)))
     grads = derivatives(root, leaves, create_graph=True)
     directional = microbp.sum_values([g * w for g, w in zip(grads, v)])
     bound = np.array([grad_error_bounds(directional).get(p, 0.0) for p in leaves])
     result = np.array(hvp(root, leaves, v))
-    assert_within(result[:, None], (leaf_hessian(dag) @ np.array(v))[:, None], 2 * bound[:, None])
+    H, off = exact_derivatives(dag, 2)
+    terms = np.abs(H) @ np.abs(np.array(v))
+    allowed = bound + off @ np.abs(np.array(v)) + len(v) * UNIT_ROUNDOFF * terms + UNDERFLOW
+    assert_within(result[:, None], (H @ np.array(v))[:, None], allowed[:, None])
 
 
 @given(
@@ -206,10 +238,20 @@ def test_one_newton_step_lands_on_the_minimum_of_a_quadratic(a, c, b, x0, y0):
 # ---- backward(create_graph=True) ----
 
 
-def test_every_op_of_the_table_has_its_local_derivatives_as_nodes():
-    from microbp.ops import LOCAL_NODES, OPS
+def test_every_ops_local_derivatives_as_nodes_hold_its_local_derivatives():
+    from microbp.ops import OPS
 
-    assert set(LOCAL_NODES) == set(OPS)
+    x, y, b = Value(0.7, "x"), Value(1.3, "y"), Value(-0.4, "b")
+    made = [x + y, x - y, x * y, x / y, -x, x**3, x**y, x.exp(), x.log(), x.tanh()]
+    made += [x.sigmoid(), x.relu(), x.softplus(), sum_values([x, y, x]), max_value([x, y])]
+    made.append(affine(b, [x, y], [y, b]))
+    operations = [z.operation for z in made]
+    assert {op.name for op in operations if op is not None} == set(OPS)
+    for z, op in zip(made, operations):
+        assert op is not None
+        nodes = op.local_nodes(z)
+        as_numbers = [v.data if isinstance(v, Value) else v for v in nodes]
+        assert as_numbers == pytest.approx(z.local_grads, rel=4e-16, abs=0.0), z.op
 
 
 def test_backward_with_create_graph_gives_grads_that_are_values_and_differentiate_again():

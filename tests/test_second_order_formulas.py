@@ -1,4 +1,4 @@
-"""The notes' second-order formulas in numpy (`formulas.output_layer_hessian`, `gauss_newton`)
+"""The notes' second-order formulas in numpy (`curvature.output_layer_hessian`, `gauss_newton`)
 against HIPS autograd's `hessian` of the same loss and finite differences of the gradient.
 
 Tolerances are first-order rounding bounds, not constants. Every entry compared here is a sum of
@@ -24,16 +24,8 @@ from hypothesis import given
 from rounding import FUNCTION_ULPS, UNDERFLOW, UNIT_ROUNDOFF
 from test_formulas import ag_activation
 
-from microbp.formulas import (
-    Network,
-    forward,
-    gauss_newton,
-    gradients,
-    output_hessian,
-    output_layer_hessian,
-    parameter_jacobian,
-    sigmoid,
-)
+from microbp.curvature import gauss_newton, output_hessian, output_layer_hessian, parameter_jacobian
+from microbp.formulas import Network, forward, gradients, sigmoid
 from microbp.strategies import NetworkCase, network_cases
 
 #: Small networks: autograd's Hessian costs one reverse pass per parameter.
@@ -121,7 +113,7 @@ DERIVATIVE_TERMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 def magnitudes(network: Network, case: NetworkCase) -> Magnitudes:
     fw = forward(network, case.x)
-    # |J| by the recursion of formulas.parameter_jacobian in absolute values
+    # |J| by the recursion of curvature.parameter_jacobian in absolute values
     G = np.eye(len(fw.a[-1]))
     blocks = []
     for k in range(len(network.W), 0, -1):

@@ -23,12 +23,12 @@ def output_layer_block(
 ) -> Quantity:
     """The engine's ∂²L/∂θ_L∂θ_Lᵀ (θ_L = W_L row by row, then b_L), from the recorded reverse
     pass of the loss ``L`` of ``net`` on ``x``, beside the formula's."""
-    from microbp import formulas
+    from microbp import curvature
     from microbp.comparison import Quantity
     from microbp.second_order import hessian
 
     engine = hessian(L, net.layers[-1].parameters(), array=True)
-    formula = formulas.output_layer_hessian(net, x, target, loss)
+    formula = curvature.output_layer_hessian(net, x, target, loss)
     return Quantity(f"θ{len(net.layers)}", engine, formula, ATOL, RTOL)
 
 
