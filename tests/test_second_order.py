@@ -1,26 +1,25 @@
 """Derivatives of derivatives: the engine's recorded reverse pass (`create_graph`), `hessian`,
-`hvp` and `newton_step` against exact derivatives (mpmath), HIPS autograd, finite differences
-and the notes' formulas.
+`hvp` and `newton_step` against exact derivatives, HIPS autograd, finite differences and the
+notes' formulas.
 
 Every tolerance is a first-order rounding bound (tests/rounding.py): an entry of the Hessian is
 the float reverse pass over a recorded derivative's graph, so `grad_error_bounds` of that graph
-bounds its error from the exact derivative. Against mpmath's derivatives, exact to far more
-digits than a float holds, that bound and the reference's one rounding to a float are all that
-is allowed. HIPS autograd computes the networks' derivatives with ops no worse conditioned (its
-tanh' is 1/cosh², not 1 − t²), so the two are held within twice the engine's bound there; on
-expressions its x ** y goes through other formulas, with errors of their own (100 ulps at
-softplus((x·x + 2) ** x), x = 1.75), so expressions are held to mpmath instead.
+bounds its error from the exact derivative. Against the exact derivatives (forward mode in
+mpmath at 60 digits, tests/duals.py) that bound and the reference's rounding to a float are all
+that is allowed. HIPS autograd computes the networks' derivatives with ops no worse conditioned
+(its tanh' is 1/cosh², not 1 − t²), so the two are held within twice the engine's bound there;
+on expressions its x ** y goes through other formulas, with errors of their own (100 ulps at
+softplus((x·x + 2) ** x), x = 1.75, where the engine is within half an ulp), so expressions
+are held to the exact derivatives instead.
 """
 
 from __future__ import annotations
-
-from itertools import product
-from types import SimpleNamespace
 
 import mpmath
 import numpy as np
 import pytest
 from autograd import hessian as ag_hessian
+from duals import EXACT_OPS, derivatives_of_order
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from rounding import UNDERFLOW, UNIT_ROUNDOFF, grad_error_bounds, op_name
@@ -62,44 +61,15 @@ def engine_hessian(root: Value, params: list[Value]) -> tuple[np.ndarray, np.nda
     return H, bound
 
 
-#: The ops of a drawn expression in mpmath: its numbers have any exponent, so nothing overflows.
-MPMATH_OPS = SimpleNamespace(
-    exp=mpmath.exp,
-    log=mpmath.log,
-    tanh=mpmath.tanh,
-    sigmoid=lambda x: 1 / (1 + mpmath.exp(-x)),
-    relu=lambda x: x if x > 0 else 0 * x,
-    softplus=lambda x: mpmath.log1p(mpmath.exp(x)),
-    sum=mpmath.fsum,
-    affine=lambda b, w, h: b + mpmath.fdot(w, h),
-)
-
-
 def exact_derivatives(dag: ExpressionDag, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every ∂ⁿroot/∂x_i∂x_j… of ``order`` n at the leaves, rounded once to a float, and how far
-    that float may be from the exact derivative.
-
-    mpmath takes its differences at 60 digits, and again at 40: their difference is far more
-    than the 60-digit value's own error (a draw where they are not close, across relu's kink,
-    is not compared), so it and the rounding to a float bound how far the float is off."""
-    leaves = len(dag.leaves)
-    found = []
-    for digits in (40, 60):
-        with mpmath.workdps(digits):
-            at = [mpmath.mpf(x) for x in dag.leaves]
-            f = dag.function(MPMATH_OPS)
-            found.append(
-                [
-                    mpmath.diff(f, at, [wrt.count(i) for i in range(leaves)])
-                    for wrt in product(range(leaves), repeat=order)
-                ]
-            )
-    coarse, fine = found
-    apart = [float(abs(c - e)) for c, e in zip(coarse, fine)]
-    assume(all(d <= 1e-20 * (1.0 + abs(float(e))) for d, e in zip(apart, fine)))
-    exact = np.array([float(e) for e in fine]).reshape((leaves,) * order)
-    off = np.array(apart).reshape(exact.shape) + UNIT_ROUNDOFF * np.abs(exact) + UNDERFLOW
-    return exact, off
+    """Every ∂ⁿroot/∂x_i∂x_j… of ``order`` n at the leaves (forward mode at 60 digits,
+    `duals`), rounded once to a float, and how far that float may be from the exact number:
+    half an ulp (the 60-digit value's own error is some 10⁴⁴ times below the engine's bound)."""
+    with mpmath.workdps(60):
+        found = derivatives_of_order(dag.function(EXACT_OPS), dag.leaves, order)
+    assume(all(mpmath.isfinite(d) for d in found.values()))  # x ** y at x = 0: log 0
+    exact = np.array([float(d) for d in found.values()]).reshape((len(dag.leaves),) * order)
+    return exact, UNIT_ROUNDOFF * np.abs(exact) + UNDERFLOW
 
 
 @given(expression_dags(max_ops=10))
@@ -181,7 +151,7 @@ def network_hessian(case: NetworkCase) -> tuple[Network, np.ndarray, np.ndarray]
 @given(network_cases(max_layers=3, max_width=3))
 def test_the_engines_output_layer_block_is_H_a_times_h_prev_h_prev(case):
     """∂²L/∂W_L[i,j]∂W_L[p,q] from the engine is H_a[i,p]·h_{L−1}[j]·h_{L−1}[q], with h ≡ 1 for
-    the biases, entry by entry (formulas.output_layer_hessian)."""
+    the biases, entry by entry (curvature.output_layer_hessian)."""
     network, H, bound = network_hessian(case)
     formula = output_layer_hessian(network, case.x, case.target, case.loss)
     formula_bound = output_block(magnitudes(network, case).of_gauss_newton(), network)
