@@ -84,6 +84,15 @@ def test_every_engine_of_a_workload_computes_the_same_loss_and_gradients(name):
         assert run.fingerprints_agree(first, other)
 
 
+@pytest.mark.parametrize("name", list(workloads.LOSSES))
+def test_the_loss_whose_backward_instructions_counts_is_the_microbp_steps_own(name):
+    forward, params = workloads.LOSSES[name](WORKLOADS[name].quick_sizes[0])
+    L = forward()
+    L.backward()
+    counted = [L.data, *(p.grad for p in params)]
+    assert counted == fingerprint(WORKLOADS[name], "microbp", WORKLOADS[name].quick_sizes[0])
+
+
 def test_mlp_and_train_run_on_microbps_engines_and_micrograd_train_batch_beside_numpy():
     assert ENGINES == ("microbp", "microbp-tape", "micrograd", "numpy", "torch")
     with_torch = ("torch",) if workloads._torch_installed() else ()
