@@ -37,7 +37,7 @@ from microbp.ops import (
 )
 from microbp.passes import accumulate_grads, nodes_in_order, pass_derivatives
 from microbp.powers import whole_exponent
-from microbp.rules import affine_parts, affine_parts_rule
+from microbp.scalar_rules import affine_parts, affine_parts_rule
 from microbp.validate import brief, check_number, not_finite_error
 
 Number: TypeAlias = int | float
@@ -344,7 +344,7 @@ def affine_node(
     read from those Values (so it is finite): `affine` without the operand checks.
 
     b + Σ_j w_j h_j is `math.fsum` of b and the rounded products
-    (`microbp.rules.affine_parts_rule`): the same on every Python.
+    (`microbp.scalar_rules.affine_parts_rule`): the same on every Python.
     """
     data, local = affine_parts_rule(b_data, w_data, h_data)
     node = _blank(Value)

@@ -5,7 +5,7 @@ the audit and the pictures look ops up by it) and how users and pictures show it
 ``+``, ``**3``, ``exp``), what operands it takes, where it is defined (``domain``, with the error
 it gives outside), its ``rule`` (from the operands' numbers, the result and the local derivative
 of the result with respect to each operand, which the engine stores on the edges: each is in
-`microbp.rules`, with the table of their formulas) and the same local derivatives written as
+`microbp.scalar_rules`, with the table of their formulas) and the same local derivatives written as
 nodes (``local_nodes``: tanh' is the node 1 − z·z, the exponent rule a ``**`` node, an affine
 node's locals its other operands), for `microbp.higher`, which records a reverse pass as a graph
 so that derivatives can be differentiated again. The engine builds every node from a record of
@@ -22,7 +22,7 @@ from functools import lru_cache
 from math import isfinite
 from typing import Any, TypeAlias
 
-from microbp.rules import (
+from microbp.scalar_rules import (
     Domain,
     Locals,
     Rule,

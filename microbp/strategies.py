@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 from microbp.engine import Value, affine, max_value, sum_values, topological_order
 from microbp.nn import HIDDEN_ACTIVATIONS, MLP, OUTPUT_ACTIVATIONS, loss_of
 from microbp.ops import AFFINE, OPS, Op
-from microbp.rules import affine_parts
+from microbp.scalar_rules import affine_parts
 from microbp.validate import LOSS_NAMES, check_loss
 
 #: The ops drawn expressions use, by their names in `microbp.ops`: every op of the table but
