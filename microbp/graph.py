@@ -227,22 +227,23 @@ def digraph(
 
 
 def _stack_in_index_order(
-    box: graphviz.Digraph, columns: list[list[GraphNode]], rankdir: str
+    box: graphviz.Digraph, columns: list[list[GraphNode]], rankdir: str, *, in_box: bool
 ) -> None:
     """Each column of named nodes (x; Wk and bk; ak; hk) in one rank, chained by invisible
     edges inside its layer's box (outside it, dot takes the nodes out of the box).
 
     dot 2.43 keeps such a chain's order inside a box only when its crossing minimisation is
-    nearly off (``mclimit``, set by `digraph`); it then stacks a left-to-right drawing's chain
-    from its last node up, a top-to-bottom one's from its first node on, so that either way
-    x[1] comes first: above x[2], or left of it.
+    nearly off (``mclimit``, set by `digraph`). It then stacks a chain in a box of a
+    left-to-right (or right-to-left) drawing from its last node, any other chain from its
+    first. Chained to suit, x[1] comes first either way: above x[2], or left of it (read back
+    from dot's layout by tests/test_graph_layout.py).
     """
-    upward = rankdir in ("LR", "RL")
+    from_last = in_box and rankdir in ("LR", "RL")
     for column in columns:
         with box.subgraph() as rank:
             rank.attr(rank="same")
             for first, second in pairwise(column):
-                tail, head = (second, first) if upward else (first, second)
+                tail, head = (second, first) if from_last else (first, second)
                 rank.edge(tail.id, head.id, style="invis")
 
 
@@ -271,11 +272,11 @@ def _add_nodes(dot: graphviz.Digraph, data: GraphData, precision: int, rankdir: 
         )
         for node in boxes[layer]:
             box.node(node.id, **_node_style(node, precision))
-        _stack_in_index_order(box, columns.get(layer, []), rankdir)
+        _stack_in_index_order(box, columns.get(layer, []), rankdir, in_box=True)
         dot.subgraph(box)
     for node in boxes.get(None, []):
         dot.node(node.id, **_node_style(node, precision))
-    _stack_in_index_order(dot, columns.get(None, []), rankdir)
+    _stack_in_index_order(dot, columns.get(None, []), rankdir, in_box=False)
     return bool(columns)
 
 
