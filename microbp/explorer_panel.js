@@ -1,4 +1,4 @@
-// The page's script, part 3 of 4 (see explorer_state.js): what a choice lights, the panel's
+// The page's script, part 4 of 5 (see explorer_state.js): what a choice lights, the panel's
 // explanation of it, and the editor that changes x, the target, a weight or a bias.
 // ---- what a choice lights ----
 
@@ -71,17 +71,23 @@ function showLights() {
     button.setAttribute("aria-pressed", "true");
   }
   $("graph").classList.toggle("has-choice", chosen !== null);
-  // The scalar graph: the chosen node, the nodes of its factors, and every path to L.
+  // The scalar graph: the chosen node, the nodes of its factors, and every path to L. A
+  // weight folded away is the edge h → a that carries it.
   const ids = (l.scalar || []).filter(Boolean);
   const paths = ids.length ? pathsToRoot(ids.length > 1 ? ids[1] : ids[0]) : { nodes: [], edges: [] };
   const lit = [...new Set([...ids.slice(0, 1), ...paths.nodes])];
-  markAll(scalar.svg, "lit", [...lit, ...paths.edges].map((id) => document.getElementById(id)));
-  if (ids.length > 1) {
-    const feed = scalar.outward.get(ids[0]).find((e) => e.child === ids[1]);
-    if (feed) document.getElementById(feed.id).classList.add("lit");
-  }
-  markAll(scalar.svg, "factor-local", ids.length > 2 ? [document.getElementById(ids[2])] : []);
-  scalar.svg.classList.toggle("has-choice", lit.length > 0);
+  const svg = scalarView().svg;
+  markAll(svg, "lit", [...lit, ...paths.edges, ...feedEdges(ids)].map(scalarElement));
+  markAll(svg, "factor-local", ids.length > 2 ? [scalarElement(ids[2])] : []);
+  svg.classList.toggle("has-choice", lit.length > 0);
+}
+
+// The edges by which a chosen parameter (ids[0]) reaches its a node (ids[1]): its own edge,
+// and for a weight the edge from its h (ids[2]) that carries it.
+function feedEdges(ids) {
+  if (ids.length < 2) return [];
+  const into = (from) => scalar.outward.get(from).filter((e) => e.child === ids[1]).map((e) => e.id);
+  return [...into(ids[0]), ...(ids.length > 2 ? into(ids[2]) : [])];
 }
 
 // ---- the panel ----
@@ -203,11 +209,10 @@ function scalarStepPanel() {
   const steps = data.order.length;
   if (replay.step === 0) return [el("h2", { text: `Scalar step 0 of ${steps}: before the backward pass` })];
   const id = data.order[replay.step - 1];
-  const node = scalar.nodes.get(id);
   const rows = scalar.inward.get(id).map((edge) => el("tr", { "data-role": "sent" },
-    el("td", { text: scalarLabel(edge.parent) }), el("td", {}, num(edge.local, "local")), el("td", {}, "→ ", num(edge.term, "term"))));
+    el("td", { text: scalarLabel(edge.parent) }), el("td", {}, num(sLocal(edge), "local")), el("td", {}, "→ ", num(sTerm(edge), "term"))));
   return [el("h2", { text: `Scalar step ${replay.step} of ${steps}: ${scalarLabel(id)}` }),
-    el("p", {}, `Its grad is complete: ∂L/∂${scalarLabel(id)} = `, num(node.grad, "grad"), ". Backward sends grad × ∂child/∂parent to each parent:"),
+    el("p", {}, `Its grad is complete: ∂L/∂${scalarLabel(id)} = `, num(sGrad(id), "grad"), ". Backward sends grad × ∂child/∂parent to each parent:"),
     el("table", {}, el("tbody", {}, el("tr", {}, th("parent"), th("local"), th("adds")), ...rows))];
 }
 
@@ -275,6 +280,7 @@ function edit(change, message) {
   }
   if (message) message.textContent = "";
   edited = JSON.stringify(net) !== original;
+  recomputeScalar();
   losses.length = 0;
   losses.push(pass.L);
   stopReplay();
@@ -307,6 +313,7 @@ function undoEdits() {
   net = JSON.parse(original);
   pass = Model.run(net);
   edited = false;
+  recomputeScalar();
   losses.splice(0, losses.length, pass.L);
   if ($("label")) $("label").value = String(net.target);
   stopReplay();

@@ -1,5 +1,5 @@
-// The page's script, part 2 of 4 (see explorer_state.js): the matrices, the layer view's
-// numbers and the scalar graph, each written only where something changed.
+// The page's script, part 2 of 5 (see explorer_state.js): the matrices and the layer view's
+// numbers, each written only where something changed.
 // ---- the matrices ----
 
 const cells = new Map(); // "q:k:i:j" → the buttons showing that entry
@@ -166,64 +166,3 @@ function weightTitle(g) {
   g.lastChild.textContent = `W${k}[${i},${j}] = ${fmt(value("W", k, i, j))}, ∇W${k}[${i},${j}] = ` +
     (known("gW", k, i, j) ? fmt(value("gW", k, i, j)) : "?");
 }
-
-// ---- the scalar graph (the engine's pass, embedded) ----
-
-const scalar = (function () {
-  const nodes = new Map(data.nodes.map((node) => [node.id, node]));
-  const outward = new Map(data.nodes.map((node) => [node.id, []]));
-  const inward = new Map(data.nodes.map((node) => [node.id, []]));
-  for (const edge of data.edges) {
-    outward.get(edge.parent).push(edge);
-    inward.get(edge.child).push(edge);
-  }
-  const svg = document.querySelector("#scalar-view svg");
-  const gradText = new Map();
-  for (const node of data.nodes) {
-    const g = document.getElementById(node.id);
-    const texts = [...g.querySelectorAll("text")];
-    const text = texts.findLast((t) => t.textContent.startsWith("grad "));
-    text.classList.add("grad");
-    gradText.set(node.id, [text, text.textContent]);
-    g.setAttribute("tabindex", "0");
-    g.setAttribute("role", "button");
-    if (node.kind === "parameter") g.classList.add("parameter");
-  }
-  for (const edge of data.edges) {
-    if (nodes.get(edge.parent).kind === "parameter") document.getElementById(edge.id).classList.add("parameter");
-  }
-  return { nodes, outward, inward, svg, gradText };
-})();
-
-function scalarLabel(id) {
-  const node = scalar.nodes.get(id);
-  return node.name || (node.op ? "(" + node.op + ")" : "constant");
-}
-
-function pathsToRoot(id) {
-  const found = new Set([id]);
-  const stack = [id];
-  while (stack.length) {
-    for (const edge of scalar.outward.get(stack.pop())) {
-      if (!found.has(edge.child)) {
-        found.add(edge.child);
-        stack.push(edge.child);
-      }
-    }
-  }
-  return { nodes: [...found], edges: [...found].flatMap((id) => scalar.outward.get(id).map((e) => e.id)) };
-}
-
-function showScalarGraph() {
-  for (const node of data.nodes) {
-    const [text, full] = scalar.gradText.get(node.id);
-    const isKnown = !replay || replay.mode !== "scalar" || node.ready <= replay.step;
-    if (text.textContent === (isKnown ? full : "grad ?")) continue;
-    text.textContent = isKnown ? full : "grad ?";
-    document.getElementById(node.id).classList.toggle("pending", !isKnown);
-  }
-  const current = replay && replay.mode === "scalar" && replay.step > 0 ? data.order[replay.step - 1] : null;
-  markAll(scalar.svg, "current", current ? [document.getElementById(current)] : []);
-  markAll(scalar.svg, "sending", current ? scalar.inward.get(current).map((e) => document.getElementById(e.id)) : []);
-}
-

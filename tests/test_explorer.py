@@ -24,7 +24,6 @@ from explorer_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SETTINGS,
-    Python,
     Setting,
     browser,
     close,
@@ -32,7 +31,7 @@ from explorer_browser import (
     python_pass,
 )
 
-from microbp import MLP, Value, topological_order
+from microbp import MLP, topological_order
 from microbp.drawing import MAX_NODES, GraphTooLargeError
 from microbp.explorer import INLINE_HEIGHT, explore, write_html
 from microbp.nn import LOSSES
@@ -345,53 +344,6 @@ def test_a_matrix_entry_is_unknown_until_the_step_that_computes_it(pages, open_p
     assert session.svg_with_class("new") == set()  # ∇W3 is no node's number
     session.page.keyboard.press("ArrowLeft")  # back to ∇a3 = ŷ − e_ℓ: the a3 nodes' gradients
     assert session.svg_with_class("new") >= {"lv-a3-1", "lv-a3-2"}
-
-
-@pytest.fixture
-def default_scalar_graph(pages, open_page) -> tuple[Any, Python, list[Value]]:
-    """The default network's page, open; its engine pass; the scalar graph's nodes (n{i})."""
-    want = python_pass(SETTINGS["default"])
-    return open_page(pages["default"]), want, topological_order(want.L)
-
-
-@pytest.mark.browser
-def test_the_finer_replay_steps_through_the_engines_scalar_order(default_scalar_graph):
-    session, _, nodes = default_scalar_graph
-    order = [v for v in reversed(nodes) if v.parents]
-    session.page.select_option("#granularity", "scalar")
-    assert session.page.is_visible("#scalar-view svg")
-    for step in range(1, len(order) + 1):
-        session.page.keyboard.press("ArrowRight")
-        v = order[step - 1]
-        current = session.page.eval_on_selector_all(
-            "#scalar-view g.node.current", "g => g.map(e => e.id)"
-        )
-        assert current == [f"n{nodes.index(v)}"]
-        assert f"Scalar step {step} of {len(order)}" in session.page.inner_text("#status")
-    grads = session.page.eval_on_selector_all(
-        "#scalar-view text.grad", "ts => ts.map(t => t.textContent)"
-    )
-    assert "grad ?" not in grads
-
-
-@pytest.mark.browser
-def test_the_scalar_graph_folds_parameters_unless_asked_but_shows_a_chosen_one(
-    default_scalar_graph,
-):
-    session, want, nodes = default_scalar_graph
-    w = f"n{nodes.index(want.net.layers[1].W[0][2])}"
-    b = f"n{nodes.index(want.net.layers[1].b[0])}"
-    a = f"n{nodes.index(want.net.layers[1].a[0])}"
-    page = session.page
-    page.click("#view-scalar")
-    assert (
-        not page.is_visible(f"#{w}") and not page.is_visible(f"#{b}") and page.is_visible(f"#{a}")
-    )
-    session.choose("gW", 2, 1, 3)
-    assert page.is_visible(f"#{w}") and not page.is_visible(f"#{b}")
-    assert session.inside_graph_pane(w)
-    page.check("#show-parameters")
-    assert page.is_visible(f"#{b}")
 
 
 # ---- in the browser: reading it, on any screen, with any input device ----
