@@ -143,6 +143,7 @@ function chooseScalarNode(id) {
   const svg = scalarView().svg;
   markAll(svg, "lit", [id, ...edges.map((e) => e.child), ...edges.map((e) => e.id)].map(scalarElement));
   svg.classList.add("has-choice");
+  litFor = null; // lit by hand: the next choice relights
 }
 
 // ---- showing everything ----
@@ -275,6 +276,7 @@ function build() {
   setZoom(Math.min(1, Math.max(0.5, fitZoom())));
   setView("layer");
   update();
+  watchRows();
 }
 
 build();

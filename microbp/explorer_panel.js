@@ -2,9 +2,14 @@
 // explanation of it, and the editor that changes x, the target, a weight or a bias.
 // ---- what a choice lights ----
 
+// Exactly `elements` (falsy ones skipped) under `root` carry `className`; only the elements
+// that change are touched, so showing the same choice again costs the page nothing.
 function markAll(root, className, elements) {
-  for (const element of root.querySelectorAll("." + className)) element.classList.remove(className);
-  for (const element of elements) if (element) element.classList.add(className);
+  const wanted = new Set(elements.filter(Boolean));
+  for (const element of root.querySelectorAll("." + className)) {
+    if (!wanted.delete(element)) element.classList.remove(className);
+  }
+  for (const element of wanted) element.classList.add(className);
 }
 
 const cellsOf = (q, k, i, j) => cells.get(key(q, k, i, j)) || [];
@@ -55,7 +60,12 @@ function lights(c) {
   return { ...none, chosen: [...cellsOf(q, k, i, j), unit("L", n, 1)], scalar: [data.order[0]] };
 }
 
+let litFor = null; // what the lights show now: the choice and the drawing, as text
+
 function showLights() {
+  const now = JSON.stringify([chosen, currentView, scalarView().name]);
+  if (now === litFor) return; // an edit or a replay step lights nothing new
+  litFor = now;
   const l = chosen ? lights(chosen) : { chosen: [], grad: [], local: [], rows: [], cols: [], edges: [] };
   const page = document.body;
   markAll(page, "chosen", l.chosen);
