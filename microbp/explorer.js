@@ -215,6 +215,14 @@ function build() {
       }
     });
   }
+  const pickStep = () => choose({ q: "step", k: n, i: 1, j: 0 }, view.step);
+  view.step.addEventListener("click", pickStep);
+  view.step.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      pickStep();
+    }
+  });
   for (const g of view.svg.querySelectorAll("g.weight")) {
     g.addEventListener("pointerenter", () => weightTitle(g));
     g.addEventListener("click", () => choose({ q: "gW", k: Number(g.dataset.k), i: Number(g.dataset.i), j: Number(g.dataset.j) }));

@@ -57,6 +57,15 @@ function lights(c) {
       scalar: [nodeOf("h", k, i)],
     };
   }
+  if (q === "step") {
+    const outputs = range(net.sizes[n]);
+    return {
+      ...none,
+      chosen: [view.step, unit("L", n, 1), ...outputs.flatMap((r) => [unit("a", n, r), unit("h", n, r), ...cellsOf("ga", n, r)])],
+      edges: outputs.flatMap((r) => [view.edges.get(`g${n}-${r}`), view.edges.get(`l-${r}`)]),
+      scalar: [data.order[0]],
+    };
+  }
   return { ...none, chosen: [...cellsOf(q, k, i, j), unit("L", n, 1)], scalar: [data.order[0]] };
 }
 
@@ -195,6 +204,48 @@ function explainLoss() {
   return content;
 }
 
+// The scalar nodes of the output's step to the loss: everything after the a_L nodes.
+const stepNodes = (function () {
+  const a_L = new Set(data.layers[n - 1].a);
+  const after = new Set();
+  for (const node of data.nodes) {
+    if (scalar.inward.get(node.id).some((e) => a_L.has(e.parent) || after.has(e.parent))) after.add(node.id);
+  }
+  return [...after];
+})();
+let stepExpanded = false;
+
+function explainLossStep() {
+  const g = Model.GPRIME_NAMES[net.activations[n - 1]];
+  const content = [el("h2", { text: `${lossStepName()}, as one step` }),
+    el("p", { class: "formula" }, softmaxCE()
+      ? `∇a${n} = ŷ − e_ℓ: ∂L/∂a${n}[i] = ŷ[i] − (1 if i = ℓ else 0), ℓ = ${net.target + 1}`
+      : `∇a${n} = ∇ŷ ⊙ ${g}(a${n}), ∇ŷ = 2(ŷ − y)`)];
+  if (!known("ga", n, 1)) return [...content, notYet("ga", n)];
+  content.push(el("table", {}, el("tbody", {}, ...range(net.sizes[n]).map((i) => el("tr", { "data-role": "output" },
+    el("td", { text: `∇a${n}[${i}] =` }), el("td", {}, num(value("ga", n, i), "grad")),
+    el("td", { text: softmaxCE() ? `= ŷ[${i}] − ${i - 1 === net.target ? 1 : 0}` : `= ∇ŷ[${i}] · ${g}(a${n}[${i}])` }))))));
+  const rows = stepNodes.map((id) => el("tr", { "data-role": "step-node", "data-node": id },
+    el("td", {}, el("button", { type: "button", class: "link", title: "show it in the scalar graph", text: scalarLabel(id) })),
+    el("td", {}, num(sData(id), "data")), el("td", {}, num(sGrad(id), "grad")),
+    el("td", { class: "hint", text: scalar.inward.get(id).map((e) => `∂/∂${scalarLabel(e.parent)} = ${fmt(sLocal(e), 4)}`).join(", ") })));
+  const details = el("details", { id: "loss-step-nodes" },
+    el("summary", { text: `Expand: its ${stepNodes.length} nodes in the scalar graph` }),
+    labelMoved() ? el("p", { class: "hint", text: `As drawn, for ℓ = ${drawnLabel + 1}.` }) : "",
+    el("table", {}, el("tbody", {}, el("tr", {}, th("node"), th("data"), th("grad"), th("local derivatives")), ...rows)));
+  details.open = stepExpanded;
+  details.addEventListener("toggle", () => { stepExpanded = details.open; });
+  details.addEventListener("click", (event) => {
+    const row = event.target.closest("button.link") && event.target.closest("tr");
+    if (!row) return;
+    setView("scalar");
+    chooseScalarNode(row.dataset.node);
+    const element = scalarElement(row.dataset.node);
+    if (element) bringIntoView([element]);
+  });
+  return [...content, details];
+}
+
 function explanation() {
   if (!chosen) return replay ? stepPanel() : introduction();
   const { q, k, i, j } = chosen;
@@ -202,6 +253,7 @@ function explanation() {
   if (q === "gb" || q === "b") return explainBias(k, i);
   if (q === "ga" || q === "a" || q === "gp") return explainPreActivation(k, i);
   if (q === "gh" || q === "h") return explainActivation(k, i);
+  if (q === "step") return explainLossStep();
   if (q === "y") return [el("h2", { text: `y[${i}]` }), el("p", {}, "the target of ŷ[" + i + "] in " + Model.lossFormula(net))];
   return explainLoss();
 }

@@ -153,8 +153,11 @@ function watchRows() {
 
 // ---- the layer view ----
 
+const softmaxCE = () => net.loss === "cross_entropy" && net.activations[n - 1] === "softmax";
+const lossStepName = () => (softmaxCE() ? "softmax + cross-entropy" : `${Model.ACTIVATION_SYMBOL[net.activations[n - 1]]} + ${net.loss.replace("_", " ")}`);
 const view = MicrobpLayerView.build(net.sizes, (col) =>
-  col.q === "L" ? "L" : col.q === "a" ? `a${col.k}` : col.k === 0 ? "x" : col.k === n ? "ŷ" : `h${col.k}`);
+  col.q === "L" ? "L" : col.q === "a" ? `a${col.k}` : col.k === 0 ? "x" : col.k === n ? "ŷ" : `h${col.k}`,
+`${lossStepName()}: ∇a${n} = ${softmaxCE() ? "ŷ − e_ℓ" : `∇ŷ ⊙ ${Model.GPRIME_NAMES[net.activations[n - 1]]}(a${n})`} ▸`);
 
 // Write a text or a style only when it changes: most of an edit's numbers move, most of a
 // replay step's do not.

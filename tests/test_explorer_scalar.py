@@ -211,3 +211,46 @@ def test_after_edits_and_sgd_steps_the_scalar_graph_is_the_engines_pass(setting,
     assert_scalar_graph_is_the_engines(session, want)
     session.page.check("#show-parameters")
     assert_scalar_graph_is_the_engines(session, want)
+
+
+@pytest.mark.parametrize("name", ["default", "tanh-squared"])
+def test_the_loss_step_is_one_choice_in_the_layer_view_and_expands_to_its_nodes(
+    name, pages, open_page
+):
+    setting = SETTINGS[name]
+    session = open_page(pages[name])
+    want = engine_pass(setting)
+    page = session.page
+    n = len(setting.sizes) - 1
+    page.click("#lv-loss-step")
+    panel = page.inner_text("#panel")
+    one_step = f"∇a{n} = ŷ − e_ℓ" if setting.loss == "cross_entropy" else f"∇a{n} = ∇ŷ ⊙"
+    assert one_step in panel
+    output = want.net.layers[-1]
+    assert all(map(close, session.panel_numbers()["grad"], [a.grad for a in output.a]))
+    assert session.svg_with_class("chosen") >= {f"lv-a{n}-1", "lv-L", "lv-loss-step"}
+    assert not page.is_visible("#loss-step-nodes table")
+    page.click("#loss-step-nodes summary")  # expand: the step's scalar nodes, engine's order
+    nodes = topological_order(want.L)
+    after_a = set(output.a)
+    step = []
+    for v in nodes:
+        if any(p in after_a or p in step for p in v.parents):
+            step.append(v)
+    rows = page.eval_on_selector_all(
+        "#loss-step-nodes tr[data-role=step-node]",
+        """rs => rs.map((r) => [r.dataset.node, ...[...r.querySelectorAll(".num")]
+          .map((s) => Number(s.dataset.value))])""",
+    )
+    assert [row[0] for row in rows] == [f"n{nodes.index(v)}" for v in step]
+    for (_, data, grad), v in zip(rows, step):
+        assert close(data, v.data) and close(grad, v.grad)
+    if setting.loss == "cross_entropy":
+        assert {v.op for v in step} >= {"max", "exp", "sum", "/", "log", "neg"}
+    session.choose("ga", n, 1)  # the expansion stays open while the page changes
+    page.click("#lv-loss-step")
+    assert page.is_visible("#loss-step-nodes table")
+    page.click("#loss-step-nodes tr[data-role=step-node] button")  # a node, in the scalar graph
+    assert drawn(session) == "scalar-folded"
+    assert shown_ids(session, "g.node.lit")
+    assert f"{rows[0][0]}" in shown_ids(session, "g.node.lit")
