@@ -280,8 +280,10 @@ function build() {
   // Fit the network to its pane, but never so small that a 13 px label reads under 11 px
   // (with a little room for the browser's rounding of the SVG's width).
   setZoom(Math.min(1.4, Math.max(11.1 / 13, fitZoom())));
+  // The scalar graph at the zoom where its smallest labels, dot's 10 pt edge labels, read
+  // at 11 px; the chosen node is brought into view, and Fit shows it whole.
   currentView = "scalar";
-  setZoom(Math.min(1, Math.max(0.5, fitZoom())));
+  setZoom(Math.max(11.1 / (10 * (4 / 3)), Math.min(1, fitZoom())));
   setView("layer");
   update();
   watchRows();

@@ -306,7 +306,7 @@ def notes_step_formulas(setting: Setting) -> list[str]:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["default", "tanh-squared", "relu-deep"])
+@pytest.mark.parametrize("name", list(SETTINGS))
 def test_the_replay_names_the_notes_steps_in_order_filling_the_matrices_as_it_goes(
     name, pages, open_page
 ):
@@ -370,19 +370,23 @@ def test_the_explanation_and_the_graph_are_on_screen_together(width, height, pag
     assert page_width <= width
 
 
+SMALLEST_LABEL_JS = """(id) => {
+  const svg = document.getElementById(id);
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Math.min(...[...svg.querySelectorAll("text")].map(
+    (t) => parseFloat(t.getAttribute("font-size") || getComputedStyle(t).fontSize) * scale));
+}"""
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("name", ["default", "largest"])
 def test_labels_read_at_least_11_px_at_the_default_zoom(name, pages, open_page):
     session = open_page(pages[name])
-    smallest = session.page.evaluate(
-        """() => {
-          const svg = document.getElementById("layer-view");
-          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
-          return Math.min(...[...svg.querySelectorAll("text")].map(
-            (t) => parseFloat(getComputedStyle(t).fontSize) * scale));
-        }"""
-    )
-    assert smallest >= 11
+    assert session.page.evaluate(SMALLEST_LABEL_JS, "layer-view") >= 11
+    session.page.click("#view-scalar")
+    assert session.page.evaluate(SMALLEST_LABEL_JS, "scalar-folded") >= 11
+    session.page.check("#show-parameters")
+    assert session.page.evaluate(SMALLEST_LABEL_JS, "scalar-full") >= 11
 
 
 @pytest.mark.browser

@@ -81,10 +81,14 @@ def random_edits(session: Session, want: Python, rng: random.Random) -> None:
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[Setting, Path]:
     folder = tmp_path_factory.mktemp("explorer-edits")
-    return {setting: setting.write(folder) for setting in CASES}
+    return {setting: setting.write(folder) for setting in [*CASES, *SETTINGS.values()]}
 
 
-@pytest.mark.parametrize("setting", CASES, ids=lambda s: f"{s.hidden}-{s.loss}")
+@pytest.mark.parametrize(
+    "setting",
+    CASES + list(SETTINGS.values()),
+    ids=[f"{s.hidden}-{s.loss}" for s in CASES] + list(SETTINGS),
+)
 def test_after_random_edits_and_sgd_steps_every_number_is_the_engines(
     setting: Setting, pages: Any, open_page: Any
 ) -> None:

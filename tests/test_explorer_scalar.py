@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from explorer_browser import SETTINGS, Python, Session, Setting, browser, close, open_page
+from test_explorer import sampled_entries
 from test_explorer_edits import random_edits
 
 from microbp import SGD, Value, topological_order
@@ -254,3 +255,21 @@ def test_the_loss_step_is_one_choice_in_the_layer_view_and_expands_to_its_nodes(
     assert drawn(session) == "scalar-folded"
     assert shown_ids(session, "g.node.lit")
     assert f"{rows[0][0]}" in shown_ids(session, "g.node.lit")
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_in_the_scalar_graph_the_chosen_weight_is_brought_into_view(name, pages, open_page):
+    setting = SETTINGS[name]
+    session = open_page(pages[name])
+    want = engine_pass(setting)
+    nodes = topological_order(want.L)
+    session.page.click("#view-scalar")
+    for k, i, j in sampled_entries(setting, per_layer=3):
+        session.choose("gW", k, i, j)
+        a = f"n{nodes.index(want.net.layers[k - 1].a[i - 1])}"
+        assert session.inside_graph_pane(f"scalar-folded-{a}"), (k, i, j)
+    session.page.check("#show-parameters")
+    for k, i, j in sampled_entries(setting, per_layer=3):
+        session.choose("gW", k, i, j)
+        w = f"n{nodes.index(want.net.layers[k - 1].W[i - 1][j - 1])}"
+        assert session.inside_graph_pane(f"scalar-full-{w}"), (k, i, j)
