@@ -377,6 +377,7 @@ function undoEdits() {
   edited = false;
   recomputeScalar();
   losses.splice(0, losses.length, pass.L);
+  status.textContent = "Back to the engine's pass.";
   if ($("label")) $("label").value = String(net.target);
   stopReplay();
   refreshEditor();
