@@ -60,7 +60,8 @@ MEASURE = """async ([kind, r]) => {
   await painted();
   let changes = 0;
   const observer = new MutationObserver((records) => { changes += records.length; });
-  observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  observer.observe(document.body,
+    { subtree: true, childList: true, attributes: true, characterData: true });
   const start = performance.now();
   act();
   const handler = performance.now() - start;

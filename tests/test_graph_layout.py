@@ -44,8 +44,8 @@ def laid_out(L: Value, **options: object) -> dict[str, tuple[float, float]]:
         ).stdout
     )
     chosen = {key: value for key, value in options.items() if key != "rankdir"}
-    names = {node.id: node.value.name for node in graph_data(L, **chosen).nodes}  # type: ignore[arg-type]
-    found = {}
+    names = {node.id: node.value.name or "" for node in graph_data(L, **chosen).nodes}  # type: ignore[arg-type]
+    found: dict[str, tuple[float, float]] = {}
     for item in layout["objects"]:
         if "pos" in item and names.get(item.get("id")):
             x, y = map(float, item["pos"].split(","))
