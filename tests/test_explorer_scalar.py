@@ -12,23 +12,16 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from explorer_browser import SETTINGS, Python, Session, Setting, browser, close, open_page
+from explorer_browser import SETTINGS, Python, Session, browser, close, open_page, python_pass
 from test_explorer import sampled_entries
-from test_explorer_edits import random_edits
+from test_explorer_edits import CASES, random_edits
 
-from microbp import SGD, Value, topological_order
+from microbp import SGD, topological_order
 from microbp.drawing import graph_data
-from microbp.nn import HIDDEN_ACTIVATIONS
 
 __all__ = ["browser", "open_page"]  # the fixtures, used by name
 
 pytestmark = [pytest.mark.dot, pytest.mark.browser]
-
-CASES = [
-    Setting((3, 4, 2), hidden, loss, seed=11)
-    for hidden in HIDDEN_ACTIVATIONS
-    for loss in ("cross_entropy", "squared_error")
-]
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +31,6 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[object, Any]:
         key: setting.write(folder)
         for key, setting in [*SETTINGS.items(), *((case, case) for case in CASES)]
     }
-
-
-def engine_pass(setting: Setting) -> Python:
-    return Python(
-        setting.net(),
-        [Value(v, f"x[{j + 1}]") for j, v in enumerate(setting.x())],
-        setting.target(),
-        setting.loss,
-    )
 
 
 def drawn(session: Session) -> str:
@@ -68,7 +52,7 @@ def shown_ids(session: Session, selector: str) -> list[str]:
 
 def test_the_finer_replay_steps_through_the_engines_scalar_order(pages, open_page):
     session = open_page(pages["default"])
-    want = engine_pass(SETTINGS["default"])
+    want = python_pass(SETTINGS["default"])
     nodes = topological_order(want.L)
     order = [v for v in reversed(nodes) if v.parents]
     session.page.select_option("#granularity", "scalar")
@@ -85,7 +69,7 @@ def test_the_finer_replay_steps_through_the_engines_scalar_order(pages, open_pag
 
 def test_parameters_are_folded_unless_asked_for_and_a_chosen_weight_is_its_edge(pages, open_page):
     session = open_page(pages["default"])
-    want = engine_pass(SETTINGS["default"])
+    want = python_pass(SETTINGS["default"])
     nodes = topological_order(want.L)
     layer = want.net.layers[1]
     w, b, a, h = (
@@ -193,7 +177,7 @@ def assert_scalar_graph_is_the_engines(session: Session, want: Python) -> None:
 @pytest.mark.parametrize("setting", CASES, ids=lambda s: f"{s.hidden}-{s.loss}")
 def test_after_edits_and_sgd_steps_the_scalar_graph_is_the_engines_pass(setting, pages, open_page):
     session = open_page(pages[setting])
-    want = engine_pass(setting)
+    want = python_pass(setting)
     random_edits(session, want, random.Random(f"scalar {setting}"))
     session.page.fill("#lr", "0.1")
     session.page.click("#sgd")
@@ -220,7 +204,7 @@ def test_the_loss_step_is_one_choice_in_the_layer_view_and_expands_to_its_nodes(
 ):
     setting = SETTINGS[name]
     session = open_page(pages[name])
-    want = engine_pass(setting)
+    want = python_pass(setting)
     page = session.page
     n = len(setting.sizes) - 1
     page.click("#lv-loss-step")
@@ -261,7 +245,7 @@ def test_the_loss_step_is_one_choice_in_the_layer_view_and_expands_to_its_nodes(
 def test_in_the_scalar_graph_the_chosen_weight_is_brought_into_view(name, pages, open_page):
     setting = SETTINGS[name]
     session = open_page(pages[name])
-    want = engine_pass(setting)
+    want = python_pass(setting)
     nodes = topological_order(want.L)
     session.page.click("#view-scalar")
     for k, i, j in sampled_entries(setting, per_layer=3):
