@@ -257,3 +257,24 @@ def test_in_the_scalar_graph_the_chosen_weight_is_brought_into_view(name, pages,
         session.choose("gW", k, i, j)
         w = f"n{nodes.index(want.net.layers[k - 1].W[i - 1][j - 1])}"
         assert session.inside_graph_pane(f"scalar-full-{w}"), (k, i, j)
+
+
+def test_after_undo_the_scalar_graph_prints_exactly_what_dot_drew(pages, open_page):
+    session = open_page(pages["relu-deep"])
+    page = session.page
+    texts_js = (
+        """(view) => [...document.querySelectorAll(`#${view} text`)].map((t) => t.textContent)"""
+    )
+    page.click("#view-scalar")
+    page.check("#show-parameters")
+    drawn_by_dot = {
+        view: page.evaluate(texts_js, view) for view in ("scalar-full", "scalar-folded")
+    }
+    session.choose("W", 2, 1, 1)
+    session.page.fill("#edit-number", "0.75")
+    session.page.dispatch_event("#edit-number", "change")
+    assert page.evaluate(texts_js, "scalar-full") != drawn_by_dot["scalar-full"]
+    page.click("#undo")  # the engine's numbers again, now written by the page's own format
+    assert page.evaluate(texts_js, "scalar-full") == drawn_by_dot["scalar-full"]
+    page.uncheck("#show-parameters")
+    assert page.evaluate(texts_js, "scalar-folded") == drawn_by_dot["scalar-folded"]
