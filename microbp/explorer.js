@@ -90,8 +90,12 @@ function showParameters() {
 // Where a choice is in the view shown: its entries and edge in the layer view, its node in
 // the scalar graph.
 function targetsOf(c) {
+  return targetsIn(currentView, c);
+}
+
+function targetsIn(viewName, c) {
   const l = lights(c);
-  return currentView === "layer"
+  return viewName === "layer"
     ? [...l.chosen, ...l.edges].filter((e) => e && view.svg.contains(e))
     : (l.scalar || []).filter(Boolean).map(scalarElement).filter(Boolean).slice(0, 1);
 }
@@ -166,6 +170,18 @@ function superscript(m) {
 function showChoice() {
   showLights();
   panel.replaceChildren(...explanation());
+  if (chosen && currentView === "layer" && targetsIn("scalar", chosen).length) {
+    const button = el("button", { type: "button", class: "link", id: "to-scalar", text: "See it in the scalar graph →" });
+    button.addEventListener("click", () => setView("scalar"));
+    panel.append(el("p", {}, button));
+  }
+}
+
+// Layer k's box in the scalar graph, brought into view.
+function showLayerInScalarGraph(k) {
+  setView("scalar");
+  const box = scalarView().layers.get(k);
+  if (box) bringIntoView([box]);
 }
 
 // Every number of the page, and what is chosen.
@@ -199,6 +215,8 @@ function build() {
   $("matrices").addEventListener("click", (event) => {
     const button = event.target.closest("button.entry");
     if (button) choose(fromDataset(button.dataset), button);
+    const toScalar = event.target.closest("button.to-scalar");
+    if (toScalar) showLayerInScalarGraph(Number(toScalar.dataset.k));
   });
   const unitChoice = (nodeKey) => {
     if (nodeKey === "L") return { q: "L", k: n, i: 1, j: 0 };

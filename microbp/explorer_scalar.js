@@ -25,6 +25,11 @@ const scalar = (function () {
     const elements = new Map();
     const texts = new Map(); // node id → [data text, grad text]; edge id → its label
     const prefix = svg.id.length + 1;
+    const layers = new Map(); // k → the box of layer k
+    for (const g of svg.querySelectorAll("g.cluster")) {
+      const found = /^layer (\d+)$/.exec(g.textContent.trim());
+      if (found) layers.set(Number(found[1]), g);
+    }
     for (const g of svg.querySelectorAll("g.node, g.edge")) {
       const id = g.id.slice(prefix);
       elements.set(id, g);
@@ -41,7 +46,7 @@ const scalar = (function () {
       }
     }
     const size = ["width", "height"].map((side) => parseFloat(svg.getAttribute(side)) * (4 / 3));
-    views[name] = { name, svg, elements, texts, size, shown: 0 };
+    views[name] = { name, svg, elements, texts, layers, size, shown: 0 };
   }
   const graph = { nodes: data.nodes, inward, root: data.order[0] };
   const engine = {

@@ -87,7 +87,8 @@ function lossSection() {
 function layerSection(k) {
   const act = net.activations[k - 1];
   return el("section", { class: "layer", "data-k": k },
-    el("h2", { text: `Layer ${k}: a${k} = b${k} + W${k} ${hName(k - 1)}, ${hSymbol(k)} = ${Model.ACTIVATION_SYMBOL[act]}(a${k})` }),
+    el("h2", {}, `Layer ${k}: a${k} = b${k} + W${k} ${hName(k - 1)}, ${hSymbol(k)} = ${Model.ACTIVATION_SYMBOL[act]}(a${k}) `,
+      el("button", { type: "button", class: "link to-scalar", "data-k": k, text: "its scalar graph →" })),
     el("div", { class: "row" }, outerProduct(k), units(k)),
     el("div", { class: "row" }, parameters(k)));
 }

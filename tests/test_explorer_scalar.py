@@ -278,3 +278,29 @@ def test_after_undo_the_scalar_graph_prints_exactly_what_dot_drew(pages, open_pa
     assert page.evaluate(texts_js, "scalar-full") == drawn_by_dot["scalar-full"]
     page.uncheck("#show-parameters")
     assert page.evaluate(texts_js, "scalar-folded") == drawn_by_dot["scalar-folded"]
+
+
+def test_a_chosen_unit_and_a_layer_are_one_click_from_the_scalar_graph(pages, open_page):
+    session = open_page(pages["largest"])
+    want = python_pass(SETTINGS["largest"])
+    nodes = topological_order(want.L)
+    page = session.page
+    page.click("#lv-a2-7")  # ∇a2[7] chosen in the layer view
+    page.click("#to-scalar")
+    assert drawn(session) == "scalar-folded"
+    a = f"n{nodes.index(want.net.layers[1].a[6])}"
+    assert a in shown_ids(session, "g.node.lit")
+    assert session.inside_graph_pane(f"scalar-folded-{a}")
+    page.click("#view-layer")
+    page.click('#matrices section.layer[data-k="1"] button.to-scalar')
+    assert drawn(session) == "scalar-folded"
+    overlap = page.evaluate(
+        """() => {
+          const pane = document.getElementById("graph").getBoundingClientRect();
+          const box = [...document.querySelectorAll("#scalar-folded g.cluster")]
+            .find((g) => g.textContent.trim() === "layer 1").getBoundingClientRect();
+          return Math.min(box.right, pane.right) - Math.max(box.left, pane.left) > 100 &&
+            Math.min(box.bottom, pane.bottom) - Math.max(box.top, pane.top) > 100;
+        }"""
+    )
+    assert overlap
