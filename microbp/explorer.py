@@ -215,9 +215,9 @@ def _layer_data(layer: Layer, ids: dict[Value, str]) -> dict[str, Any]:
 #: on every text (the page's style names it once).
 _SVG_CLUTTER = re.compile(r'<!--.*?-->\n?|<title>[^<]*</title>\n?| font-family="[^"]*"')
 _SVG_ID = re.compile(r'<g id="((?:n|e|clust|graph)[0-9]+)"')
-#: The geometry of shapes, lines and texts (an attribute's quotes are never in a text, where
-#: dot escapes them), and a number in it.
-_SVG_GEOMETRY = re.compile(r' (d|points|x|y)="([^"]*)"')
+#: The geometry of shapes, lines and texts and the texts' sizes (an attribute's quotes are
+#: never in a text, where dot escapes them), and a number in it.
+_SVG_GEOMETRY = re.compile(r' (d|points|x|y|font-size)="([^"]*)"')
 _DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
 
 

@@ -238,13 +238,15 @@ def _stack_in_index_order(
     first. Chained to suit, x[1] comes first either way: above x[2], or left of it (read back
     from dot's layout by tests/test_graph_layout.py).
     """
+    import graphviz
+
     from_last = in_box and rankdir in ("LR", "RL")
     for column in columns:
-        with box.subgraph() as rank:
-            rank.attr(rank="same")
-            for first, second in pairwise(column):
-                tail, head = (second, first) if from_last else (first, second)
-                rank.edge(tail.id, head.id, style="invis")
+        rank = graphviz.Digraph(graph_attr={"rank": "same"})
+        for first, second in pairwise(column):
+            tail, head = (second, first) if from_last else (first, second)
+            rank.edge(tail.id, head.id, style="invis")
+        box.subgraph(rank)
 
 
 def _add_nodes(dot: graphviz.Digraph, data: GraphData, precision: int, rankdir: str) -> bool:
