@@ -31,6 +31,8 @@ EDGES_PER_NODE = 4
 LOSS_LAYER = math.inf
 
 _LAYERED_NAME = re.compile(r"([Wbah])([1-9][0-9]{0,5})\[")  # layer numbers of at most 6 digits
+#: A name in the notes' notation with its indices: x[j], Wk[i,j], bk[i], ak[i], hk[i].
+_INDEXED_NAME = re.compile(r"(x|[Wbah][1-9][0-9]{0,5})\[([1-9][0-9]{0,5})(?:,([1-9][0-9]{0,5}))?\]")
 _KIND_OF_LETTER = {"W": "parameter", "b": "parameter", "a": "pre-activation", "h": "activation"}
 
 
@@ -205,13 +207,18 @@ def graph_data(
     highlight: Value | str | Iterable[Value | str] | None = None,
     layers: Iterable[int] | None = None,
     max_nodes: int = MAX_NODES,
+    parameters: bool = True,
 ) -> GraphData:
     """The nodes and edges of the graph ending at ``root`` that `draw` shows (options as there).
 
     The one description of a drawing: `digraph` turns it into DOT, `microbp.explorer` into the
-    data of its page. Refused with a `GraphTooLargeError` over ``max_nodes`` nodes.
+    data of its page. Refused with a `GraphTooLargeError` over ``max_nodes`` nodes. Ids are each
+    node's and edge's place in the whole drawing, so with ``parameters=False`` (no ``Wk[…]``,
+    ``bk[…]`` nodes, nor their edges) they are the same as with them.
     """
     check_count(max_nodes, "max_nodes")
+    if not isinstance(parameters, bool):
+        raise TypeError(f"parameters must be True or False, got {type(parameters).__name__}")
     nodes = topological_order(root)
     for i, v in enumerate(nodes):
         if v.name is not None and not isinstance(v.name, str):
@@ -262,7 +269,11 @@ def graph_data(
         )
         for n, (v, i, p) in enumerate(inward)
     ]
-    return GraphData(root, list(drawn.values()), edges, bool(on_path))
+    shown = list(drawn.values())
+    if not parameters:
+        shown = [node for node in shown if node.kind != "parameter"]
+        edges = [edge for edge in edges if edge.parent.kind != "parameter"]
+    return GraphData(root, shown, edges, bool(on_path))
 
 
 def _layers_only(
@@ -273,3 +284,39 @@ def _layers_only(
     selected = {v for v in nodes if roles[v].layer in chosen}
     context = {p for v in selected for p in v.parents} - selected
     return [v for v in nodes if v in selected or v in context], context
+
+
+def _column_and_place(name: str) -> tuple[str, tuple[int, int]] | None:
+    """The column a node named in the notes' notation stands in (``x``, ``Wb2`` for W2 and
+    b2 together, ``a2``, ``h2``) and its place there: W2[i,1…n] then b2[i], row by row."""
+    match = _INDEXED_NAME.fullmatch(name)
+    if match is None:
+        return None
+    symbol, i, j = match[1], int(match[2]), match[3]
+    if symbol[0] in "Wb":
+        return "Wb" + symbol[1:], (i, int(j) if j else 1_000_000)
+    return (symbol, (i, 0)) if j is None else None
+
+
+def index_columns(data: GraphData) -> list[list[GraphNode]]:
+    """The named nodes of ``data`` in columns (x; Wk and bk; ak; hk), each in index order
+    (x[1] above x[2], W1[1,1] above W1[1,2], then b1[1]), as a drawing stacks them.
+
+    A column with an edge inside it is left out: its nodes cannot stand side by side.
+    """
+    columns: dict[str, list[tuple[tuple[int, int], GraphNode]]] = {}
+    for node in data.nodes:
+        found = _column_and_place(node.value.name) if node.value.name else None
+        if found is not None:
+            columns.setdefault(found[0], []).append((found[1], node))
+    column_of = {node.id: name for name, items in columns.items() for _, node in items}
+    inside = {
+        column_of[e.parent.id]
+        for e in data.edges
+        if e.parent.id in column_of and column_of[e.parent.id] == column_of.get(e.child.id)
+    }
+    return [
+        [node for _, node in sorted(items, key=lambda item: item[0])]
+        for name, items in columns.items()
+        if name not in inside and len(items) > 1
+    ]

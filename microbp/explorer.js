@@ -1,4 +1,4 @@
-// The page's script, part 4 of 4 (see explorer_state.js): the replay, the views, choosing,
+// The page's script, part 5 of 5 (see explorer_state.js): the replay, the views, choosing,
 // showing everything, and the page's controls and keys.
 // ---- replay ----
 
@@ -8,17 +8,13 @@ function stepCount() {
 
 function showStep(s) {
   const mode = $("granularity").value;
-  if (mode === "scalar" && edited) {
-    status.textContent = "The scalar replay shows the engine's pass: Undo edits first.";
-    return;
-  }
   replay = { mode, step: 0 };
   replay.step = Math.max(0, Math.min(stepCount(), s));
   computed = computedSoFar();
   if (mode === "scalar" && currentView !== "scalar") setView("scalar");
   chosen = null;
   update();
-  const current = replay.mode === "scalar" && replay.step > 0 ? document.getElementById(data.order[replay.step - 1]) : null;
+  const current = replay.mode === "scalar" && replay.step > 0 ? scalarElement(data.order[replay.step - 1]) : null;
   if (current) bringIntoView([current]);
 }
 
@@ -55,9 +51,8 @@ function togglePlay() {
 
 let currentView = "layer";
 const zooms = { layer: 1, scalar: 1 };
-const scalarSize = [parseFloat(scalar.svg.getAttribute("width")) * (4 / 3), parseFloat(scalar.svg.getAttribute("height")) * (4 / 3)];
-const sizeOf = (v) => (v === "layer" ? view.size : scalarSize);
-const svgOf = (v) => (v === "layer" ? view.svg : scalar.svg);
+const sizeOf = (v) => (v === "layer" ? view.size : scalarView().size);
+const svgOf = (v) => (v === "layer" ? view.svg : scalarView().svg);
 
 function setZoom(z) {
   zooms[currentView] = Math.min(2, Math.max(0.2, z));
@@ -81,16 +76,28 @@ function setView(name) {
   $("view-layer").setAttribute("aria-pressed", String(name === "layer"));
   $("view-scalar").setAttribute("aria-pressed", String(name === "scalar"));
   setZoom(zooms[name]);
+  showScalarGraph();
+  showLights();
   if (chosen) bringIntoView(targetsOf(chosen));
+}
+
+// The scalar graph with its parameter nodes or without (the default): two drawings.
+function showParameters() {
+  for (const v of Object.values(scalar.views)) v.svg.style.display = v === scalarView() ? "" : "none";
+  if (currentView === "scalar") setView("scalar");
 }
 
 // Where a choice is in the view shown: its entries and edge in the layer view, its node in
 // the scalar graph.
 function targetsOf(c) {
+  return targetsIn(currentView, c);
+}
+
+function targetsIn(viewName, c) {
   const l = lights(c);
-  return currentView === "layer"
+  return viewName === "layer"
     ? [...l.chosen, ...l.edges].filter((e) => e && view.svg.contains(e))
-    : (l.scalar || []).filter(Boolean).slice(0, 1).map((id) => document.getElementById(id));
+    : (l.scalar || []).filter(Boolean).map(scalarElement).filter(Boolean).slice(0, 1);
 }
 
 // Scroll the graph pane so the elements sit in its middle, or start at its start if they
@@ -126,20 +133,21 @@ function fromDataset(d) {
 
 // A node of the scalar graph: its chain rule, as the engine computed it.
 function chooseScalarNode(id) {
-  const node = scalar.nodes.get(id);
   const rows = scalar.outward.get(id).map((edge) => el("tr", { "data-role": "term", "data-child": edge.child },
-    el("td", { text: scalarLabel(edge.child) }), el("td", {}, num(scalar.nodes.get(edge.child).grad, "child-grad")),
-    el("td", {}, "× ", num(edge.local, "local"), edge.factor ? ` (${edge.factor})` : ""), el("td", {}, "= ", num(edge.term, "term"))));
+    el("td", { text: scalarLabel(edge.child) }), el("td", {}, num(sGrad(edge.child), "child-grad")),
+    el("td", {}, "× ", num(sLocal(edge), "local"), edge.factor ? ` (${edge.factor})` : ""), el("td", {}, "= ", num(sTerm(edge), "term"))));
   chosen = null;
   editor.replaceChildren();
   update();
   panel.replaceChildren(el("h2", { text: `${scalarLabel(id)} (the engine's pass)` }),
-    el("p", {}, "data ", num(node.data, "data"), ` · grad ∂L/∂${scalarLabel(id)} = `, num(node.grad, "grad")),
+    el("p", {}, "data ", num(sData(id), "data"), ` · grad ∂L/∂${scalarLabel(id)} = `, num(sGrad(id), "grad")),
     id === data.order[0] ? el("p", { text: "L is where backward starts: ∂L/∂L = 1." }) : el("p", { text: "The sum, over the edges out of it, of the child's grad × the edge's local derivative:" }),
-    el("table", {}, el("tbody", {}, ...rows, el("tr", { class: "total" }, el("td", { text: "sum" }), el("td"), el("td"), el("td", {}, "= ", num(node.grad, "sum"))))));
+    el("table", {}, el("tbody", {}, ...rows, el("tr", { class: "total" }, el("td", { text: "sum" }), el("td"), el("td"), el("td", {}, "= ", num(sGrad(id), "sum"))))));
   const edges = scalar.outward.get(id);
-  markAll(scalar.svg, "lit", [id, ...edges.map((e) => e.child), ...edges.map((e) => e.id)].map((x) => document.getElementById(x)));
-  scalar.svg.classList.add("has-choice");
+  const svg = scalarView().svg;
+  markAll(svg, "lit", [id, ...edges.map((e) => e.child), ...edges.map((e) => e.id)].map(scalarElement));
+  svg.classList.add("has-choice");
+  litFor = null; // lit by hand: the next choice relights
 }
 
 // ---- showing everything ----
@@ -158,23 +166,22 @@ function superscript(m) {
   return String(m).replace(/\d/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[d]);
 }
 
-function engineAgreement() {
-  let largest = 0;
-  for (let k = 1; k <= n; k++) {
-    data.layers[k - 1].W.forEach((row, i) => row.forEach((id, j) => {
-      largest = Math.max(largest, Math.abs(scalar.nodes.get(id).grad - pass.gradW[k - 1][i][j]));
-    }));
-    data.layers[k - 1].a.forEach((id, i) => {
-      largest = Math.max(largest, Math.abs(scalar.nodes.get(id).grad - pass.gradA[k - 1][i]));
-    });
-  }
-  return largest;
-}
-
 // What is chosen: its entries, nodes and factors lit, and its explanation.
 function showChoice() {
   showLights();
   panel.replaceChildren(...explanation());
+  if (chosen && currentView === "layer" && targetsIn("scalar", chosen).length) {
+    const button = el("button", { type: "button", class: "link", id: "to-scalar", text: "See it in the scalar graph →" });
+    button.addEventListener("click", () => setView("scalar"));
+    panel.append(el("p", {}, button));
+  }
+}
+
+// Layer k's box in the scalar graph, brought into view.
+function showLayerInScalarGraph(k) {
+  setView("scalar");
+  const box = scalarView().layers.get(k);
+  if (box) bringIntoView([box]);
 }
 
 // Every number of the page, and what is chosen.
@@ -185,9 +192,7 @@ function update() {
   showScalarGraph();
   showChoice();
   $("loss-now").textContent = known("L", n, 1) ? `L = ${fmt(pass.L)}` : "L = ?";
-  $("edited").textContent = edited
-    ? "Edited: the numbers are the page's own pass (the scalar graph still shows the engine's)."
-    : `The engine's pass; the page's own recomputation agrees to ${fmt(engineAgreement(), 2)}.`;
+  $("edited").textContent = scalarNote();
   $("undo").disabled = !edited;
   document.body.dataset.step = replay ? String(replay.step) : "";
   document.body.dataset.mode = replay ? replay.mode : "";
@@ -210,6 +215,8 @@ function build() {
   $("matrices").addEventListener("click", (event) => {
     const button = event.target.closest("button.entry");
     if (button) choose(fromDataset(button.dataset), button);
+    const toScalar = event.target.closest("button.to-scalar");
+    if (toScalar) showLayerInScalarGraph(Number(toScalar.dataset.k));
   });
   const unitChoice = (nodeKey) => {
     if (nodeKey === "L") return { q: "L", k: n, i: 1, j: 0 };
@@ -226,19 +233,29 @@ function build() {
       }
     });
   }
+  const pickStep = () => choose({ q: "step", k: n, i: 1, j: 0 }, view.step);
+  view.step.addEventListener("click", pickStep);
+  view.step.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      pickStep();
+    }
+  });
   for (const g of view.svg.querySelectorAll("g.weight")) {
     g.addEventListener("pointerenter", () => weightTitle(g));
     g.addEventListener("click", () => choose({ q: "gW", k: Number(g.dataset.k), i: Number(g.dataset.i), j: Number(g.dataset.j) }));
   }
-  for (const node of data.nodes) {
-    const g = document.getElementById(node.id);
-    g.addEventListener("click", () => chooseScalarNode(node.id));
-    g.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        chooseScalarNode(node.id);
-      }
-    });
+  for (const v of Object.values(scalar.views)) {
+    for (const [id, g] of v.elements) {
+      if (!g.classList.contains("node")) continue;
+      g.addEventListener("click", () => chooseScalarNode(id));
+      g.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          chooseScalarNode(id);
+        }
+      });
+    }
   }
   $("reset").addEventListener("click", () => { pause(); showStep(0); });
   $("back").addEventListener("click", () => stepBy(-1));
@@ -249,9 +266,7 @@ function build() {
   $("sgd").addEventListener("click", sgdStep);
   $("undo").addEventListener("click", undoEdits);
   $("edge-mode").addEventListener("change", showLayerView);
-  $("show-parameters").addEventListener("change", () => {
-    scalar.svg.classList.toggle("fold", !$("show-parameters").checked);
-  });
+  $("show-parameters").addEventListener("change", showParameters);
   $("view-layer").addEventListener("click", () => setView("layer"));
   $("view-scalar").addEventListener("click", () => setView("scalar"));
   $("zoom-in").addEventListener("click", () => setZoom(zooms[currentView] * 1.2));
@@ -279,14 +294,17 @@ function build() {
     }
   });
   $("speed-shown").textContent = `${$("speed").value} steps/s`;
-  scalar.svg.classList.add("fold");
+  showParameters();
   // Fit the network to its pane, but never so small that a 13 px label reads under 11 px
   // (with a little room for the browser's rounding of the SVG's width).
   setZoom(Math.min(1.4, Math.max(11.1 / 13, fitZoom())));
+  // The scalar graph at the zoom where its smallest labels, dot's 10 pt edge labels, read
+  // at 11 px; the chosen node is brought into view, and Fit shows it whole.
   currentView = "scalar";
-  setZoom(Math.min(1, Math.max(0.5, fitZoom())));
+  setZoom(Math.max(11.1 / (10 * (4 / 3)), Math.min(1, fitZoom())));
   setView("layer");
   update();
+  watchRows();
 }
 
 build();

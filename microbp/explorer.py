@@ -37,12 +37,19 @@ INLINE_HEIGHT = 760
 #: Where explorer.html takes its parts, in the order they appear in it.
 _SLOTS = ("/*microbp:style*/", "<!--microbp:svg-->", "/*microbp:data*/", "/*microbp:script*/")
 
-#: The page's scripts, in the order they run: the pass's formulas, the layer view's drawing.
-SCRIPTS = ("explorer_model.js", "explorer_view.js")
+#: The page's scripts, in the order they run: the pass's formulas, the scalar graph's own
+#: pass, the layer view's drawing.
+SCRIPTS = ("explorer_model.js", "explorer_chain.js", "explorer_view.js")
 
 #: The parts of the page's own script, joined in this order inside one function (they share
 #: its scope: the state first, the call that builds the page last).
-PAGE_SCRIPT_PARTS = ("explorer_state.js", "explorer_tables.js", "explorer_panel.js", "explorer.js")
+PAGE_SCRIPT_PARTS = (
+    "explorer_state.js",
+    "explorer_tables.js",
+    "explorer_scalar.js",
+    "explorer_panel.js",
+    "explorer.js",
+)
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,12 @@ def explore(
     data = drawing.graph_data(L)  # the size guard, before the pass changes anything
     zero_grad(net.parameters())
     L.backward()
-    svg = graph.svg(graph.digraph(data))
-    return Explorer(_page(svg, _page_data(net, L, loss, target, data)), L)
+    folded = drawing.graph_data(L, parameters=False)
+    svgs = (
+        _compact_svg(graph.svg(graph.digraph(folded)), "scalar-folded"),
+        _compact_svg(graph.svg(graph.digraph(data)), "scalar-full"),
+    )
+    return Explorer(_page("\n".join(svgs), _page_data(net, L, loss, target, data)), L)
 
 
 def write_html(
@@ -171,7 +182,20 @@ def _page_data(
         ],
         "order": [node.id for node in order],
         "layers": [_layer_data(layer, ids) for layer in net.layers],
+        "targets": _target_nodes(net, data, ids),
     }
+
+
+def _target_nodes(net: MLP, data: drawing.GraphData, ids: dict[Value, str]) -> list[str]:
+    """The constant y_i of each (ŷ_i − y_i) of a squared error, as node ids (none for a
+    cross-entropy), so the page can put an edited target into the scalar graph."""
+    outputs = {h: i for i, h in enumerate(net.layers[-1].h)}
+    found: dict[int, str] = {}
+    for node in data.nodes:
+        v = node.value
+        if v.op == "-" and v.parents[0] in outputs and not v.parents[1].parents:
+            found[outputs[v.parents[0]]] = ids[v.parents[1]]
+    return [found[i] for i in sorted(found)]
 
 
 def _layer_data(layer: Layer, ids: dict[Value, str]) -> dict[str, Any]:
@@ -185,6 +209,31 @@ def _layer_data(layer: Layer, ids: dict[Value, str]) -> dict[str, Any]:
         "b": [ids[v] for v in layer.b],
         "W": [[ids[w] for w in row] for row in layer.W],
     }
+
+
+#: What the page needs of dot's SVG less: comments, titles (tooltips "n12"), the font named
+#: on every text (the page's style names it once).
+_SVG_CLUTTER = re.compile(r'<!--.*?-->\n?|<title>[^<]*</title>\n?| font-family="[^"]*"')
+_SVG_ID = re.compile(r'<g id="((?:n|e|clust|graph)[0-9]+)"')
+#: The geometry of shapes, lines and texts and the texts' sizes (an attribute's quotes are
+#: never in a text, where dot escapes them), and a number in it.
+_SVG_GEOMETRY = re.compile(r' (d|points|x|y|font-size)="([^"]*)"')
+_DECIMAL = re.compile(r"-?[0-9]+\.[0-9]+")
+
+
+def _whole_points(match: re.Match[str]) -> str:
+    numbers = _DECIMAL.sub(lambda m: str(round(float(m[0]))), match[2])
+    return f' {match[1]}="{numbers}"'
+
+
+def _compact_svg(svg: str, name: str) -> str:
+    """dot's SVG from its <svg> tag on, named ``name``, its nodes' and edges' ids prefixed
+    with it (two drawings of one graph share a page), the clutter left out and its geometry
+    in whole points (a page the size of one drawing holds both)."""
+    svg = _SVG_CLUTTER.sub("", svg[svg.index("<svg") :])
+    svg = _SVG_GEOMETRY.sub(_whole_points, svg)
+    svg = _SVG_ID.sub(lambda m: f'<g id="{name}-{m[1]}"', svg)
+    return svg.replace("<svg ", f'<svg id="{name}" ', 1)
 
 
 def _asset(name: str) -> str:
@@ -205,7 +254,7 @@ def _script_json(document: dict[str, Any]) -> str:
 def _page(svg: str, document: dict[str, Any]) -> str:
     """The template with its styles, the SVG (from its <svg> tag on), the data and the script
     filled in, each slot once, so nothing filled in can be taken for a later slot."""
-    parts = (_asset("explorer.css"), svg[svg.index("<svg") :], _script_json(document))
+    parts = (_asset("explorer.css"), svg, _script_json(document))
     rest = _asset("explorer.html")
     page = []
     page_script = "\n".join(_asset(name) for name in PAGE_SCRIPT_PARTS)

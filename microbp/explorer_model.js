@@ -221,7 +221,7 @@ const MicrobpModel = (function () {
   }
 
   return {
-    fsum, forward, backward, run, sgdStep, steps, lossFormula, PassError,
-    ACTIVATION_SYMBOL, GPRIME_NAMES, GPRIME_RULES,
+    fsum, finite, forward, backward, run, sgdStep, steps, lossFormula, PassError,
+    ACTIVATIONS, ACTIVATION_SYMBOL, GPRIME_NAMES, GPRIME_RULES,
   };
 })();

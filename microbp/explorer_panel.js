@@ -1,10 +1,15 @@
-// The page's script, part 3 of 4 (see explorer_state.js): what a choice lights, the panel's
+// The page's script, part 4 of 5 (see explorer_state.js): what a choice lights, the panel's
 // explanation of it, and the editor that changes x, the target, a weight or a bias.
 // ---- what a choice lights ----
 
+// Exactly `elements` (falsy ones skipped) under `root` carry `className`; only the elements
+// that change are touched, so showing the same choice again costs the page nothing.
 function markAll(root, className, elements) {
-  for (const element of root.querySelectorAll("." + className)) element.classList.remove(className);
-  for (const element of elements) if (element) element.classList.add(className);
+  const wanted = new Set(elements.filter(Boolean));
+  for (const element of root.querySelectorAll("." + className)) {
+    if (!wanted.delete(element)) element.classList.remove(className);
+  }
+  for (const element of wanted) element.classList.add(className);
 }
 
 const cellsOf = (q, k, i, j) => cells.get(key(q, k, i, j)) || [];
@@ -52,10 +57,24 @@ function lights(c) {
       scalar: [nodeOf("h", k, i)],
     };
   }
+  if (q === "step") {
+    const outputs = range(net.sizes[n]);
+    return {
+      ...none,
+      chosen: [view.step, unit("L", n, 1), ...outputs.flatMap((r) => [unit("a", n, r), unit("h", n, r), ...cellsOf("ga", n, r)])],
+      edges: outputs.flatMap((r) => [view.edges.get(`g${n}-${r}`), view.edges.get(`l-${r}`)]),
+      scalar: [data.order[0]],
+    };
+  }
   return { ...none, chosen: [...cellsOf(q, k, i, j), unit("L", n, 1)], scalar: [data.order[0]] };
 }
 
+let litFor = null; // what the lights show now: the choice and the drawing, as text
+
 function showLights() {
+  const now = JSON.stringify([chosen, currentView, scalarView().name]);
+  if (now === litFor) return; // an edit or a replay step lights nothing new
+  litFor = now;
   const l = chosen ? lights(chosen) : { chosen: [], grad: [], local: [], rows: [], cols: [], edges: [] };
   const page = document.body;
   markAll(page, "chosen", l.chosen);
@@ -71,17 +90,23 @@ function showLights() {
     button.setAttribute("aria-pressed", "true");
   }
   $("graph").classList.toggle("has-choice", chosen !== null);
-  // The scalar graph: the chosen node, the nodes of its factors, and every path to L.
+  // The scalar graph: the chosen node, the nodes of its factors, and every path to L. A
+  // weight folded away is the edge h → a that carries it.
   const ids = (l.scalar || []).filter(Boolean);
   const paths = ids.length ? pathsToRoot(ids.length > 1 ? ids[1] : ids[0]) : { nodes: [], edges: [] };
   const lit = [...new Set([...ids.slice(0, 1), ...paths.nodes])];
-  markAll(scalar.svg, "lit", [...lit, ...paths.edges].map((id) => document.getElementById(id)));
-  if (ids.length > 1) {
-    const feed = scalar.outward.get(ids[0]).find((e) => e.child === ids[1]);
-    if (feed) document.getElementById(feed.id).classList.add("lit");
-  }
-  markAll(scalar.svg, "factor-local", ids.length > 2 ? [document.getElementById(ids[2])] : []);
-  scalar.svg.classList.toggle("has-choice", lit.length > 0);
+  const svg = scalarView().svg;
+  markAll(svg, "lit", [...lit, ...paths.edges, ...feedEdges(ids)].map(scalarElement));
+  markAll(svg, "factor-local", ids.length > 2 ? [scalarElement(ids[2])] : []);
+  svg.classList.toggle("has-choice", lit.length > 0);
+}
+
+// The edges by which a chosen parameter (ids[0]) reaches its a node (ids[1]): its own edge,
+// and for a weight the edge from its h (ids[2]) that carries it.
+function feedEdges(ids) {
+  if (ids.length < 2) return [];
+  const into = (from) => scalar.outward.get(from).filter((e) => e.child === ids[1]).map((e) => e.id);
+  return [...into(ids[0]), ...(ids.length > 2 ? into(ids[2]) : [])];
 }
 
 // ---- the panel ----
@@ -179,6 +204,48 @@ function explainLoss() {
   return content;
 }
 
+// The scalar nodes of the output's step to the loss: everything after the a_L nodes.
+const stepNodes = (function () {
+  const a_L = new Set(data.layers[n - 1].a);
+  const after = new Set();
+  for (const node of data.nodes) {
+    if (scalar.inward.get(node.id).some((e) => a_L.has(e.parent) || after.has(e.parent))) after.add(node.id);
+  }
+  return [...after];
+})();
+let stepExpanded = false;
+
+function explainLossStep() {
+  const g = Model.GPRIME_NAMES[net.activations[n - 1]];
+  const content = [el("h2", { text: `${lossStepName()}, as one step` }),
+    el("p", { class: "formula" }, softmaxCE()
+      ? `∇a${n} = ŷ − e_ℓ: ∂L/∂a${n}[i] = ŷ[i] − (1 if i = ℓ else 0), ℓ = ${net.target + 1}`
+      : `∇a${n} = ∇ŷ ⊙ ${g}(a${n}), ∇ŷ = 2(ŷ − y)`)];
+  if (!known("ga", n, 1)) return [...content, notYet("ga", n)];
+  content.push(el("table", {}, el("tbody", {}, ...range(net.sizes[n]).map((i) => el("tr", { "data-role": "output" },
+    el("td", { text: `∇a${n}[${i}] =` }), el("td", {}, num(value("ga", n, i), "grad")),
+    el("td", { text: softmaxCE() ? `= ŷ[${i}] − ${i - 1 === net.target ? 1 : 0}` : `= ∇ŷ[${i}] · ${g}(a${n}[${i}])` }))))));
+  const rows = stepNodes.map((id) => el("tr", { "data-role": "step-node", "data-node": id },
+    el("td", {}, el("button", { type: "button", class: "link", title: "show it in the scalar graph", text: scalarLabel(id) })),
+    el("td", {}, num(sData(id), "data")), el("td", {}, num(sGrad(id), "grad")),
+    el("td", { class: "hint", text: scalar.inward.get(id).map((e) => `∂/∂${scalarLabel(e.parent)} = ${fmt(sLocal(e), 4)}`).join(", ") })));
+  const details = el("details", { id: "loss-step-nodes" },
+    el("summary", { text: `Expand: its ${stepNodes.length} nodes in the scalar graph` }),
+    labelMoved() ? el("p", { class: "hint", text: `As drawn, for ℓ = ${drawnLabel + 1}.` }) : "",
+    el("table", {}, el("tbody", {}, el("tr", {}, th("node"), th("data"), th("grad"), th("local derivatives")), ...rows)));
+  details.open = stepExpanded;
+  details.addEventListener("toggle", () => { stepExpanded = details.open; });
+  details.addEventListener("click", (event) => {
+    const row = event.target.closest("button.link") && event.target.closest("tr");
+    if (!row) return;
+    setView("scalar");
+    chooseScalarNode(row.dataset.node);
+    const element = scalarElement(row.dataset.node);
+    if (element) bringIntoView([element]);
+  });
+  return [...content, details];
+}
+
 function explanation() {
   if (!chosen) return replay ? stepPanel() : introduction();
   const { q, k, i, j } = chosen;
@@ -186,6 +253,7 @@ function explanation() {
   if (q === "gb" || q === "b") return explainBias(k, i);
   if (q === "ga" || q === "a" || q === "gp") return explainPreActivation(k, i);
   if (q === "gh" || q === "h") return explainActivation(k, i);
+  if (q === "step") return explainLossStep();
   if (q === "y") return [el("h2", { text: `y[${i}]` }), el("p", {}, "the target of ŷ[" + i + "] in " + Model.lossFormula(net))];
   return explainLoss();
 }
@@ -203,11 +271,10 @@ function scalarStepPanel() {
   const steps = data.order.length;
   if (replay.step === 0) return [el("h2", { text: `Scalar step 0 of ${steps}: before the backward pass` })];
   const id = data.order[replay.step - 1];
-  const node = scalar.nodes.get(id);
   const rows = scalar.inward.get(id).map((edge) => el("tr", { "data-role": "sent" },
-    el("td", { text: scalarLabel(edge.parent) }), el("td", {}, num(edge.local, "local")), el("td", {}, "→ ", num(edge.term, "term"))));
+    el("td", { text: scalarLabel(edge.parent) }), el("td", {}, num(sLocal(edge), "local")), el("td", {}, "→ ", num(sTerm(edge), "term"))));
   return [el("h2", { text: `Scalar step ${replay.step} of ${steps}: ${scalarLabel(id)}` }),
-    el("p", {}, `Its grad is complete: ∂L/∂${scalarLabel(id)} = `, num(node.grad, "grad"), ". Backward sends grad × ∂child/∂parent to each parent:"),
+    el("p", {}, `Its grad is complete: ∂L/∂${scalarLabel(id)} = `, num(sGrad(id), "grad"), ". Backward sends grad × ∂child/∂parent to each parent:"),
     el("table", {}, el("tbody", {}, el("tr", {}, th("parent"), th("local"), th("adds")), ...rows))];
 }
 
@@ -275,6 +342,7 @@ function edit(change, message) {
   }
   if (message) message.textContent = "";
   edited = JSON.stringify(net) !== original;
+  recomputeScalar();
   losses.length = 0;
   losses.push(pass.L);
   stopReplay();
@@ -307,7 +375,9 @@ function undoEdits() {
   net = JSON.parse(original);
   pass = Model.run(net);
   edited = false;
+  recomputeScalar();
   losses.splice(0, losses.length, pass.L);
+  status.textContent = "Back to the engine's pass.";
   if ($("label")) $("label").value = String(net.target);
   stopReplay();
   refreshEditor();

@@ -1,9 +1,10 @@
-// The page's script, part 1 of 4: its state, and the numbers it shows. The four parts
-// (explorer_state.js, explorer_tables.js, explorer_panel.js, explorer.js) share one function
-// scope: microbp.explorer joins them, in that order, inside one function, after
-// explorer_model.js (the pass) and explorer_view.js (the layer view's drawing). The numbers of
-// the layer view and the matrices come from MicrobpModel, recomputed after each edit; the
-// scalar graph's are the engine's own, embedded as data when the page was written.
+// The page's script, part 1 of 5: its state, and the numbers it shows. The five parts
+// (explorer_state.js, explorer_tables.js, explorer_scalar.js, explorer_panel.js, explorer.js)
+// share one function scope: microbp.explorer joins them, in that order, inside one function,
+// after explorer_model.js (the pass), explorer_chain.js (the scalar graph's pass) and
+// explorer_view.js (the layer view's drawing). The numbers of the layer view and the matrices
+// come from MicrobpModel, recomputed after each edit; the scalar graph's are the engine's own,
+// embedded as data when the page was written, until an edit: then MicrobpChain's.
 const data = JSON.parse(document.getElementById("microbp-data").textContent);
 const Model = MicrobpModel;
 const original = JSON.stringify(data.network);

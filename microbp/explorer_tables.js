@@ -1,5 +1,5 @@
-// The page's script, part 2 of 4 (see explorer_state.js): the matrices, the layer view's
-// numbers and the scalar graph, each written only where something changed.
+// The page's script, part 2 of 5 (see explorer_state.js): the matrices and the layer view's
+// numbers, each written only where something changed.
 // ---- the matrices ----
 
 const cells = new Map(); // "q:k:i:j" → the buttons showing that entry
@@ -87,47 +87,100 @@ function lossSection() {
 function layerSection(k) {
   const act = net.activations[k - 1];
   return el("section", { class: "layer", "data-k": k },
-    el("h2", { text: `Layer ${k}: a${k} = b${k} + W${k} ${hName(k - 1)}, ${hSymbol(k)} = ${Model.ACTIVATION_SYMBOL[act]}(a${k})` }),
+    el("h2", {}, `Layer ${k}: a${k} = b${k} + W${k} ${hName(k - 1)}, ${hSymbol(k)} = ${Model.ACTIVATION_SYMBOL[act]}(a${k}) `,
+      el("button", { type: "button", class: "link to-scalar", "data-k": k, text: "its scalar graph →" })),
     el("div", { class: "row" }, outerProduct(k), units(k)),
     el("div", { class: "row" }, parameters(k)));
 }
 
-// One entry's number (or "?" before the replay computes it); the DOM is written only where
-// something changed, so an edit of a large network stays quick.
+// One entry's number (or "?" before the replay computes it). Its full value and its state
+// are written at once; the number it shows, which the browser must lay out again, only when
+// its row is on screen or next comes into view (rowsShown), so an edit of a large network
+// lays out what a learner can see. Nothing is written that did not change.
 function showCell(record) {
   const { button, span, q, k, i, j } = record;
   const v = value(q, k, i, j);
   const isKnown = known(q, k, i, j);
   const full = v === null || !isKnown ? "" : String(v);
-  const text = v === null ? "—" : isKnown ? fmt(v, 4) : "?";
   const classes = [!isKnown, isKnown && justComputed(q, k), q === "gp" && v === 0 && isKnown && net.activations[k - 1] === "relu"];
   if (record.classes === undefined || classes.some((c, index) => c !== record.classes[index])) {
     ["unknown", "new", "blocked"].forEach((name, index) => button.classList.toggle(name, classes[index]));
     record.classes = classes;
   }
-  if (record.full === full && record.text === text) return;
-  span.textContent = text;
-  span.dataset.value = full;
-  span.title = full || (v === null ? "" : "not computed yet");
-  button.setAttribute("aria-label", `${nameOf(q, k, i, j)} = ${text}`);
-  Object.assign(record, { full, text });
+  if (record.full !== full) {
+    span.dataset.value = full;
+    record.full = full;
+  }
+  const shows = v === null ? "—" : isKnown ? full : "?"; // formatted when shown
+  if (record.shows === shows) return;
+  record.shows = shows;
+  if (rowsShown.all || rowsShown.has(record.row)) showNumber(record);
+}
+
+function showNumber(record) {
+  const { shows } = record;
+  if (record.shown === shows) return;
+  const text = shows === "—" || shows === "?" ? shows : fmt(Number(shows), 4);
+  setText(record.span, text);
+  record.span.title = shows === "?" ? "not computed yet" : shows === "—" ? "" : shows;
+  record.button.setAttribute("aria-label", `${nameOf(record.q, record.k, record.i, record.j)} = ${text}`);
+  record.shown = shows;
+}
+
+// The rows of the matrices on screen or near it (all of them until the page is built).
+const rowsShown = new Set();
+rowsShown.all = true;
+
+function watchRows() {
+  const byRow = new Map();
+  for (const record of records) {
+    record.row = record.button.closest("tr, p");
+    if (!byRow.has(record.row)) byRow.set(record.row, []);
+    byRow.get(record.row).push(record);
+  }
+  const observer = new IntersectionObserver((changes) => {
+    for (const change of changes) {
+      if (!change.isIntersecting) {
+        rowsShown.delete(change.target);
+        continue;
+      }
+      rowsShown.add(change.target);
+      for (const record of byRow.get(change.target)) showNumber(record);
+    }
+  }, { root: $("matrices"), rootMargin: "40px 0px" });
+  for (const row of byRow.keys()) observer.observe(row);
+  rowsShown.all = false;
 }
 
 // ---- the layer view ----
 
+const softmaxCE = () => net.loss === "cross_entropy" && net.activations[n - 1] === "softmax";
+const lossStepName = () => (softmaxCE() ? "softmax + cross-entropy" : `${Model.ACTIVATION_SYMBOL[net.activations[n - 1]]} + ${net.loss.replace("_", " ")}`);
 const view = MicrobpLayerView.build(net.sizes, (col) =>
-  col.q === "L" ? "L" : col.q === "a" ? `a${col.k}` : col.k === 0 ? "x" : col.k === n ? "ŷ" : `h${col.k}`);
+  col.q === "L" ? "L" : col.q === "a" ? `a${col.k}` : col.k === 0 ? "x" : col.k === n ? "ŷ" : `h${col.k}`,
+`${lossStepName()}: ∇a${n} = ${softmaxCE() ? "ŷ − e_ℓ" : `∇ŷ ⊙ ${Model.GPRIME_NAMES[net.activations[n - 1]]}(a${n})`} ▸`);
 
 // Write a text or a style only when it changes: most of an edit's numbers move, most of a
 // replay step's do not.
 function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
+  const node = element.firstChild;
+  if (node && node.nodeType === Node.TEXT_NODE && !node.nextSibling) {
+    if (node.data !== text) node.data = text; // the same text node: laid out again, not rebuilt
+  } else if (element.textContent !== text) {
+    element.textContent = text;
+  }
+}
+
+// Set `element`'s class `name` on or off, touching the DOM only when that changes it.
+function setClass(element, name, on) {
+  if (element.classList.contains(name) !== on) element.classList.toggle(name, on);
 }
 
 function showLayerView() {
   const byGrad = $("edge-mode").value === "grad";
   const weights = byGrad ? pass.gradW : net.W;
-  const largest = Math.max(1e-300, ...weights.flat(2).map(Math.abs));
+  let largest = 1e-300;
+  for (const Wk of weights) for (const row of Wk) for (const w of row) largest = Math.max(largest, Math.abs(w));
   for (let k = 1; k <= n; k++) {
     for (let i = 1; i <= net.sizes[k]; i++) {
       for (let j = 1; j <= net.sizes[k - 1]; j++) {
@@ -135,28 +188,31 @@ function showLayerView() {
         const isKnown = !byGrad || known("gW", k, i, j);
         const v = weights[k - 1][i - 1][j - 1];
         const width = isKnown ? (0.6 + (5 * Math.abs(v)) / largest).toFixed(1) : "0.8";
-        const line = g.children[1]; // after the wider, invisible path that takes the clicks
-        if (line.style.strokeWidth !== width) line.style.strokeWidth = width;
-        g.classList.toggle("negative", isKnown && v < 0);
-        g.classList.toggle("unknown", !isKnown);
+        if (g.dataset.width !== width) {
+          g.children[1].style.strokeWidth = width; // the line, after the wider path taking clicks
+          g.dataset.width = width;
+        }
+        setClass(g, "negative", isKnown && v < 0);
+        setClass(g, "unknown", !isKnown);
       }
       const g = value("gp", k, i);
       const blocked = g === 0 && net.activations[k - 1] === "relu" && known("a", k, i);
-      view.edges.get(`g${k}-${i}`).classList.toggle("blocked", blocked);
+      setClass(view.edges.get(`g${k}-${i}`), "blocked", blocked);
       const local = view.nodes.get(`a${k}-${i}`).lastChild;
       setText(local, g === null ? "" : blocked ? "blocked" : `${Model.GPRIME_NAMES[net.activations[k - 1]]} ${known("gp", k, i) ? fmt(g, 4) : "?"}`);
-      local.classList.toggle("blocked", blocked);
+      setClass(local, "blocked", blocked);
     }
   }
   for (const [nodeKey, g] of view.nodes) {
     const [q, k, i] = nodeKey === "L" ? ["L", n, 1] : [nodeKey[0], ...nodeKey.slice(1).split("-").map(Number)];
-    const [, name, shown, grad] = g.children;
-    setText(name, q === "L" ? "L" : nameOf(q, k, i));
-    setText(shown, known(q, k, i) ? fmt(value(q, k, i), 4) : "?");
+    const [, name, shown, grad, local] = g.children;
+    const texts = [q === "L" ? "L" : nameOf(q, k, i), known(q, k, i) ? fmt(value(q, k, i), 4) : "?"];
     const gq = q === "L" ? null : "g" + q;
-    setText(grad, gq ? "∇ " + (known(gq, k, i) ? fmt(value(gq, k, i), 4) : "?") : "");
-    g.classList.toggle("new", justComputed(q, k) || (gq !== null && justComputed(gq, k)));
-    g.setAttribute("aria-label", `${nameOf(q, k, i)}: ${g.textContent}`);
+    texts.push(gq ? "∇ " + (known(gq, k, i) ? fmt(value(gq, k, i), 4) : "?") : "");
+    [name, shown, grad].forEach((element, index) => setText(element, texts[index]));
+    setClass(g, "new", justComputed(q, k) || (gq !== null && justComputed(gq, k)));
+    const label = `${texts[0]}: ${texts.slice(1).join(" ")} ${local ? local.textContent : ""}`;
+    if (g.getAttribute("aria-label") !== label) g.setAttribute("aria-label", label);
   }
 }
 
@@ -166,64 +222,3 @@ function weightTitle(g) {
   g.lastChild.textContent = `W${k}[${i},${j}] = ${fmt(value("W", k, i, j))}, ∇W${k}[${i},${j}] = ` +
     (known("gW", k, i, j) ? fmt(value("gW", k, i, j)) : "?");
 }
-
-// ---- the scalar graph (the engine's pass, embedded) ----
-
-const scalar = (function () {
-  const nodes = new Map(data.nodes.map((node) => [node.id, node]));
-  const outward = new Map(data.nodes.map((node) => [node.id, []]));
-  const inward = new Map(data.nodes.map((node) => [node.id, []]));
-  for (const edge of data.edges) {
-    outward.get(edge.parent).push(edge);
-    inward.get(edge.child).push(edge);
-  }
-  const svg = document.querySelector("#scalar-view svg");
-  const gradText = new Map();
-  for (const node of data.nodes) {
-    const g = document.getElementById(node.id);
-    const texts = [...g.querySelectorAll("text")];
-    const text = texts.findLast((t) => t.textContent.startsWith("grad "));
-    text.classList.add("grad");
-    gradText.set(node.id, [text, text.textContent]);
-    g.setAttribute("tabindex", "0");
-    g.setAttribute("role", "button");
-    if (node.kind === "parameter") g.classList.add("parameter");
-  }
-  for (const edge of data.edges) {
-    if (nodes.get(edge.parent).kind === "parameter") document.getElementById(edge.id).classList.add("parameter");
-  }
-  return { nodes, outward, inward, svg, gradText };
-})();
-
-function scalarLabel(id) {
-  const node = scalar.nodes.get(id);
-  return node.name || (node.op ? "(" + node.op + ")" : "constant");
-}
-
-function pathsToRoot(id) {
-  const found = new Set([id]);
-  const stack = [id];
-  while (stack.length) {
-    for (const edge of scalar.outward.get(stack.pop())) {
-      if (!found.has(edge.child)) {
-        found.add(edge.child);
-        stack.push(edge.child);
-      }
-    }
-  }
-  return { nodes: [...found], edges: [...found].flatMap((id) => scalar.outward.get(id).map((e) => e.id)) };
-}
-
-function showScalarGraph() {
-  for (const node of data.nodes) {
-    const [text, full] = scalar.gradText.get(node.id);
-    const isKnown = !replay || replay.mode !== "scalar" || node.ready <= replay.step;
-    if (text.textContent === (isKnown ? full : "grad ?")) continue;
-    text.textContent = isKnown ? full : "grad ?";
-    document.getElementById(node.id).classList.toggle("pending", !isKnown);
-  }
-  const current = replay && replay.mode === "scalar" && replay.step > 0 ? data.order[replay.step - 1] : null;
-  markAll(scalar.svg, "current", current ? [document.getElementById(current)] : []);
-  markAll(scalar.svg, "sending", current ? scalar.inward.get(current).map((e) => document.getElementById(e.id)) : []);
-}
-

@@ -8,6 +8,7 @@ const MicrobpLayerView = (function () {
   const ROW = 76;
   const TOP = 44;
   const GAP = { weights: 160, activation: 112, loss: 112 };
+  const STEP_HEIGHT = 34;
 
   function svgEl(tag, attrs, ...children) {
     const element = document.createElementNS(SVG, tag);
@@ -31,11 +32,13 @@ const MicrobpLayerView = (function () {
     return list;
   }
 
-  function build(sizes, titles) {
+  // `step`: the label of the output's step to the loss (a_L → ŷ → L), drawn under those
+  // columns as one bracket that can be chosen (and expanded to its scalar nodes).
+  function build(sizes, titles, step) {
     const cols = columns(sizes);
     const tallest = Math.max(...sizes);
     const width = cols[cols.length - 1].x + NODE.width / 2 + 16;
-    const height = TOP + tallest * ROW + 8;
+    const height = TOP + tallest * ROW + 8 + STEP_HEIGHT;
     const position = new Map(); // node key → [x, y]
     for (const col of cols) {
       const offset = TOP + ((tallest - col.n) * ROW) / 2 + ROW / 2;
@@ -91,7 +94,13 @@ const MicrobpLayerView = (function () {
       nodeElements.set(key, g);
       nodes.append(g);
     }
-    return { svg, nodes: nodeElements, edges: edgeElements, size: [width, height] };
+    const [from, to] = [cols[cols.length - 3].x - NODE.width / 2, cols[cols.length - 1].x + NODE.width / 2];
+    const y = height - STEP_HEIGHT + 4;
+    const stepGroup = svgEl("g", { id: "lv-loss-step", class: "loss-step", tabindex: "0", role: "button" },
+      svgEl("path", { d: `M${from},${y} v8 H${to} v-8`, class: "bracket" }),
+      svgEl("text", { x: to, y: y + 24, "text-anchor": "end", text: step }));
+    svg.append(stepGroup);
+    return { svg, nodes: nodeElements, edges: edgeElements, step: stepGroup, size: [width, height] };
   }
 
   return { build };

@@ -16,10 +16,19 @@ import shutil
 import subprocess
 import unicodedata
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from microbp.drawing import LOSS_LAYER, MAX_NODES, GraphData, GraphEdge, GraphNode, graph_data
+from microbp.drawing import (
+    LOSS_LAYER,
+    MAX_NODES,
+    GraphData,
+    GraphEdge,
+    GraphNode,
+    graph_data,
+    index_columns,
+)
 from microbp.engine import Value
 from microbp.files import write_bytes_atomically
 
@@ -47,6 +56,11 @@ COLORS = {
 }
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
+
+#: dot's crossing-minimisation effort in a drawing with columns in index order: little
+#: enough that it keeps the order it is given (measured with dot 2.43: at 0.1 and above it
+#: reorders the columns inside the layers' boxes).
+MCLIMIT = "0.01"
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -128,6 +142,7 @@ def draw(
     layers: Iterable[int] | None = None,
     max_nodes: int = MAX_NODES,
     precision: int = 4,
+    parameters: bool = True,
 ) -> graphviz.Digraph:
     """The computation graph ending at ``root`` as a ``graphviz.Digraph``.
 
@@ -151,10 +166,13 @@ def draw(
         max_nodes: the size guard: a graph with more nodes to draw is refused with a
             `GraphTooLargeError` saying how to draw less. Default `MAX_NODES` (500).
         precision: significant digits of the numbers shown.
+        parameters: False leaves out the ``Wk[…]`` and ``bk[…]`` nodes and their edges; each
+            weight still shows as the local derivative on its edge ``h → a`` (``W2[1,3] = …``).
 
-    Returns the ``graphviz.Digraph``: displayed inline in Jupyter, its ``.source`` is the DOT
-    text (no Graphviz install needed for that); `render_svg` writes it as SVG. It is
-    ``digraph(graph_data(root, …), …)``.
+    Named nodes stand in index order, a column each: x[1] above x[2], W1[1,1] above W1[1,2]
+    above b1[1], units by i. Returns the ``graphviz.Digraph``: displayed inline in Jupyter,
+    its ``.source`` is the DOT text (no Graphviz install needed for that); `render_svg` writes
+    it as SVG. It is ``digraph(graph_data(root, …), …)``.
     """
     if not isinstance(root, Value):
         raise TypeError(
@@ -162,7 +180,9 @@ def draw(
             f"got {type(root).__name__}"
         )
     _check_style(rankdir, precision)
-    data = graph_data(root, highlight=highlight, layers=layers, max_nodes=max_nodes)
+    data = graph_data(
+        root, highlight=highlight, layers=layers, max_nodes=max_nodes, parameters=parameters
+    )
     return digraph(data, rankdir=rankdir, edge_labels=edge_labels, precision=precision)
 
 
@@ -198,20 +218,52 @@ def digraph(
         node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica"},
         edge_attr={"fontname": "Helvetica", "arrowsize": "0.6"},
     )
-    _add_nodes(dot, data.nodes, precision)
+    if _add_nodes(dot, data, precision, rankdir):
+        dot.attr(mclimit=MCLIMIT)  # the index order, not dot's own, decides each column's order
     for edge in data.edges:
         style = _edge_style(edge, data.highlighted, edge_labels, precision)
         dot.edge(edge.parent.id, edge.child.id, **style)
     return dot
 
 
-def _add_nodes(dot: graphviz.Digraph, nodes: list[GraphNode], precision: int) -> None:
-    """Every node into ``dot``, inside the box of its layer if it has one."""
+def _stack_in_index_order(
+    box: graphviz.Digraph, columns: list[list[GraphNode]], rankdir: str, *, in_box: bool
+) -> None:
+    """Each column of named nodes (x; Wk and bk; ak; hk) in one rank, chained by invisible
+    edges inside its layer's box (outside it, dot takes the nodes out of the box).
+
+    dot 2.43 keeps such a chain's order inside a box only when its crossing minimisation is
+    nearly off (``mclimit``, set by `digraph`). It then stacks a chain in a box of a
+    left-to-right (or right-to-left) drawing from its last node, any other chain from its
+    first. Chained to suit, x[1] comes first either way: above x[2], or left of it (read back
+    from dot's layout by tests/test_graph_layout.py).
+    """
+    import graphviz
+
+    from_last = in_box and rankdir in ("LR", "RL")
+    for column in columns:
+        rank = graphviz.Digraph(graph_attr={"rank": "same"})
+        for first, second in pairwise(column):
+            tail, head = (second, first) if from_last else (first, second)
+            rank.edge(tail.id, head.id, style="invis")
+        box.subgraph(rank)
+
+
+def _add_nodes(dot: graphviz.Digraph, data: GraphData, precision: int, rankdir: str) -> bool:
+    """Every node into ``dot``, inside the box of its layer if it has one, and the columns of
+    named nodes in index order; whether there were any."""
     import graphviz
 
     boxes: dict[float | None, list[GraphNode]] = {}
-    for node in nodes:
+    for node in data.nodes:
         boxes.setdefault(node.layer, []).append(node)
+    columns: dict[float | None, list[list[GraphNode]]] = {}
+    place: dict[str, int] = {}
+    for column in index_columns(data):
+        columns.setdefault(column[0].layer, []).append(column)
+        place.update((node.id, i) for i, node in enumerate(column))
+    for nodes in boxes.values():  # dot keeps a box's flat edges in order only so
+        nodes.sort(key=lambda node: place.get(node.id, -1))
     for layer in sorted(k for k in boxes if k is not None):
         box = graphviz.Digraph(name=f"cluster_{layer}")
         box.attr(
@@ -222,9 +274,12 @@ def _add_nodes(dot: graphviz.Digraph, nodes: list[GraphNode], precision: int) ->
         )
         for node in boxes[layer]:
             box.node(node.id, **_node_style(node, precision))
+        _stack_in_index_order(box, columns.get(layer, []), rankdir, in_box=True)
         dot.subgraph(box)
     for node in boxes.get(None, []):
         dot.node(node.id, **_node_style(node, precision))
+    _stack_in_index_order(dot, columns.get(None, []), rankdir, in_box=False)
+    return bool(columns)
 
 
 def _node_style(node: GraphNode, precision: int) -> dict[str, str]:

@@ -24,7 +24,6 @@ from explorer_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     SETTINGS,
-    Python,
     Setting,
     browser,
     close,
@@ -32,7 +31,7 @@ from explorer_browser import (
     python_pass,
 )
 
-from microbp import MLP, Value, topological_order
+from microbp import MLP, topological_order
 from microbp.drawing import MAX_NODES, GraphTooLargeError
 from microbp.explorer import INLINE_HEIGHT, explore, write_html
 from microbp.nn import LOSSES
@@ -307,7 +306,7 @@ def notes_step_formulas(setting: Setting) -> list[str]:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("name", ["default", "tanh-squared", "relu-deep"])
+@pytest.mark.parametrize("name", list(SETTINGS))
 def test_the_replay_names_the_notes_steps_in_order_filling_the_matrices_as_it_goes(
     name, pages, open_page
 ):
@@ -347,53 +346,6 @@ def test_a_matrix_entry_is_unknown_until_the_step_that_computes_it(pages, open_p
     assert session.svg_with_class("new") >= {"lv-a3-1", "lv-a3-2"}
 
 
-@pytest.fixture
-def default_scalar_graph(pages, open_page) -> tuple[Any, Python, list[Value]]:
-    """The default network's page, open; its engine pass; the scalar graph's nodes (n{i})."""
-    want = python_pass(SETTINGS["default"])
-    return open_page(pages["default"]), want, topological_order(want.L)
-
-
-@pytest.mark.browser
-def test_the_finer_replay_steps_through_the_engines_scalar_order(default_scalar_graph):
-    session, _, nodes = default_scalar_graph
-    order = [v for v in reversed(nodes) if v.parents]
-    session.page.select_option("#granularity", "scalar")
-    assert session.page.is_visible("#scalar-view svg")
-    for step in range(1, len(order) + 1):
-        session.page.keyboard.press("ArrowRight")
-        v = order[step - 1]
-        current = session.page.eval_on_selector_all(
-            "#scalar-view g.node.current", "g => g.map(e => e.id)"
-        )
-        assert current == [f"n{nodes.index(v)}"]
-        assert f"Scalar step {step} of {len(order)}" in session.page.inner_text("#status")
-    grads = session.page.eval_on_selector_all(
-        "#scalar-view text.grad", "ts => ts.map(t => t.textContent)"
-    )
-    assert "grad ?" not in grads
-
-
-@pytest.mark.browser
-def test_the_scalar_graph_folds_parameters_unless_asked_but_shows_a_chosen_one(
-    default_scalar_graph,
-):
-    session, want, nodes = default_scalar_graph
-    w = f"n{nodes.index(want.net.layers[1].W[0][2])}"
-    b = f"n{nodes.index(want.net.layers[1].b[0])}"
-    a = f"n{nodes.index(want.net.layers[1].a[0])}"
-    page = session.page
-    page.click("#view-scalar")
-    assert (
-        not page.is_visible(f"#{w}") and not page.is_visible(f"#{b}") and page.is_visible(f"#{a}")
-    )
-    session.choose("gW", 2, 1, 3)
-    assert page.is_visible(f"#{w}") and not page.is_visible(f"#{b}")
-    assert session.inside_graph_pane(w)
-    page.check("#show-parameters")
-    assert page.is_visible(f"#{b}")
-
-
 # ---- in the browser: reading it, on any screen, with any input device ----
 
 
@@ -418,19 +370,23 @@ def test_the_explanation_and_the_graph_are_on_screen_together(width, height, pag
     assert page_width <= width
 
 
+SMALLEST_LABEL_JS = """(id) => {
+  const svg = document.getElementById(id);
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Math.min(...[...svg.querySelectorAll("text")].map(
+    (t) => parseFloat(t.getAttribute("font-size") || getComputedStyle(t).fontSize) * scale));
+}"""
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("name", ["default", "largest"])
 def test_labels_read_at_least_11_px_at_the_default_zoom(name, pages, open_page):
     session = open_page(pages[name])
-    smallest = session.page.evaluate(
-        """() => {
-          const svg = document.getElementById("layer-view");
-          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
-          return Math.min(...[...svg.querySelectorAll("text")].map(
-            (t) => parseFloat(getComputedStyle(t).fontSize) * scale));
-        }"""
-    )
-    assert smallest >= 11
+    assert session.page.evaluate(SMALLEST_LABEL_JS, "layer-view") >= 11
+    session.page.click("#view-scalar")
+    assert session.page.evaluate(SMALLEST_LABEL_JS, "scalar-folded") >= 11
+    session.page.check("#show-parameters")
+    assert session.page.evaluate(SMALLEST_LABEL_JS, "scalar-full") >= 11
 
 
 @pytest.mark.browser
@@ -520,9 +476,18 @@ def make_docs_example() -> None:
             page.click("#sgd")
         page.screenshot(path=str(DOCS_IMAGES / "explorer-edit.png"))
         page.click("#undo")
+        page.click("#lv-loss-step")
+        page.click("#loss-step-nodes summary")
+        page.screenshot(path=str(DOCS_IMAGES / "explorer-loss-step.png"))
         page.click("#view-scalar")
         page.click(entry)
         page.screenshot(path=str(DOCS_IMAGES / "explorer-scalar.png"))
+        page.check("#show-parameters")
+        page.screenshot(path=str(DOCS_IMAGES / "explorer-scalar-parameters.png"))
+        page.uncheck("#show-parameters")
+        page.fill("#edit-number", "-1.5")
+        page.dispatch_event("#edit-number", "change")
+        page.screenshot(path=str(DOCS_IMAGES / "explorer-scalar-edited.png"))
         phone = chromium.new_page(viewport={"width": 390, "height": 844})
         phone.goto(path.as_uri())
         phone.click(entry)

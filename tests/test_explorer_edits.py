@@ -81,10 +81,14 @@ def random_edits(session: Session, want: Python, rng: random.Random) -> None:
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[Setting, Path]:
     folder = tmp_path_factory.mktemp("explorer-edits")
-    return {setting: setting.write(folder) for setting in CASES}
+    return {setting: setting.write(folder) for setting in [*CASES, *SETTINGS.values()]}
 
 
-@pytest.mark.parametrize("setting", CASES, ids=lambda s: f"{s.hidden}-{s.loss}")
+@pytest.mark.parametrize(
+    "setting",
+    CASES + list(SETTINGS.values()),
+    ids=[f"{s.hidden}-{s.loss}" for s in CASES] + list(SETTINGS),
+)
 def test_after_random_edits_and_sgd_steps_every_number_is_the_engines(
     setting: Setting, pages: Any, open_page: Any
 ) -> None:
@@ -137,3 +141,37 @@ def test_an_edit_that_breaks_the_pass_is_refused_and_changes_nothing(
     session.page.fill("#edit-number", "")
     session.page.dispatch_event("#edit-number", "change")
     assert "must be a finite number" in session.page.inner_text("#edit-error")
+
+
+SHOWN_ENTRIES_JS = """() => {
+  const pane = document.getElementById("matrices").getBoundingClientRect();
+  return [...document.querySelectorAll("#matrices button.entry")].filter((b) => {
+    const box = b.getBoundingClientRect();
+    return box.top >= pane.top && box.bottom <= pane.bottom;
+  }).map((b) => [
+    b.getAttribute("aria-label"), b.firstChild.textContent, b.firstChild.dataset.value]);
+}"""
+
+
+def test_entries_off_screen_during_an_edit_show_its_numbers_once_scrolled_to(
+    tmp_path: Path, open_page: Any
+) -> None:
+    session = open_page(SETTINGS["largest"].write(tmp_path))
+    page = session.page
+    bottom = "document.getElementById('matrices').scrollTop = 1e6"
+    page.evaluate(bottom)
+    page.wait_for_timeout(100)
+    name = lambda label: label.rsplit(" = ", 1)[0]  # noqa: E731
+    before = {name(label): text for label, text, _ in page.evaluate(SHOWN_ENTRIES_JS)}
+    session.choose("W", 3, 1, 1)  # at the top: the entries at the bottom are off screen now
+    set_field(session, -2.5)
+    page.evaluate(bottom)
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 50)))")
+    shown = page.evaluate(SHOWN_ENTRIES_JS)
+    assert len(shown) > 20
+    for label, text, full in shown:
+        assert label == f"{name(label)} = {text}"
+        if full:  # the number shown is the entry's value, to 4 significant digits
+            assert float(text.replace("−", "-")) == pytest.approx(float(full), rel=6e-4), label
+    changed = [name(label) for label, text, _ in shown if before.get(name(label), text) != text]
+    assert {f"∇x[{j}]" for j in (1, 2, 3, 4)} <= set(changed)  # reached while off screen
