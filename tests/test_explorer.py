@@ -389,6 +389,21 @@ def test_labels_read_at_least_11_px_at_the_default_zoom(name, pages, open_page):
     assert session.page.evaluate(SMALLEST_LABEL_JS, "scalar-full") >= 11
 
 
+CLIPPED_ENTRIES_JS = """() => [...document.querySelectorAll("#matrices button.entry")]
+  .filter((entry) => entry.textContent.length > 1)
+  .map((entry) => [entry.textContent, entry.scrollWidth - entry.clientWidth])"""
+
+
+@pytest.mark.browser
+def test_every_matrix_entry_shows_its_whole_number(pages, open_page):
+    shown = []
+    for name in SETTINGS:
+        session = open_page(pages[name])
+        shown += session.page.evaluate(CLIPPED_ENTRIES_JS)
+    assert max(len(text) for text, _ in shown) >= 10  # e.g. −0.0007462: the widest 4-digit form
+    assert [text for text, overflow in shown if overflow > 0] == []
+
+
 @pytest.mark.browser
 def test_fit_shows_the_whole_network_in_its_pane(pages, open_page):
     session = open_page(pages["largest"])
