@@ -57,12 +57,21 @@ class Plan:
                     return False
             return all_finite(self.registers.values)
 
-    def backward(self) -> bool:
-        """Every node's grad, after `forward`; whether all are finite, on the failure path if
-        need be (`backward_scaled_down`)."""
+    def backward(self, seed: float = 1.0) -> bool:
+        """Every node's grad times ``seed`` (∂L/∂L = seed for each sample), after `forward`;
+        whether all are finite (if not, `backward_scaled_down` may make them so)."""
+        r = self.registers
+        r.grads.fill(0.0)
+        r.uniform_grads.fill(0.0)
+        uniform, position = self.root
+        if uniform:
+            r.uniform_grads[position] = seed * r.values.shape[1]
+        else:
+            r.grads[position] = seed
         with np.errstate(all="ignore"):
-            self._backward_pass(1.0)
-            return self._grads_finite() or self.backward_scaled_down()
+            for backward in self.backwards:
+                backward()
+            return all_finite(r.grads) and all_finite(r.uniform_grads)
 
     def backward_scaled_down(self) -> bool:
         """The backward pass again with its seed 2⁻⁶⁴, then times 2⁶⁴, for the grads the first
@@ -76,27 +85,12 @@ class Plan:
         """
         r = self.registers
         first = (r.grads.copy(), r.uniform_grads.copy())
-        self._backward_pass(_DOWN)
-        for grads, kept in zip((r.grads, r.uniform_grads), first):
-            np.multiply(grads, _UP, out=grads)
-            np.copyto(grads, kept, where=np.isfinite(kept))
-        return self._grads_finite()
-
-    def _backward_pass(self, seed: float) -> None:
-        """The grads of every node times ``seed`` (∂L/∂L = seed for each sample)."""
-        r = self.registers
-        r.grads.fill(0.0)
-        r.uniform_grads.fill(0.0)
-        uniform, position = self.root
-        if uniform:
-            r.uniform_grads[position] = seed * r.values.shape[1]
-        else:
-            r.grads[position] = seed
-        for backward in self.backwards:
-            backward()
-
-    def _grads_finite(self) -> bool:
-        return all_finite(self.registers.grads) and all_finite(self.registers.uniform_grads)
+        self.backward(_DOWN)
+        with np.errstate(all="ignore"):
+            for grads, kept in zip((r.grads, r.uniform_grads), first):
+                np.multiply(grads, _UP, out=grads)
+                np.copyto(grads, kept, where=np.isfinite(kept))
+            return all_finite(r.grads) and all_finite(r.uniform_grads)
 
 
 def plan(program: Program, batch_size: int, first_graded_row: int) -> Plan:

@@ -179,7 +179,7 @@ class Tape:
                 "backward needs a forward pass first: call forward(batch) or run(batch)"
             )
         self._backward_done = False
-        if not used.backward():
+        if not used.backward() and not used.backward_scaled_down():
             self._refuse(r.values, r.uniform, np.isfinite(r.grads))
         self._backward_done = True
         gradient: Array = r.uniform_grads[: len(self._program.parameters)].copy()
