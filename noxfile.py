@@ -12,31 +12,45 @@ import nox
 #: The supported Pythons, as pyproject.toml's classifiers declare them.
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
+#: The property tests that hold the engine to the notes' matrix formulas, HIPS autograd and
+#: finite differences, and the tape to the engine, the formulas and exact sums: what the
+#: `thorough` session searches ten times longer (about 5 minutes of CPU).
+PROPERTY_TESTS = [
+    "tests/test_backprop_formulas.py",
+    "tests/test_engine_properties.py",
+    "tests/test_tape.py",
+    "tests/test_tape_sums.py",
+]
+
 nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "lint", "typecheck", "docs", "bench"]
 nox.options.reuse_existing_virtualenvs = True
+# uv makes and fills a session's environment in seconds where venv and pip take a minute or
+# more; without uv installed beside nox, venv and pip do it.
+nox.options.default_venv_backend = "uv|venv"
 
 
-def run_suite(session: nox.Session, profile: str) -> None:
-    """The test suite with hypothesis' ``profile`` (tests/conftest.py), on every core unless
-    the session's arguments say otherwise; `dot` and chromium must be there."""
+def run_suite(session: nox.Session, profile: str, tests: list[str]) -> None:
+    """``tests`` with hypothesis' ``profile`` (tests/conftest.py) on every core, unless the
+    session's arguments say what to run instead; `dot` and chromium must be there."""
     session.install(".[test]")
-    options = session.posargs or ["-n", "auto"]
+    arguments = session.posargs or ["-n", "auto", *tests]
     environment = {"MICROBP_REQUIRE_TOOLS": "1", "HYPOTHESIS_PROFILE": profile}
-    session.run("python", "-m", "pytest", "-q", *options, env=environment)
+    session.run("python", "-m", "pytest", "-q", *arguments, env=environment)
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The whole test suite on one Python."""
-    run_suite(session, "default")
+    run_suite(session, "default", [])
 
 
 @nox.session(python=PYTHONS[-1])
 def thorough(session: nox.Session) -> None:
-    """The suite with ten times the examples (the `thorough` profile) on one Python: the long
-    search, not among the default sessions; `nox -s thorough` runs it."""
-    run_suite(session, "thorough")
+    """The property tests (`PROPERTY_TESTS`) with ten times the examples (the `thorough`
+    profile) on one Python, as CI runs them; not among the default sessions.
+    `nox -s thorough -- -n auto tests` searches the whole suite that long."""
+    run_suite(session, "thorough", PROPERTY_TESTS)
 
 
 @nox.session

@@ -4,6 +4,11 @@ An instruction reads its operands (`operands`) and writes its output, a contiguo
 per-sample rows. It is bound to the registers of one batch size (`Instruction.bind`): its
 forward and backward steps become closures over views made once, so that a replay is a loop of
 calls with no slicing, lookups or temporaries it can avoid.
+
+A sum's float total leaves the floats when a partial sum does (1e308 + 1e308 − 1e308), though
+the total is a float; the engine gives that total (`microbp.ops.exact_sum`). The instructions
+that sum (`Sum`, `Affine`, `Dense`) have a third step for a replay that met a non-finite number:
+each non-finite total recomputed as the engine computes it, from its finite terms.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from microbp.ops import affine_rule, exact_sum
 from microbp.tape.operands import Bound, Operand, Registers, adder, consecutive
 from microbp.tape.rules import BINARY, UNARY, Array, UnaryRule, power_rule
 
@@ -22,10 +28,33 @@ Thunk = Callable[[], None]
 
 @dataclass(frozen=True)
 class Steps:
-    """An instruction bound to registers: its forward step, then its backward step."""
+    """An instruction bound to registers: its forward step, then its backward step; for a sum,
+    the step that follows forward in a replay that met a non-finite number (`exact_totals`)."""
 
     forward: Thunk
     backward: Thunk
+    exact: Callable[[], bool] | None = None
+
+
+def exact_totals(out: Array, total: Callable[[int, int], float]) -> bool:
+    """Each non-finite entry ``out[i, k]`` (node i, sample k) set to ``total(i, k)``, the engine's
+    sum of its terms, which is a float where only a partial sum overflowed (float sums overflow
+    there, the engine's do not); whether every one is a float now. It stops at the first that is
+    not (its terms are not finite, or its total is not a float): the replay is refused then."""
+    for i, k in np.argwhere(~np.isfinite(out)).tolist():
+        try:
+            out[i, k] = total(i, k)
+        except (ArithmeticError, ValueError):
+            return False
+        if not np.isfinite(out[i, k]):  # NaN terms: fsum's total is NaN
+            return False
+    return True
+
+
+def sample(x: Array, k: int) -> Array:
+    """Sample k of an operand's data ``x`` (positions, then the batch or 1 when uniform)."""
+    column: Array = x[..., k if x.shape[-1] > 1 else 0]
+    return column
 
 
 class Instruction(Protocol):
@@ -165,7 +194,10 @@ class Sum:
         def backward() -> None:
             terms.add(g_each)  # ∂sum/∂term = 1 for every term
 
-        return Steps(forward, backward)
+        def total(i: int, k: int) -> float:
+            return exact_sum(sample(terms.read()[i], k).tolist(), "sum")
+
+        return Steps(forward, backward, lambda: exact_totals(s, total))
 
 
 class Max:
@@ -206,7 +238,21 @@ class Affine:
             if h.graded:
                 h.add(w.read() * g_each)
 
-        return Steps(forward, backward)
+        def total(i: int, k: int) -> float:
+            w_i, h_i = sample(w.read()[i], k).tolist(), sample(h.read()[i], k).tolist()
+            return affine_rule(float(sample(b.read()[i], k)), w_i, h_i)[0]
+
+        return Steps(forward, backward, lambda: exact_totals(a, total))
+
+
+def _dense_total(b: Bound, read_W: Callable[[], Array], h: Bound) -> Callable[[int, int], float]:
+    """b_i + Σ_j W_ij h_jk for node i and sample k, as the engine's affine rule computes it."""
+
+    def total(i: int, k: int) -> float:
+        W_i, h_k = read_W()[i].tolist(), sample(h.read(), k).tolist()
+        return affine_rule(float(sample(b.read()[i], k)), W_i, h_k)[0]
+
+    return total
 
 
 class Dense:
@@ -264,9 +310,15 @@ class Dense:
                 h.add(read_W().T @ grad_a)
             add_grad_W(grad_a @ h.read().T)
 
+        total = _dense_total(b, read_W, h)
         if self.activation is None:
-            return Steps(affine, affine_back)
+            return Steps(affine, affine_back, lambda: exact_totals(a, total))
         g, local = self.activation
+
+        def exact() -> bool:
+            fixed = exact_totals(a, total)
+            y[...] = g(a)
+            return fixed
 
         if isinstance(g, np.ufunc):
 
@@ -283,4 +335,4 @@ class Dense:
             np.add(grad_a, local(a, y) * grad_y, out=grad_a)
             affine_back()
 
-        return Steps(forward, backward)
+        return Steps(forward, backward, exact)

@@ -12,14 +12,13 @@ import numbers
 import operator
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from microbp.engine import Value
 from microbp.tape.errors import TapeError
-from microbp.tape.instructions import Thunk
 from microbp.tape.operands import Registers
+from microbp.tape.plans import Plan, plan
 from microbp.tape.recording import Array, compile_graph, label, signature
 from microbp.validate import brief
 
@@ -52,22 +51,6 @@ def _as_numbers(values: object, what: str = "a batch", layout: str = "one row pe
 _PLANS_KEPT = 4
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """A tape's registers for one batch size, and its instructions bound to them."""
-
-    registers: Registers
-    forwards: list[Thunk]
-    backwards: list[Thunk]  # in the order backward runs them
-
-
-def _all_finite(a: Array) -> bool:
-    """Whether every entry of ``a`` is finite: their sum is, in one pass (a sum of finite
-    numbers that overflows sends it to the exact check)."""
-    total = float(np.add.reduce(a, axis=None))
-    return total - total == 0.0 or bool(np.isfinite(a).all())
-
-
 def _data_at(r: Registers, place: tuple[bool, int]) -> Array:
     """The data of the node at ``place``, one entry per sample (a copy)."""
     uniform, position = place
@@ -88,8 +71,8 @@ class Tape:
         self.inputs = self._program.inputs
         self.parameters = list(parameters)
         self.loss = loss
-        self._plans: dict[tuple[int, bool], _Plan] = {}
-        self._plan_used: _Plan | None = None
+        self._plans: dict[tuple[int, bool], Plan] = {}
+        self._plan_used: Plan | None = None
         self._registers: Registers | None = None
         self._backward_done = False
         # One replay at a time: the registers are shared. Which thread replayed last, so that
@@ -162,65 +145,41 @@ class Tape:
 
     # -- replay --
 
-    def _plan(self, batch_size: int, input_grads: bool) -> _Plan:
+    def _plan(self, batch_size: int, input_grads: bool) -> Plan:
         """The registers and bound instructions for batches of ``batch_size`` (kept for reuse),
         computing the inputs' per-sample grads or not."""
-        plan = self._plans.get((batch_size, input_grads))
-        if plan is None:
-            program = self._program
-            uniform = np.concatenate([np.zeros(len(program.parameters)), program.constants])
-            r = Registers(
-                np.empty((program.n_rows, batch_size)),
-                uniform,
-                np.zeros((program.n_rows, batch_size)),
-                np.zeros_like(uniform),
-                0 if input_grads else len(self.inputs),
-            )
-            steps = [instruction.bind(r) for instruction in program.instructions]
-            plan = _Plan(r, [s.forward for s in steps], [s.backward for s in reversed(steps)])
+        found = self._plans.get((batch_size, input_grads))
+        if found is None:
+            found = plan(self._program, batch_size, 0 if input_grads else len(self.inputs))
             if len(self._plans) >= _PLANS_KEPT:
                 del self._plans[next(iter(self._plans))]
-            self._plans[batch_size, input_grads] = plan
-        return plan
+            self._plans[batch_size, input_grads] = found
+        return found
 
     def _forward(self, batch: object, theta: Array, input_grads: bool) -> Array:
         X = self._check_batch(batch)
-        plan = self._plan(X.shape[0], input_grads)
-        r = plan.registers
-        self._registers, self._backward_done, self._plan_used = None, False, plan
+        used = self._plan(X.shape[0], input_grads)
+        r = used.registers
+        self._registers, self._backward_done, self._plan_used = None, False, used
         self._replayed_by = threading.get_ident()
         r.values[: len(self.inputs)] = X.T
         r.uniform[: len(theta)] = theta
-        with np.errstate(all="ignore"):
-            for forward in plan.forwards:
-                forward()
-            finite = _all_finite(r.values)
-        if not finite:  # the batch's entries are rows of values too
-            self._refuse_inputs(X)
-            self._refuse(r.values, r.uniform, np.isfinite(r.values))
+        if not used.forward():
+            self._refuse_inputs(X)  # the batch's entries are rows of values too
+            if not used.exact_forward():
+                self._refuse(r.values, r.uniform, np.isfinite(r.values))
         self._registers = r
         return _data_at(r, self._program.root)
 
     def _backward(self) -> Array:
         """Σ over the batch of ∂L/∂θ for `graph_parameters`, after `_forward`."""
-        r, plan = self._own_registers(), self._plan_used
-        if r is None or plan is None:
+        r, used = self._own_registers(), self._plan_used
+        if r is None or used is None:
             raise TapeError(
                 "backward needs a forward pass first: call forward(batch) or run(batch)"
             )
-        r.grads.fill(0.0)
-        r.uniform_grads.fill(0.0)
-        uniform, position = self._program.root
-        if uniform:
-            r.uniform_grads[position] = r.values.shape[1]  # ∂L/∂L = 1 for each sample
-        else:
-            r.grads[position] = 1.0
         self._backward_done = False
-        with np.errstate(all="ignore"):
-            for backward in plan.backwards:
-                backward()
-            finite = _all_finite(r.grads) and _all_finite(r.uniform_grads)
-        if not finite:
+        if not used.backward() and not used.backward_scaled_down():
             self._refuse(r.values, r.uniform, np.isfinite(r.grads))
         self._backward_done = True
         gradient: Array = r.uniform_grads[: len(self._program.parameters)].copy()
