@@ -6,9 +6,10 @@ forward and backward steps become closures over views made once, so that a repla
 calls with no slicing, lookups or temporaries it can avoid.
 
 A sum's float total leaves the floats when a partial sum does (1e308 + 1e308 − 1e308), though
-the total is a float; the engine gives that total (`microbp.ops.exact_sum`). The instructions
-that sum (`Sum`, `Affine`, `Dense`) have a third step for a replay that met a non-finite number:
-each non-finite total recomputed as the engine computes it, from its finite terms.
+the total is a float; the engine gives that total (`microbp.scalar_rules.exact_sum`). The
+instructions that sum (`Sum`, `Affine`, `Dense`) have a third step for a replay that met a
+non-finite number: each non-finite total recomputed as the engine computes it, from its finite
+terms.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from microbp.ops import affine_rule, exact_sum
+from microbp.scalar_rules import affine_parts_rule, exact_sum
 from microbp.tape.operands import Bound, Operand, Registers, adder, consecutive
 from microbp.tape.rules import BINARY, UNARY, Array, UnaryRule, power_rule
 
@@ -240,7 +241,7 @@ class Affine:
 
         def total(i: int, k: int) -> float:
             w_i, h_i = sample(w.read()[i], k).tolist(), sample(h.read()[i], k).tolist()
-            return affine_rule(float(sample(b.read()[i], k)), w_i, h_i)[0]
+            return affine_parts_rule(float(sample(b.read()[i], k)), w_i, h_i)[0]
 
         return Steps(forward, backward, lambda: exact_totals(a, total))
 
@@ -250,7 +251,7 @@ def _dense_total(b: Bound, read_W: Callable[[], Array], h: Bound) -> Callable[[i
 
     def total(i: int, k: int) -> float:
         W_i, h_k = read_W()[i].tolist(), sample(h.read(), k).tolist()
-        return affine_rule(float(sample(b.read()[i], k)), W_i, h_k)[0]
+        return affine_parts_rule(float(sample(b.read()[i], k)), W_i, h_k)[0]
 
     return total
 
